@@ -1,0 +1,49 @@
+# The two commands a new machine needs:
+#   make run    install everything, migrate, seed demo data, serve http://localhost:8000
+#   make test   install everything (with Chromium) and run the whole test suite
+PYTHON ?= python3.11
+VENV := .venv
+UV := $(VENV)/bin/uv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.8
+PORT ?= 8000
+
+.PHONY: run test install install-test system-packages lint check worker beat bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# uv installs exactly the versions in uv.lock; --inexact keeps uv itself in the venv.
+install: $(UV)
+	scripts/install-system-packages.sh
+	$(UV) sync --frozen --inexact --quiet
+
+install-test: $(UV)
+	scripts/install-system-packages.sh --test
+	$(UV) sync --frozen --inexact --quiet
+
+run: install
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(PORT)
+
+test: install-test
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+check: install
+	DJANGO_SETTINGS_MODULE=lms.settings.test $(PY) manage.py check
+	DJANGO_SETTINGS_MODULE=lms.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+worker: install
+	$(VENV)/bin/celery -A lms worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A lms beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles media var

@@ -1,0 +1,1 @@
+"""Certificate templates, issuance, rendering, signed credentials and verification."""

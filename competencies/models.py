@@ -1,0 +1,1 @@
+"""Competency frameworks, scales, trees, crosswalks, evidence and attainment."""

@@ -1,0 +1,39 @@
+"""How django-allauth behaves on this site, through its adapter rather than copied views."""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.db import transaction
+from django.urls import reverse
+
+from lms import selectors
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def get_signup_redirect_url(self, request):
+        """A new trainee completes their worker profile first."""
+        return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
+
+    def get_login_redirect_url(self, request):
+        user = request.user
+        if selectors.learner_profile_for(user=user) is None and not user.memberships.exists():
+            if not selectors.user_is_regulator(user=user) and not user.is_superuser:
+                return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
+        return super().get_login_redirect_url(request)
+
+    def send_mail(self, template_prefix, email, context):
+        """Render now, send from a Celery worker after commit: slow SMTP never blocks a page."""
+        from lms.tasks import send_email
+
+        message = self.render_mail(template_prefix, email, context)
+        alternatives = [
+            {"content": content, "mimetype": mimetype}
+            for content, mimetype in getattr(message, "alternatives", [])
+        ]
+        payload = {
+            "subject": message.subject,
+            "body": message.body,
+            "from_email": message.from_email,
+            "to": list(message.to),
+            "alternatives": alternatives,
+            "content_subtype": message.content_subtype,
+        }
+        transaction.on_commit(lambda: send_email.delay(payload))

@@ -1,0 +1,103 @@
+"""The JSON API (django-ninja), mounted at /api/v1/ with its OpenAPI schema at /api/v1/openapi.json.
+
+Two ways in: an institution's API key (``Authorization: Bearer …`` or ``X-API-Key``), for
+other LMSs; or a logged-in browser session (with its CSRF token for writes), for our pages.
+Each app adds its own router in its ``api.py``; this module only assembles them.
+"""
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+from ninja.security import APIKeyHeader, HttpBearer, django_auth
+
+from lms import selectors, services
+from lms.models import ApiKey
+
+
+class BearerApiKey(HttpBearer):
+    openapi_description = "An institution's API key: `Authorization: Bearer sswk_…`."
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        api_key = services.api_key_authenticate(key=token)
+        if api_key is not None:
+            request.api_key = api_key
+        return api_key
+
+
+class HeaderApiKey(APIKeyHeader):
+    param_name = "X-API-Key"
+    openapi_description = "An institution's API key in the X-API-Key header."
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
+        if not key:
+            return None
+        api_key = services.api_key_authenticate(key=key)
+        if api_key is not None:
+            request.api_key = api_key
+        return api_key
+
+
+api_auth = [BearerApiKey(), HeaderApiKey(), django_auth]
+
+api = NinjaAPI(
+    title="SSW Learning API",
+    version="1",
+    description=(
+        "Competency frameworks, learner progress and certificates for the social service "
+        "workforce. Authenticate with an institution's API key or a browser session."
+    ),
+    urls_namespace="lms-api",
+    auth=api_auth,
+)
+
+
+class InstitutionOut(Schema):
+    uuid: str
+    name: str
+    slug: str
+    country: str
+
+
+class RoleOut(Schema):
+    role: str
+    label: str
+    institution: InstitutionOut | None
+
+
+class MeOut(Schema):
+    kind: str
+    username: str | None = None
+    email: str | None = None
+    roles: list[RoleOut] = []
+    institution: InstitutionOut | None = None
+    key_name: str | None = None
+
+
+def _institution_out(institution) -> InstitutionOut | None:
+    if institution is None:
+        return None
+    return InstitutionOut(
+        uuid=str(institution.uuid),
+        name=institution.name,
+        slug=institution.slug,
+        country=institution.country,
+    )
+
+
+@api.get("/me", response=MeOut, tags=["auth"], summary="Who is calling")
+def me(request):
+    """Tell the caller who they are: the API key's institution, or the logged-in user's roles."""
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        return MeOut(
+            kind="api_key", institution=_institution_out(api_key.institution), key_name=api_key.name
+        )
+    user = request.user
+    return MeOut(
+        kind="user",
+        username=user.get_username(),
+        email=user.email or None,
+        roles=[
+            RoleOut(role=g.role, label=str(g.label), institution=_institution_out(g.institution))
+            for g in selectors.user_roles(user=user)
+        ],
+    )

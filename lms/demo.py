@@ -1,0 +1,86 @@
+"""Demo data of the core app: two institutions and one login per role.
+
+Seeding is idempotent: running it again finds what exists and changes nothing.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from lms import services
+from lms.models import Institution
+from lms.roles import InstitutionRole
+
+DEMO_PASSWORD = "learn-and-protect"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    email: str
+    role: str
+    institution_slug: str | None
+
+
+INSTITUTIONS = [
+    {
+        "name": "Ubuntu Institute of Social Service",
+        "slug": "ubuntu-institute",
+        "country": "KE",
+        "accreditation_number": "SSWC/ACC/2021/014",
+        "signatory_name": "Dr. Achieng Otieno",
+        "signatory_title": "Principal",
+    },
+    {
+        "name": "Mekong Community Care College",
+        "slug": "mekong-college",
+        "country": "KH",
+        "accreditation_number": "MoSVY-TI-0087",
+        "signatory_name": "Sok Chanthy",
+        "signatory_title": "Director of Training",
+    },
+]
+
+LOGINS = [
+    DemoLogin("trainee", "", "trainee", None),
+    DemoLogin("supervisor", "supervisor@example.org", InstitutionRole.SUPERVISOR, "ubuntu-institute"),
+    DemoLogin("author", "author@example.org", InstitutionRole.AUTHOR, "ubuntu-institute"),
+    DemoLogin("instructor", "instructor@example.org", InstitutionRole.INSTRUCTOR, "ubuntu-institute"),
+    DemoLogin("manager", "manager@example.org", InstitutionRole.MANAGER, "ubuntu-institute"),
+    DemoLogin("author-mekong", "author@mekong.example.org", InstitutionRole.AUTHOR, "mekong-college"),
+    DemoLogin("regulator", "regulator@council.example.org", "regulator", None),
+    DemoLogin("admin", "admin@example.org", "superuser", None),
+]
+
+
+@transaction.atomic
+def seed() -> list[DemoLogin]:
+    for data in INSTITUTIONS:
+        if not Institution.objects.filter(slug=data["slug"]).exists():
+            services.institution_create(**data)
+    user_model = get_user_model()
+    for login in LOGINS:
+        user, created = user_model.objects.get_or_create(
+            username=login.username, defaults={"email": login.email}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            if login.role == "superuser":
+                user.is_staff = user.is_superuser = True
+            user.save()
+            if login.email:
+                from allauth.account.models import EmailAddress
+
+                EmailAddress.objects.get_or_create(
+                    user=user, email=login.email, defaults={"verified": True, "primary": True}
+                )
+        if login.role == "regulator":
+            services.regulator_grant(user=user)
+        elif login.institution_slug:
+            services.membership_grant(
+                user=user,
+                institution=Institution.objects.get(slug=login.institution_slug),
+                role=login.role,
+            )
+    return LOGINS

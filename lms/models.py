@@ -1,0 +1,189 @@
+"""Core records: institutions, who works for them in which role, learners, and API keys."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from lms.roles import InstitutionRole
+
+
+class Institution(models.Model):
+    """A training institution: it authors courses, trains learners and issues certificates."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    country = models.CharField(
+        _("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code, e.g. KE, ZA, KH.")
+    )
+    accreditation_number = models.CharField(_("accreditation number"), max_length=80, blank=True)
+    logo = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name=_("logo"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    signatory_name = models.CharField(_("signatory name"), max_length=200, blank=True)
+    signatory_title = models.CharField(_("signatory title"), max_length=200, blank=True)
+    # The institution's section of the Wagtail page tree and its media collection. Its
+    # staff's Wagtail permissions are granted on these, so they see and edit only their own.
+    root_page = models.ForeignKey(
+        "wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    collection = models.ForeignKey(
+        "wagtailcore.Collection", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A person's role at an institution. One row per role held."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=InstitutionRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["institution__name", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "institution", "role"], name="membership_unique_role"
+            ),
+        ]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.institution}"
+
+
+class InstitutionGroup(models.Model):
+    """The Django/Wagtail group that carries one role's permissions at one institution."""
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="role_groups"
+    )
+    role = models.CharField(max_length=20, choices=InstitutionRole.choices)
+    group = models.OneToOneField("auth.Group", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "role"], name="institution_group_unique_role"
+            ),
+        ]
+
+
+class Cadre(models.TextChoices):
+    PROFESSIONAL = "professional", _("Professional")
+    PARA_PROFESSIONAL = "para_professional", _("Para-professional")
+    VOLUNTEER = "volunteer", _("Volunteer")
+
+
+class Sector(models.TextChoices):
+    GOVERNMENT = "government", _("Government")
+    NGO = "ngo", _("Non-governmental organisation")
+    COMMUNITY = "community", _("Community-based")
+
+
+class LearnerProfile(models.Model):
+    """Who a learner is as a worker. Personal data: shown only to them and their institutions.
+
+    Regulators' workforce statistics count these fields (cadre, region…) in aggregate.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="learner_profile"
+    )
+    full_name = models.CharField(
+        _("full name"),
+        max_length=200,
+        help_text=_("As it should be printed on your certificates."),
+    )  # personal data
+    cadre = models.CharField(_("cadre"), max_length=20, choices=Cadre.choices)
+    is_paid = models.BooleanField(_("paid for this work"), default=False)
+    sector = models.CharField(_("sector"), max_length=20, choices=Sector.choices)
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    country = models.CharField(
+        _("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code, e.g. KE.")
+    )
+    region = models.CharField(_("region or province"), max_length=120, blank=True)
+    district = models.CharField(_("district"), max_length=120, blank=True)
+    worker_registration_number = models.CharField(
+        _("worker registration number"),
+        max_length=80,
+        blank=True,
+        help_text=_("Your number with the social service council, if you have one."),
+    )  # personal data
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("learner profile")
+        verbose_name_plural = _("learner profiles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "worker_registration_number"],
+                condition=~Q(worker_registration_number=""),
+                name="learner_profile_unique_registration_number",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class ApiKey(models.Model):
+    """A secret another system (an LMS) uses to act for one institution through the API.
+
+    Only a SHA-256 digest of the key is kept: the key itself is shown once, at creation.
+    Keys carry 256 bits of randomness, so a fast digest is as safe as a slow password hash.
+    """
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(_("name"), max_length=100, help_text=_("What uses this key."))
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_digest = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

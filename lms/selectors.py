@@ -1,0 +1,76 @@
+"""Reads of the core app: who holds which role where, and what that lets them see."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from lms.models import ApiKey, Institution, LearnerProfile, Membership
+from lms.roles import MFA_ROLES, REGULATORS_GROUP, InstitutionRole
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    institution: Institution | None
+    role: str
+    label: str
+
+
+def user_is_regulator(*, user) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.groups.filter(name=REGULATORS_GROUP).exists()
+
+
+def user_memberships(*, user) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("institution")
+
+
+def user_roles(*, user) -> list[RoleGrant]:
+    """Every role the user holds, for display and for the API's ``/me``."""
+    if not user.is_authenticated:
+        return []
+    grants = [
+        RoleGrant(institution=m.institution, role=m.role, label=m.get_role_display())
+        for m in user_memberships(user=user)
+    ]
+    if user_is_regulator(user=user):
+        grants.append(RoleGrant(institution=None, role="regulator", label="Regulator"))
+    return grants
+
+
+def user_institutions(*, user, role: str | None = None) -> QuerySet[Institution]:
+    """Institutions where the user holds ``role`` (any role when None)."""
+    memberships = Membership.objects.filter(user=user)
+    if role:
+        memberships = memberships.filter(role=role)
+    return Institution.objects.filter(pk__in=memberships.values("institution_id"))
+
+
+def user_requires_mfa(*, user) -> bool:
+    """Managers and regulators must use a second factor before they reach any data."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return user_is_regulator(user=user) or Membership.objects.filter(
+        user=user, role__in=list(MFA_ROLES)
+    ).exists()
+
+
+def user_has_mfa(*, user) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def learner_profile_for(*, user) -> LearnerProfile | None:
+    if not user.is_authenticated:
+        return None
+    return LearnerProfile.objects.filter(user=user).first()
+
+
+def api_keys_for_manager(*, user) -> QuerySet[ApiKey]:
+    """Keys of the institutions the user manages, newest first."""
+    return ApiKey.objects.filter(
+        institution__in=user_institutions(user=user, role=InstitutionRole.MANAGER)
+    ).select_related("institution", "created_by")

@@ -1,0 +1,51 @@
+"""Pages of the core app. Thin: parse, call a service or selector, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from wagtail import hooks
+
+from lms import selectors, services
+from lms.forms import LearnerProfileForm
+
+
+@login_required
+def profile(request):
+    """The learner's worker profile: completed after sign-up, editable at any time."""
+    instance = selectors.learner_profile_for(user=request.user)
+    form = LearnerProfileForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        services.learner_profile_save(user=request.user, **form.cleaned_data)
+        messages.success(request, _("Your profile has been saved."))
+        next_url = request.POST.get("next") or request.GET.get("next")
+        if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+            return redirect(next_url)
+        return redirect("lms:profile")
+    return render(
+        request,
+        "lms/profile.html",
+        {"form": form, "is_new": instance is None, "next": request.GET.get("next", "")},
+    )
+
+
+@login_required
+def dashboard(request):
+    """'My learning': the trainee's courses, progress and certificates."""
+    profile = selectors.learner_profile_for(user=request.user)
+    if profile is None and not request.user.memberships.exists():
+        return redirect("lms:profile")
+    # Each installed app adds its own section (courses, competencies, certificates) through
+    # the ``learner_dashboard_panels`` hook; the core app knows none of them.
+    panels = [
+        mark_safe(html)  # noqa: S308 - panels are rendered by our own templates
+        for panel in hooks.get_hooks("learner_dashboard_panels")
+        if (html := panel(request))
+    ]
+    return render(
+        request,
+        "lms/dashboard.html",
+        {"profile": profile, "roles": selectors.user_roles(user=request.user), "panels": panels},
+    )

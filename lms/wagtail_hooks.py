@@ -1,0 +1,29 @@
+"""Wagtail admin wiring of the core app."""
+
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+
+from lms import admin_views, selectors
+from lms.roles import InstitutionRole
+
+
+@hooks.register("register_admin_urls")
+def register_api_key_urls():
+    return [
+        path("api-keys/", admin_views.api_keys, name="lms_api_keys"),
+        path("api-keys/<int:pk>/revoke/", admin_views.api_key_revoke, name="lms_api_key_revoke"),
+    ]
+
+
+class ManagerMenuItem(MenuItem):
+    def is_shown(self, request):
+        return selectors.user_institutions(
+            user=request.user, role=InstitutionRole.MANAGER
+        ).exists()
+
+
+@hooks.register("register_settings_menu_item")
+def register_api_keys_menu_item():
+    return ManagerMenuItem(_("API keys"), reverse("lms_api_keys"), icon_name="key", order=900)

@@ -1,0 +1,102 @@
+"""Shared fixtures: a site with two institutions and a person in every role at each."""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+from courses.models import CourseIndexPage
+from courses.services import institution_page_create
+from lms import services
+from lms.models import Institution
+from lms.roles import InstitutionRole
+from tests.factories import UserFactory, learner_profile_data
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def enable_totp(user) -> str:
+    """Give ``user`` a TOTP authenticator, as allauth's activation page would; return the secret."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+@pytest.fixture
+def catalogue(db) -> CourseIndexPage:
+    from wagtail.models import Page, Site
+
+    root = Page.get_first_root_node()
+    page = CourseIndexPage(title="Courses", slug="courses")
+    root.add_child(instance=page)
+    page.save_revision().publish()
+    site = Site.objects.get(is_default_site=True)
+    site.root_page = page
+    site.save()
+    return page
+
+
+def _make_institution(catalogue, name: str, slug: str, country: str) -> Institution:
+    institution = services.institution_create(name=name, slug=slug, country=country)
+    institution_page_create(institution=institution, catalogue=catalogue)
+    institution.refresh_from_db()
+    return institution
+
+
+@pytest.fixture
+def institution_a(catalogue) -> Institution:
+    return _make_institution(catalogue, "Ubuntu Institute", "ubuntu", "KE")
+
+
+@pytest.fixture
+def institution_b(catalogue) -> Institution:
+    return _make_institution(catalogue, "Mekong College", "mekong", "KH")
+
+
+@dataclass
+class People:
+    """One person per role at an institution (trainees are not members of any)."""
+
+    trainee: object
+    supervisor: object
+    author: object
+    instructor: object
+    manager: object
+
+
+def _people(institution: Institution, tag: str) -> People:
+    staff = {}
+    for role in InstitutionRole:
+        user = UserFactory(username=f"{role.value}-{tag}")
+        services.membership_grant(user=user, institution=institution, role=role)
+        staff[role.value] = user
+    enable_totp(staff["manager"])
+    trainee = UserFactory(username=f"trainee-{tag}")
+    services.learner_profile_save(user=trainee, **learner_profile_data(full_name=f"Trainee {tag}"))
+    return People(trainee=trainee, **staff)
+
+
+@pytest.fixture
+def people_a(institution_a) -> People:
+    return _people(institution_a, "a")
+
+
+@pytest.fixture
+def people_b(institution_b) -> People:
+    return _people(institution_b, "b")
+
+
+@pytest.fixture
+def regulator(db):
+    user = UserFactory(username="regulator")
+    services.regulator_grant(user=user)
+    enable_totp(user)
+    return user
+
+
+@pytest.fixture
+def trainee(db):
+    user = UserFactory(username="new-trainee")
+    services.learner_profile_save(user=user, **learner_profile_data())
+    return user
