@@ -6,16 +6,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
-from lms import views
 from lms.api import api
-
-app_urlpatterns = (
-    [
-        path("profile/", views.profile, name="profile"),
-        path("learning/", views.dashboard, name="dashboard"),
-    ],
-    "lms",
-)
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
@@ -24,7 +15,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include(app_urlpatterns)),
+    path("", include("lms.app_urls")),
 ]
 
 if settings.DEBUG:
