@@ -1,4 +1,4 @@
-"""Demo content of the courses app: the catalogue at the site root and one section per institution."""
+"""Demo content of courses: the catalogue at the site root and a section per institution."""
 
 from django.db import transaction
 from wagtail.models import Page, Site
@@ -31,7 +31,10 @@ def seed() -> None:
             site.save()
         else:
             Site.objects.create(
-                hostname="localhost", port=80, root_page=catalogue, is_default_site=True,
+                hostname="localhost",
+                port=80,
+                root_page=catalogue,
+                is_default_site=True,
                 site_name="SSW Learning",
             )
         # Wagtail's "Welcome to your new Wagtail site!" page is no use to anyone.

@@ -14,9 +14,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_login_redirect_url(self, request):
         user = request.user
-        if selectors.learner_profile_for(user=user) is None and not user.memberships.exists():
-            if not selectors.user_is_regulator(user=user) and not user.is_superuser:
-                return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
+        is_trainee = not (
+            user.is_superuser
+            or user.memberships.exists()
+            or selectors.user_is_regulator(user=user)
+        )
+        if is_trainee and selectors.learner_profile_for(user=user) is None:
+            return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
         return super().get_login_redirect_url(request)
 
     def send_mail(self, template_prefix, email, context):

@@ -44,11 +44,17 @@ INSTITUTIONS = [
 
 LOGINS = [
     DemoLogin("trainee", "", "trainee", None),
-    DemoLogin("supervisor", "supervisor@example.org", InstitutionRole.SUPERVISOR, "ubuntu-institute"),
+    DemoLogin(
+        "supervisor", "supervisor@example.org", InstitutionRole.SUPERVISOR, "ubuntu-institute"
+    ),
     DemoLogin("author", "author@example.org", InstitutionRole.AUTHOR, "ubuntu-institute"),
-    DemoLogin("instructor", "instructor@example.org", InstitutionRole.INSTRUCTOR, "ubuntu-institute"),
+    DemoLogin(
+        "instructor", "instructor@example.org", InstitutionRole.INSTRUCTOR, "ubuntu-institute"
+    ),
     DemoLogin("manager", "manager@example.org", InstitutionRole.MANAGER, "ubuntu-institute"),
-    DemoLogin("author-mekong", "author@mekong.example.org", InstitutionRole.AUTHOR, "mekong-college"),
+    DemoLogin(
+        "author-mekong", "author@mekong.example.org", InstitutionRole.AUTHOR, "mekong-college"
+    ),
     DemoLogin("regulator", "regulator@council.example.org", "regulator", None),
     DemoLogin("admin", "admin@example.org", "superuser", None),
 ]

@@ -91,6 +91,9 @@ class InstitutionGroup(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.institution} · {self.get_role_display()}"
+
 
 class Cadre(models.TextChoices):
     PROFESSIONAL = "professional", _("Professional")
@@ -160,9 +163,7 @@ class ApiKey(models.Model):
     Keys carry 256 bits of randomness, so a fast digest is as safe as a slow password hash.
     """
 
-    institution = models.ForeignKey(
-        Institution, on_delete=models.CASCADE, related_name="api_keys"
-    )
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(_("name"), max_length=100, help_text=_("What uses this key."))
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     key_digest = models.CharField(max_length=64, editable=False)

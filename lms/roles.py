@@ -19,7 +19,9 @@ class InstitutionRole(models.TextChoices):
 
 
 #: Roles that open the Wagtail admin.
-ADMIN_ROLES = frozenset({InstitutionRole.AUTHOR, InstitutionRole.INSTRUCTOR, InstitutionRole.MANAGER})
+ADMIN_ROLES = frozenset(
+    {InstitutionRole.AUTHOR, InstitutionRole.INSTRUCTOR, InstitutionRole.MANAGER}
+)
 
 #: Roles that must have a second factor before they reach any data (regulators too).
 MFA_ROLES = frozenset({InstitutionRole.MANAGER})

@@ -52,9 +52,10 @@ def user_requires_mfa(*, user) -> bool:
         return False
     if user.is_superuser:
         return True
-    return user_is_regulator(user=user) or Membership.objects.filter(
-        user=user, role__in=list(MFA_ROLES)
-    ).exists()
+    return (
+        user_is_regulator(user=user)
+        or Membership.objects.filter(user=user, role__in=list(MFA_ROLES)).exists()
+    )
 
 
 def user_has_mfa(*, user) -> bool:

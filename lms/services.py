@@ -182,7 +182,7 @@ def api_key_revoke(*, api_key: ApiKey, revoked_by) -> ApiKey:
 
 def api_key_authenticate(*, key: str) -> ApiKey | None:
     """Return the active key matching ``key`` (and note its use), or None."""
-    parts = key.strip().split("_")
+    parts = key.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
     api_key = (

@@ -19,9 +19,7 @@ def register_api_key_urls():
 
 class ManagerMenuItem(MenuItem):
     def is_shown(self, request):
-        return selectors.user_institutions(
-            user=request.user, role=InstitutionRole.MANAGER
-        ).exists()
+        return selectors.user_institutions(user=request.user, role=InstitutionRole.MANAGER).exists()
 
 
 @hooks.register("register_settings_menu_item")

@@ -72,7 +72,9 @@ def test_signup_with_email_sends_verification_through_celery(
 def test_signup_with_email_in_use_says_so_and_creates_nothing(client, catalogue):
     UserFactory(username="existing", email="taken@example.org")
     EmailAddress.objects.create(
-        user=User.objects.get(username="existing"), email="taken@example.org", verified=True,
+        user=User.objects.get(username="existing"),
+        email="taken@example.org",
+        verified=True,
         primary=True,
     )
     response = signup(client, username="newcomer", email="taken@example.org")
@@ -124,7 +126,11 @@ def test_password_change(client, trainee):
     client.force_login(trainee)
     response = client.post(
         reverse("account_change_password"),
-        {"oldpassword": TEST_PASSWORD, "password1": "New-pass-4-kids", "password2": "New-pass-4-kids"},
+        {
+            "oldpassword": TEST_PASSWORD,
+            "password1": "New-pass-4-kids",
+            "password2": "New-pass-4-kids",
+        },
     )
     assert response.status_code == HTTPStatus.FOUND
     trainee.refresh_from_db()

@@ -12,8 +12,11 @@ class Command(BaseCommand):
         # Each app adds its own demo content through the ``seed_demo_data`` hook, in order.
         for seed_app in hooks.get_hooks("seed_demo_data"):
             seed_app()
-        self.stdout.write(self.style.SUCCESS("Demo data is ready. Demo logins (password for all: "
-                                             f"{demo.DEMO_PASSWORD}):"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data is ready. Demo logins (password for all: {demo.DEMO_PASSWORD}):"
+            )
+        )
         for login in logins:
             where = f" at {login.institution_slug}" if login.institution_slug else ""
             self.stdout.write(f"  {login.username:<15} {login.role}{where}")
