@@ -1,1 +1,270 @@
-"""Competency frameworks, scales, trees, crosswalks, evidence and attainment."""
+"""Competency frameworks: versioned documents, their proficiency scales, item trees and crosswalks.
+
+The shapes follow 1EdTech CASE 1.1 (CFDocument, CFItem, CFAssociation) so that frameworks
+travel between systems with their identifiers intact. A published framework never changes:
+courses and certificates point at a specific version, and a change makes a new version.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class FrameworkStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    RETIRED = "retired", _("Retired")
+
+
+class Framework(models.Model):
+    """One version of a competency framework (a CASE CFDocument)."""
+
+    identifier = models.UUIDField(_("identifier"), default=uuid.uuid4, unique=True)
+    uri = models.URLField(
+        _("URI"), max_length=500, blank=True, help_text=_("Kept from an imported CASE document.")
+    )
+    title = models.CharField(_("title"), max_length=300)
+    code = models.CharField(
+        _("ID number"),
+        max_length=100,
+        blank=True,
+        help_text=_("A short code for the framework, e.g. PSSW (Moodle's framework ID number)."),
+    )
+    version = models.CharField(_("version"), max_length=40, default="1.0")
+    language = models.CharField(_("language"), max_length=10, default="en")
+    creator = models.CharField(
+        _("creator"), max_length=300, help_text=_("The body that wrote the framework.")
+    )
+    publisher = models.CharField(_("publisher"), max_length=300, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    licence = models.CharField(_("licence"), max_length=300, blank=True)
+    licence_uri = models.URLField(_("licence URI"), max_length=500, blank=True)
+    official_source_url = models.URLField(_("official source URL"), max_length=500, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=FrameworkStatus.choices, default=FrameworkStatus.DRAFT
+    )
+    owner_institution = models.ForeignKey(
+        "lms.Institution",
+        verbose_name=_("owning institution"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="frameworks",
+        help_text=_("Empty for frameworks owned by a regulator."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    previous_version = models.ForeignKey(
+        "self",
+        verbose_name=_("previous version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="next_versions",
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "version"]
+        verbose_name = _("competency framework")
+        verbose_name_plural = _("competency frameworks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["title", "version", "owner_institution"],
+                name="framework_unique_title_version_per_owner",
+                nulls_distinct=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == FrameworkStatus.DRAFT
+
+
+class ScaleLevel(models.Model):
+    """One level of a framework's proficiency scale, in order from lowest to highest."""
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="levels")
+    identifier = models.UUIDField(default=uuid.uuid4, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"))
+    code = models.CharField(_("code"), max_length=40, blank=True)
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    is_proficient = models.BooleanField(
+        _("proficient"),
+        default=False,
+        help_text=_("The lowest level at which a learner counts as competent."),
+    )
+
+    class Meta:
+        ordering = ["framework", "order"]
+        verbose_name = _("proficiency level")
+        verbose_name_plural = _("proficiency levels")
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "order"], name="scale_level_unique_order"),
+            models.UniqueConstraint(fields=["framework", "name"], name="scale_level_unique_name"),
+            models.UniqueConstraint(
+                fields=["framework"],
+                condition=Q(is_proficient=True),
+                name="scale_level_one_proficient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleType(models.TextChoices):
+    """How a parent item is attained from its children (as Moodle's competency rules)."""
+
+    NONE = "", _("No rule")
+    ALL = "all", _("All children attained")
+    POINTS = "points", _("Points from children")
+
+
+class ItemKind(models.TextChoices):
+    DOMAIN = "domain", _("Domain")
+    COMPETENCY = "competency", _("Competency")
+    INDICATOR = "indicator", _("Indicator")
+
+
+class CompetencyItem(models.Model):
+    """A node of a framework's tree (a CASE CFItem): a domain, a competency or an indicator."""
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="items")
+    identifier = models.UUIDField(_("identifier"), default=uuid.uuid4, unique=True)
+    uri = models.URLField(_("URI"), max_length=500, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+    code = models.CharField(
+        _("code"), max_length=60, blank=True, help_text=_("Human coding scheme, e.g. PP.2.3.")
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=ItemKind.choices, default=ItemKind.COMPETENCY
+    )
+    full_statement = models.TextField(_("statement"))
+    abbreviated_statement = models.CharField(_("short name"), max_length=300, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    rule_type = models.CharField(
+        _("rule"), max_length=10, choices=RuleType.choices, default=RuleType.NONE, blank=True
+    )
+    rule_config = models.JSONField(
+        _("rule configuration"),
+        default=dict,
+        blank=True,
+        help_text=_('For points: {"base": {"points": 4}, "competencies": [{"id": …, "points": 2,'
+                    ' "required": 0}]} as in Moodle.'),
+    )
+    previous_version = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="next_versions",
+        help_text=_("The same item in the framework's previous version (CASE replacedBy)."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["framework", "parent_id", "order"]
+        verbose_name = _("competency")
+        verbose_name_plural = _("competencies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["framework", "code"],
+                condition=~Q(code=""),
+                name="competency_item_unique_code",
+            ),
+        ]
+        indexes = [models.Index(fields=["framework", "parent", "order"])]
+
+    def __str__(self) -> str:
+        label = self.abbreviated_statement or self.full_statement
+        return f"{self.code} {label}".strip() if self.code else label
+
+    @property
+    def label(self) -> str:
+        return self.abbreviated_statement or self.full_statement
+
+
+class AssociationType(models.TextChoices):
+    """CASE 1.1 association types (the tree itself, isChildOf, is kept as ``parent``)."""
+
+    EXACT_MATCH_OF = "exactMatchOf", _("is an exact match of")
+    IS_RELATED_TO = "isRelatedTo", _("is related to")
+    IS_PART_OF = "isPartOf", _("is part of")
+    IS_PEER_OF = "isPeerOf", _("is a peer of")
+    PRECEDES = "precedes", _("precedes")
+    REPLACED_BY = "replacedBy", _("is replaced by")
+    EXEMPLAR = "exemplar", _("has exemplar")
+    HAS_SKILL_LEVEL = "hasSkillLevel", _("has skill level")
+    IS_TRANSLATION_OF = "isTranslationOf", _("is a translation of")
+
+
+class CompetencyAssociation(models.Model):
+    """A link from an item to another item, in this or another framework: a crosswalk.
+
+    The destination is an item we hold, or — when it lives in a framework we do not hold —
+    just its CASE identifier and URI, so nothing is lost on import and export.
+    """
+
+    framework = models.ForeignKey(
+        Framework,
+        on_delete=models.CASCADE,
+        related_name="associations",
+        help_text=_("The framework whose package carries this association."),
+    )
+    identifier = models.UUIDField(default=uuid.uuid4, unique=True)
+    association_type = models.CharField(_("type"), max_length=40, choices=AssociationType.choices)
+    origin = models.ForeignKey(
+        CompetencyItem, on_delete=models.CASCADE, related_name="outgoing_associations"
+    )
+    destination = models.ForeignKey(
+        CompetencyItem,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="incoming_associations",
+    )
+    destination_identifier = models.CharField(max_length=100, blank=True)
+    destination_uri = models.URLField(max_length=500, blank=True)
+    destination_title = models.CharField(max_length=300, blank=True)
+    sequence_number = models.PositiveIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("competency association")
+        verbose_name_plural = _("competency associations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(destination__isnull=False) | ~Q(destination_identifier=""),
+                name="association_has_destination",
+            ),
+            models.UniqueConstraint(
+                fields=["origin", "association_type", "destination"],
+                condition=Q(destination__isnull=False),
+                name="association_unique_link",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.destination or self.destination_title or self.destination_identifier
+        return f"{self.origin} {self.get_association_type_display()} {target}"

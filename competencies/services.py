@@ -1,0 +1,654 @@
+"""Writes of the competencies app: frameworks, scales, item trees, crosswalks, imports.
+
+Every write to a framework goes through here, and every one of them refuses to touch a
+framework that is not a draft: published versions are what courses and certificates cite.
+"""
+
+import uuid
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from competencies.interchange import (
+    AssociationData,
+    FrameworkData,
+    FrameworkFileError,
+    ItemData,
+    LevelData,
+)
+from competencies.models import (
+    AssociationType,
+    CompetencyAssociation,
+    CompetencyItem,
+    Framework,
+    FrameworkStatus,
+    ItemKind,
+    ScaleLevel,
+)
+
+
+class FrameworkError(Exception):
+    """A change that cannot be made; the message says why, for the person who asked."""
+
+
+def _require_draft(framework: Framework) -> None:
+    """Refuse changes unless the framework is a draft *in the database* (not a stale copy)."""
+    status = (
+        Framework.objects.select_for_update()
+        .filter(pk=framework.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status is not None:
+        framework.status = status
+    if framework.status != FrameworkStatus.DRAFT:
+        raise FrameworkError(
+            _(
+                "“%(framework)s” is %(status)s, and a published framework never changes: "
+                "courses and certificates refer to it. Create a new version to make changes."
+            )
+            % {"framework": framework, "status": framework.get_status_display().lower()}
+        )
+
+
+# --- Frameworks ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def framework_create(
+    *, title: str, creator: str, owner_institution=None, created_by=None, **fields
+) -> Framework:
+    return Framework.objects.create(
+        title=title,
+        creator=creator,
+        owner_institution=owner_institution,
+        created_by=created_by,
+        **fields,
+    )
+
+
+@transaction.atomic
+def framework_update(*, framework: Framework, **fields) -> Framework:
+    framework = Framework.objects.select_for_update().get(pk=framework.pk)
+    _require_draft(framework)
+    for name, value in fields.items():
+        setattr(framework, name, value)
+    framework.save(update_fields=[*fields, "updated_at"])
+    return framework
+
+
+@transaction.atomic
+def framework_publish(*, framework: Framework) -> Framework:
+    """Publish a draft. It must have items and a scale with a proficient level."""
+    framework = Framework.objects.select_for_update().get(pk=framework.pk)
+    _require_draft(framework)
+    problems = []
+    if not framework.items.exists():
+        problems.append(_("it has no competencies"))
+    if not framework.levels.filter(is_proficient=True).exists():
+        problems.append(_("its proficiency scale has no level marked “proficient”"))
+    if problems:
+        raise FrameworkError(
+            _("“%(framework)s” cannot be published: %(problems)s.")
+            % {"framework": framework, "problems": "; ".join(problems)}
+        )
+    framework.status = FrameworkStatus.PUBLISHED
+    framework.published_at = timezone.now()
+    framework.save(update_fields=["status", "published_at", "updated_at"])
+    return framework
+
+
+@transaction.atomic
+def framework_retire(*, framework: Framework) -> Framework:
+    framework = Framework.objects.select_for_update().get(pk=framework.pk)
+    if framework.status != FrameworkStatus.PUBLISHED:
+        raise FrameworkError(_("Only a published framework can be retired."))
+    framework.status = FrameworkStatus.RETIRED
+    framework.retired_at = timezone.now()
+    framework.save(update_fields=["status", "retired_at", "updated_at"])
+    return framework
+
+
+@transaction.atomic
+def framework_delete(*, framework: Framework) -> None:
+    _require_draft(framework)
+    framework.delete()
+
+
+@transaction.atomic
+def framework_new_version(*, framework: Framework, version: str, created_by=None) -> Framework:
+    """Copy a framework into a new draft version.
+
+    Items get new identifiers (a CASE identifier names one version of one item) and remember
+    the item they came from, which exports as a CASE ``replacedBy`` association.
+    """
+    version = version.strip()
+    if not version:
+        raise FrameworkError(_("Give the new version a version number."))
+    if Framework.objects.filter(
+        title=framework.title, version=version, owner_institution=framework.owner_institution
+    ).exists():
+        raise FrameworkError(
+            _("Version %(version)s of “%(title)s” exists already.")
+            % {"version": version, "title": framework.title}
+        )
+    source = framework
+    copy = Framework.objects.create(
+        title=source.title,
+        code=source.code,
+        version=version,
+        language=source.language,
+        creator=source.creator,
+        publisher=source.publisher,
+        description=source.description,
+        licence=source.licence,
+        licence_uri=source.licence_uri,
+        official_source_url=source.official_source_url,
+        owner_institution=source.owner_institution,
+        created_by=created_by,
+        previous_version=source,
+    )
+    ScaleLevel.objects.bulk_create(
+        ScaleLevel(
+            framework=copy,
+            order=level.order,
+            code=level.code,
+            name=level.name,
+            description=level.description,
+            is_proficient=level.is_proficient,
+        )
+        for level in source.levels.all()
+    )
+    data = _framework_items_as_data(source)
+    new_items = _write_items(copy, data.items, previous_by_key={i.key: i.key for i in data.items})
+    # Associations between copied items follow the copy; links to other frameworks stay.
+    associations = []
+    for association in source.associations.select_related("origin", "destination"):
+        origin = new_items.get(str(association.origin.identifier))
+        if origin is None:
+            continue
+        destination = association.destination
+        if destination is not None and destination.framework_id == source.pk:
+            destination = new_items[str(destination.identifier)]
+        associations.append(
+            CompetencyAssociation(
+                framework=copy,
+                association_type=association.association_type,
+                origin=origin,
+                destination=destination,
+                destination_identifier=association.destination_identifier,
+                destination_uri=association.destination_uri,
+                destination_title=association.destination_title,
+                sequence_number=association.sequence_number,
+                notes=association.notes,
+            )
+        )
+    CompetencyAssociation.objects.bulk_create(associations)
+    return copy
+
+
+def _framework_items_as_data(framework: Framework) -> FrameworkData:
+    from competencies.selectors import framework_data
+
+    return framework_data(framework=framework)
+
+
+# --- Scale --------------------------------------------------------------------------------
+
+
+def _check_levels(levels: list[LevelData], *, place: str = "") -> list[str]:
+    prefix = f"{place}: " if place else ""
+    errors = []
+    if len(levels) < 2:
+        errors.append(prefix + _("a proficiency scale needs at least two levels"))
+    names = [level.name.strip() for level in levels]
+    if any(not name for name in names):
+        errors.append(prefix + _("every proficiency level needs a name"))
+    duplicates = sorted({name for name in names if name and names.count(name) > 1})
+    if duplicates:
+        errors.append(prefix + _("level names appear twice: %s") % ", ".join(duplicates))
+    proficient = [level for level in levels if level.is_proficient]
+    if len(proficient) != 1:
+        errors.append(
+            prefix + _("exactly one level must be marked proficient (found %d)") % len(proficient)
+        )
+    return errors
+
+
+@transaction.atomic
+def scale_set(*, framework: Framework, levels: list[LevelData]) -> list[ScaleLevel]:
+    """Replace the framework's proficiency scale (lowest level first)."""
+    _require_draft(framework)
+    errors = _check_levels(levels)
+    if errors:
+        raise FrameworkError("; ".join(errors).capitalize() + ".")
+    framework.levels.all().delete()
+    return ScaleLevel.objects.bulk_create(
+        ScaleLevel(
+            framework=framework,
+            order=index,
+            code=level.code,
+            name=level.name.strip(),
+            description=level.description,
+            is_proficient=level.is_proficient,
+        )
+        for index, level in enumerate(levels, start=1)
+    )
+
+
+# --- Items --------------------------------------------------------------------------------
+
+
+def _check_code_free(framework: Framework, code: str, *, exclude_pk: int | None = None) -> None:
+    if not code:
+        return
+    taken = CompetencyItem.objects.filter(framework=framework, code=code)
+    if exclude_pk:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise FrameworkError(
+            _("The code %(code)s is already used in this framework.") % {"code": code}
+        )
+
+
+@transaction.atomic
+def item_create(
+    *,
+    framework: Framework,
+    full_statement: str,
+    parent: CompetencyItem | None = None,
+    code: str = "",
+    kind: str = ItemKind.COMPETENCY,
+    abbreviated_statement: str = "",
+    notes: str = "",
+) -> CompetencyItem:
+    """Add an item at the end of its parent's children (or of the top level)."""
+    framework = Framework.objects.select_for_update().get(pk=framework.pk)
+    _require_draft(framework)
+    if parent is not None and parent.framework_id != framework.pk:
+        raise FrameworkError(_("The parent belongs to another framework."))
+    code = code.strip()
+    _check_code_free(framework, code)
+    last = CompetencyItem.objects.filter(framework=framework, parent=parent).aggregate(
+        last=Max("order")
+    )["last"]
+    return CompetencyItem.objects.create(
+        framework=framework,
+        parent=parent,
+        order=0 if last is None else last + 1,
+        code=code,
+        kind=kind,
+        full_statement=full_statement.strip(),
+        abbreviated_statement=abbreviated_statement.strip(),
+        notes=notes,
+        language=framework.language,
+    )
+
+
+@transaction.atomic
+def item_update(*, item: CompetencyItem, **fields) -> CompetencyItem:
+    _require_draft(item.framework)
+    if "code" in fields:
+        fields["code"] = fields["code"].strip()
+        _check_code_free(item.framework, fields["code"], exclude_pk=item.pk)
+    for name, value in fields.items():
+        setattr(item, name, value)
+    item.save(update_fields=[*fields, "updated_at"])
+    return item
+
+
+@transaction.atomic
+def item_move(
+    *, item: CompetencyItem, parent: CompetencyItem | None, position: int | None = None
+) -> CompetencyItem:
+    """Move an item (with its subtree) under ``parent`` at ``position`` (end when None)."""
+    framework = Framework.objects.select_for_update().get(pk=item.framework_id)
+    _require_draft(framework)
+    if parent is not None:
+        if parent.framework_id != framework.pk:
+            raise FrameworkError(_("The new parent belongs to another framework."))
+        ancestor = parent
+        while ancestor is not None:
+            if ancestor.pk == item.pk:
+                raise FrameworkError(
+                    _("“%(item)s” cannot move under itself or one of its own descendants.")
+                    % {"item": item}
+                )
+            ancestor = ancestor.parent
+    siblings = list(
+        CompetencyItem.objects.filter(framework=framework, parent=parent)
+        .exclude(pk=item.pk)
+        .order_by("order", "pk")
+    )
+    position = len(siblings) if position is None else max(0, min(position, len(siblings)))
+    siblings.insert(position, item)
+    item.parent = parent
+    for order, sibling in enumerate(siblings):
+        sibling.order = order
+    CompetencyItem.objects.bulk_update(siblings, ["order", "parent"])
+    return item
+
+
+@transaction.atomic
+def item_shift(*, item: CompetencyItem, offset: int) -> CompetencyItem:
+    """Move an item up (-1) or down (+1) among its siblings."""
+    siblings = list(
+        CompetencyItem.objects.filter(framework=item.framework_id, parent=item.parent_id)
+        .order_by("order", "pk")
+        .values_list("pk", flat=True)
+    )
+    index = siblings.index(item.pk)
+    return item_move(item=item, parent=item.parent, position=max(0, index + offset))
+
+
+@transaction.atomic
+def item_delete(*, item: CompetencyItem) -> None:
+    """Delete an item and its subtree; later siblings close the gap."""
+    _require_draft(item.framework)
+    CompetencyItem.objects.filter(
+        framework=item.framework_id, parent=item.parent_id, order__gt=item.order
+    ).update(order=F("order") - 1)
+    item.delete()
+
+
+# --- Associations -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def association_create(
+    *,
+    origin: CompetencyItem,
+    destination: CompetencyItem,
+    association_type: str,
+    framework: Framework | None = None,
+) -> CompetencyAssociation:
+    """Link two items (a crosswalk when they are in different frameworks)."""
+    framework = framework or origin.framework
+    _require_draft(framework)
+    if association_type not in AssociationType.values:
+        raise FrameworkError(_("Unknown association type: %s") % association_type)
+    if origin.pk == destination.pk:
+        raise FrameworkError(_("An item cannot be associated with itself."))
+    if framework.pk not in (origin.framework_id, destination.framework_id):
+        raise FrameworkError(_("One end of the association must belong to this framework."))
+    if CompetencyAssociation.objects.filter(
+        origin=origin, destination=destination, association_type=association_type
+    ).exists():
+        raise FrameworkError(_("These two items are already linked this way."))
+    return CompetencyAssociation.objects.create(
+        framework=framework,
+        origin=origin,
+        destination=destination,
+        association_type=association_type,
+        destination_identifier=str(destination.identifier),
+    )
+
+
+@transaction.atomic
+def association_delete(*, association: CompetencyAssociation) -> None:
+    _require_draft(association.framework)
+    association.delete()
+
+
+# --- Import -------------------------------------------------------------------------------
+
+
+def _validate(data: FrameworkData) -> list[str]:
+    """Problems no single file format can see: duplicates, dangling links, cycles."""
+    errors: list[str] = []
+    if not data.title.strip():
+        errors.append(f"{data.place}: the framework has no title")
+    if data.levels:
+        errors.extend(_check_levels(data.levels, place=data.place))
+
+    by_key: dict[str, ItemData] = {}
+    for item in data.items:
+        if item.key in by_key:
+            errors.append(
+                f"{item.place}: '{item.key}' appears twice (also {by_key[item.key].place})"
+            )
+        else:
+            by_key[item.key] = item
+    seen_codes: dict[str, ItemData] = {}
+    for item in data.items:
+        if item.code and item.code in seen_codes and seen_codes[item.code] is not item:
+            if item.key != seen_codes[item.code].key:
+                errors.append(
+                    f"{item.place}: code '{item.code}' is used twice "
+                    f"(also {seen_codes[item.code].place})"
+                )
+        seen_codes.setdefault(item.code, item)
+        if item.parent_key is not None and item.parent_key not in by_key:
+            errors.append(f"{item.place}: {item.parent_label} '{item.parent_key}' is not in the file")
+
+    # Cycles: follow parents from every item; a path that returns to itself is a cycle.
+    reported: set[str] = set()
+    for item in data.items:
+        path, current = [], item
+        while current is not None and current.parent_key is not None:
+            if current.key in path:
+                cycle = path[path.index(current.key) :] + [current.key]
+                if not reported.intersection(cycle):
+                    errors.append(
+                        f"{by_key[cycle[0]].place}: the tree has a cycle: "
+                        + " → ".join(cycle)
+                    )
+                    reported.update(cycle)
+                break
+            path.append(current.key)
+            current = by_key.get(current.parent_key)
+
+    identifiers = [item.identifier for item in data.items if item.identifier]
+    if identifiers:
+        existing = set(
+            str(value)
+            for value in CompetencyItem.objects.filter(identifier__in=identifiers).values_list(
+                "identifier", flat=True
+            )
+        )
+        if existing:
+            sample = ", ".join(sorted(existing)[:3])
+            errors.append(
+                f"{len(existing)} item identifier(s) exist here already (e.g. {sample}): "
+                "this framework, or a copy of it, was imported before"
+            )
+    if data.identifier:
+        existing_framework = Framework.objects.filter(identifier=data.identifier).first()
+        if existing_framework:
+            errors.append(
+                f"{data.place}: a framework with identifier {data.identifier} is here already "
+                f"(“{existing_framework}”)"
+            )
+    return errors
+
+
+def _resolve_association_ends(
+    data: FrameworkData, by_key: dict[str, ItemData]
+) -> tuple[list[str], dict[str, CompetencyItem]]:
+    """Check every association end; return errors and the held items they point at."""
+    errors = []
+    outside = {
+        key
+        for association in data.associations
+        for key in (association.origin_key, association.destination_key)
+        if key not in by_key
+    }
+    held = {}
+    if outside:
+        candidates = [key for key in outside if _is_uuid(key)]
+        held = {
+            str(item.identifier): item
+            for item in CompetencyItem.objects.filter(identifier__in=candidates)
+        }
+    for association in data.associations:
+        if association.association_type not in AssociationType.values:
+            errors.append(
+                f"{association.place}: association type '{association.association_type}' "
+                "is not one this service knows"
+            )
+        if association.origin_key not in by_key and association.origin_key not in held:
+            errors.append(
+                f"{association.place}: {association.origin_label} '{association.origin_key}' "
+                "points at nothing in the file"
+            )
+        if (
+            association.destination_key not in by_key
+            and association.destination_key not in held
+            and not association.external_destination_allowed
+        ):
+            errors.append(
+                f"{association.place}: {association.destination_label} "
+                f"'{association.destination_key}' points at nothing in the file"
+            )
+    return errors, held
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _write_items(
+    framework: Framework, items: list[ItemData], *, previous_by_key: dict[str, str] | None = None
+) -> dict[str, CompetencyItem]:
+    """Create items level by level (parents first) with one INSERT per level and batch."""
+    by_key = {item.key: item for item in items}
+    depth: dict[str, int] = {}
+
+    def depth_of(key: str) -> int:
+        if key not in depth:
+            parent = by_key[key].parent_key
+            depth[key] = 0 if parent is None else depth_of(parent) + 1
+        return depth[key]
+
+    for key in by_key:
+        depth_of(key)
+    previous = {}
+    if previous_by_key:
+        previous = {
+            str(item.identifier): item.pk
+            for item in CompetencyItem.objects.filter(identifier__in=list(previous_by_key.values()))
+        }
+    levels: dict[int, list[ItemData]] = defaultdict(list)
+    for item in items:
+        levels[depth[item.key]].append(item)
+    created: dict[str, CompetencyItem] = {}
+    for level in sorted(levels):
+        rows = []
+        for item in levels[level]:
+            rows.append(
+                CompetencyItem(
+                    framework=framework,
+                    identifier=uuid.uuid4() if previous_by_key or not item.identifier
+                    else item.identifier,
+                    uri="" if previous_by_key else item.uri,
+                    parent=created[item.parent_key] if item.parent_key is not None else None,
+                    order=item.order,
+                    code=item.code,
+                    kind=item.kind,
+                    full_statement=item.full_statement,
+                    abbreviated_statement=item.abbreviated_statement,
+                    notes=item.notes,
+                    language=item.language,
+                    rule_type=item.rule_type,
+                    rule_config=item.rule_config,
+                    previous_version_id=previous.get(previous_by_key[item.key])
+                    if previous_by_key
+                    else None,
+                )
+            )
+        for row, item in zip(
+            CompetencyItem.objects.bulk_create(rows, batch_size=1000), levels[level], strict=True
+        ):
+            created[item.key] = row
+    return created
+
+
+@transaction.atomic
+def framework_import(
+    *, data: FrameworkData, owner_institution=None, created_by=None
+) -> Framework:
+    """Write a parsed framework file: everything or, when any problem is found, nothing.
+
+    Raises :class:`FrameworkFileError` listing every problem with its place in the file.
+    """
+    errors = _validate(data)
+    by_key = {item.key: item for item in data.items}
+    association_errors, held = _resolve_association_ends(data, by_key)
+    errors.extend(association_errors)
+    if not errors and Framework.objects.filter(
+        title=data.title, version=data.version, owner_institution=owner_institution
+    ).exists():
+        errors.append(
+            f"{data.place}: version {data.version} of “{data.title}” exists already; "
+            "change the version or delete the existing draft"
+        )
+    if errors:
+        raise FrameworkFileError(errors)
+
+    framework = Framework.objects.create(
+        identifier=data.identifier or uuid.uuid4(),
+        uri=data.uri,
+        title=data.title.strip(),
+        code=data.code,
+        version=data.version or "1.0",
+        language=data.language or "en",
+        creator=data.creator or (owner_institution.name if owner_institution else ""),
+        publisher=data.publisher,
+        description=data.description,
+        licence=data.licence,
+        licence_uri=data.licence_uri,
+        official_source_url=data.official_source_url,
+        owner_institution=owner_institution,
+        created_by=created_by,
+    )
+    ScaleLevel.objects.bulk_create(
+        ScaleLevel(
+            framework=framework,
+            order=index,
+            code=level.code,
+            name=level.name.strip(),
+            description=level.description,
+            is_proficient=level.is_proficient,
+            **({"identifier": level.identifier} if level.identifier else {}),
+        )
+        for index, level in enumerate(data.levels, start=1)
+    )
+    created = _write_items(framework, data.items)
+    CompetencyAssociation.objects.bulk_create(
+        [_association_row(framework, a, created, held) for a in data.associations],
+        batch_size=1000,
+    )
+    return framework
+
+
+def _association_row(
+    framework: Framework,
+    association: AssociationData,
+    created: dict[str, CompetencyItem],
+    held: dict[str, CompetencyItem],
+) -> CompetencyAssociation:
+    origin = created.get(association.origin_key) or held[association.origin_key]
+    destination = created.get(association.destination_key) or held.get(
+        association.destination_key
+    )
+    return CompetencyAssociation(
+        framework=framework,
+        identifier=association.identifier or uuid.uuid4(),
+        association_type=association.association_type,
+        origin=origin,
+        destination=destination,
+        destination_identifier=str(destination.identifier)
+        if destination
+        else association.destination_key,
+        destination_uri=association.destination_uri,
+        destination_title=association.destination_title,
+        sequence_number=association.sequence_number,
+        notes=association.notes,
+    )
