@@ -47,3 +47,7 @@ beat: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles media var
+
+# Benchmarks print their figures and the ratio to a baseline measured in the same run.
+bench: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) bench/frameworks_import.py

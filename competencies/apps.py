@@ -6,3 +6,7 @@ class CompetenciesConfig(AppConfig):
     name = "competencies"
     verbose_name = _("Competency frameworks")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registers the app's API router through the ``register_api_routers`` hook.
+        from competencies import api  # noqa: F401

@@ -170,8 +170,10 @@ class CompetencyItem(models.Model):
         _("rule configuration"),
         default=dict,
         blank=True,
-        help_text=_('For points: {"base": {"points": 4}, "competencies": [{"id": …, "points": 2,'
-                    ' "required": 0}]} as in Moodle.'),
+        help_text=_(
+            'For points: {"base": {"points": 4}, "competencies": [{"id": …, "points": 2,'
+            ' "required": 0}]} as in Moodle.'
+        ),
     )
     previous_version = models.ForeignKey(
         "self",

@@ -177,9 +177,7 @@ def framework_can_edit(*, user, framework: Framework) -> bool:
 
 def user_can_author_frameworks(*, user) -> bool:
     return user.is_authenticated and (
-        user.is_superuser
-        or user_is_regulator(user=user)
-        or _editor_institutions(user).exists()
+        user.is_superuser or user_is_regulator(user=user) or _editor_institutions(user).exists()
     )
 
 

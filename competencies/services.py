@@ -414,15 +414,16 @@ def _validate(data: FrameworkData) -> list[str]:
             by_key[item.key] = item
     seen_codes: dict[str, ItemData] = {}
     for item in data.items:
-        if item.code and item.code in seen_codes and seen_codes[item.code] is not item:
-            if item.key != seen_codes[item.code].key:
-                errors.append(
-                    f"{item.place}: code '{item.code}' is used twice "
-                    f"(also {seen_codes[item.code].place})"
-                )
+        first = seen_codes.get(item.code) if item.code else None
+        if first is not None and first is not item and item.key != first.key:
+            errors.append(
+                f"{item.place}: code '{item.code}' is used twice (also {first.place})"
+            )
         seen_codes.setdefault(item.code, item)
         if item.parent_key is not None and item.parent_key not in by_key:
-            errors.append(f"{item.place}: {item.parent_label} '{item.parent_key}' is not in the file")
+            errors.append(
+                f"{item.place}: {item.parent_label} '{item.parent_key}' is not in the file"
+            )
 
     # Cycles: follow parents from every item; a path that returns to itself is a cycle.
     reported: set[str] = set()
@@ -433,8 +434,7 @@ def _validate(data: FrameworkData) -> list[str]:
                 cycle = path[path.index(current.key) :] + [current.key]
                 if not reported.intersection(cycle):
                     errors.append(
-                        f"{by_key[cycle[0]].place}: the tree has a cycle: "
-                        + " → ".join(cycle)
+                        f"{by_key[cycle[0]].place}: the tree has a cycle: " + " → ".join(cycle)
                     )
                     reported.update(cycle)
                 break
@@ -443,12 +443,12 @@ def _validate(data: FrameworkData) -> list[str]:
 
     identifiers = [item.identifier for item in data.items if item.identifier]
     if identifiers:
-        existing = set(
+        existing = {
             str(value)
             for value in CompetencyItem.objects.filter(identifier__in=identifiers).values_list(
                 "identifier", flat=True
             )
-        )
+        }
         if existing:
             sample = ", ".join(sorted(existing)[:3])
             errors.append(
@@ -545,7 +545,8 @@ def _write_items(
             rows.append(
                 CompetencyItem(
                     framework=framework,
-                    identifier=uuid.uuid4() if previous_by_key or not item.identifier
+                    identifier=uuid.uuid4()
+                    if previous_by_key or not item.identifier
                     else item.identifier,
                     uri="" if previous_by_key else item.uri,
                     parent=created[item.parent_key] if item.parent_key is not None else None,
@@ -571,9 +572,7 @@ def _write_items(
 
 
 @transaction.atomic
-def framework_import(
-    *, data: FrameworkData, owner_institution=None, created_by=None
-) -> Framework:
+def framework_import(*, data: FrameworkData, owner_institution=None, created_by=None) -> Framework:
     """Write a parsed framework file: everything or, when any problem is found, nothing.
 
     Raises :class:`FrameworkFileError` listing every problem with its place in the file.
@@ -582,9 +581,12 @@ def framework_import(
     by_key = {item.key: item for item in data.items}
     association_errors, held = _resolve_association_ends(data, by_key)
     errors.extend(association_errors)
-    if not errors and Framework.objects.filter(
-        title=data.title, version=data.version, owner_institution=owner_institution
-    ).exists():
+    if (
+        not errors
+        and Framework.objects.filter(
+            title=data.title, version=data.version, owner_institution=owner_institution
+        ).exists()
+    ):
         errors.append(
             f"{data.place}: version {data.version} of “{data.title}” exists already; "
             "change the version or delete the existing draft"
@@ -635,9 +637,7 @@ def _association_row(
     held: dict[str, CompetencyItem],
 ) -> CompetencyAssociation:
     origin = created.get(association.origin_key) or held[association.origin_key]
-    destination = created.get(association.destination_key) or held.get(
-        association.destination_key
-    )
+    destination = created.get(association.destination_key) or held.get(association.destination_key)
     return CompetencyAssociation(
         framework=framework,
         identifier=association.identifier or uuid.uuid4(),

@@ -7,6 +7,7 @@ Each app adds its own router in its ``api.py``; this module only assembles them.
 
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
+from wagtail import hooks
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from lms import selectors, services
@@ -101,3 +102,10 @@ def me(request):
             for g in selectors.user_roles(user=user)
         ],
     )
+
+
+# Each app contributes its endpoints through the ``register_api_routers`` hook: a function
+# returning ``(prefix, router)``. The core app imports none of them.
+for register in hooks.get_hooks("register_api_routers"):
+    prefix, router = register()
+    api.add_router(prefix, router)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("lms.app_urls")),
+    path("", include("competencies.urls")),
 ]
 
 if settings.DEBUG:

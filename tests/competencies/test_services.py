@@ -30,15 +30,36 @@ def small_framework(**overrides) -> FrameworkData:
         version="1.0",
         levels=list(LEVELS),
         items=[
-            ItemData(key="PP.1", code="PP.1", kind="domain", full_statement="Case management",
-                     place="row 2"),
-            ItemData(key="PP.1.1", code="PP.1.1", full_statement="Opens a case file",
-                     parent_key="PP.1", place="row 3"),
-            ItemData(key="PP.1.1.a", code="PP.1.1.a", kind="indicator",
-                     full_statement="Records the child's details", parent_key="PP.1.1",
-                     place="row 4"),
-            ItemData(key="PP.1.2", code="PP.1.2", full_statement="Plans with the family",
-                     parent_key="PP.1", order=1, place="row 5"),
+            ItemData(
+                key="PP.1",
+                code="PP.1",
+                kind="domain",
+                full_statement="Case management",
+                place="row 2",
+            ),
+            ItemData(
+                key="PP.1.1",
+                code="PP.1.1",
+                full_statement="Opens a case file",
+                parent_key="PP.1",
+                place="row 3",
+            ),
+            ItemData(
+                key="PP.1.1.a",
+                code="PP.1.1.a",
+                kind="indicator",
+                full_statement="Records the child's details",
+                parent_key="PP.1.1",
+                place="row 4",
+            ),
+            ItemData(
+                key="PP.1.2",
+                code="PP.1.2",
+                full_statement="Plans with the family",
+                parent_key="PP.1",
+                order=1,
+                place="row 5",
+            ),
         ],
         associations=[
             AssociationData("precedes", "PP.1.1", "PP.1.2", place="row 3"),
@@ -53,31 +74,54 @@ def test_import_writes_tree_scale_and_links():
     framework = services.framework_import(data=small_framework())
     rows = selectors.framework_tree_rows(framework=framework)
     assert [(n.item.code, n.depth) for n in rows] == [
-        ("PP.1", 0), ("PP.1.1", 1), ("PP.1.1.a", 2), ("PP.1.2", 1)
+        ("PP.1", 0),
+        ("PP.1.1", 1),
+        ("PP.1.1.a", 2),
+        ("PP.1.2", 1),
     ]
     assert list(framework.levels.values_list("name", "is_proficient")) == [
-        ("Not yet competent", False), ("Developing", False), ("Competent", True),
+        ("Not yet competent", False),
+        ("Developing", False),
+        ("Competent", True),
         ("Proficient", False),
     ]
     link = CompetencyAssociation.objects.get()
     assert (link.origin.code, link.association_type, link.destination.code) == (
-        "PP.1.1", "precedes", "PP.1.2"
+        "PP.1.1",
+        "precedes",
+        "PP.1.2",
     )
 
 
 def test_import_reports_every_problem_and_writes_nothing():
     data = small_framework()
-    data.items.append(ItemData(key="PP.1.1", code="PP.1.1", full_statement="again",
-                               place="row 6"))
-    data.items.append(ItemData(key="X", code="X", full_statement="orphan", parent_key="PP.9",
-                               parent_label="parent ID number", place="row 7"))
-    data.items.append(ItemData(key="C1", code="C1", full_statement="c1", parent_key="C2",
-                               place="row 8"))
-    data.items.append(ItemData(key="C2", code="C2", full_statement="c2", parent_key="C1",
-                               place="row 9"))
-    data.associations.append(AssociationData("isRelatedTo", "PP.1", "NOPE", place="row 2",
-                                             destination_label="cross-reference",
-                                             external_destination_allowed=False))
+    data.items.append(ItemData(key="PP.1.1", code="PP.1.1", full_statement="again", place="row 6"))
+    data.items.append(
+        ItemData(
+            key="X",
+            code="X",
+            full_statement="orphan",
+            parent_key="PP.9",
+            parent_label="parent ID number",
+            place="row 7",
+        )
+    )
+    data.items.append(
+        ItemData(key="C1", code="C1", full_statement="c1", parent_key="C2", place="row 8")
+    )
+    data.items.append(
+        ItemData(key="C2", code="C2", full_statement="c2", parent_key="C1", place="row 9")
+    )
+    data.associations.append(
+        AssociationData(
+            "isRelatedTo",
+            "PP.1",
+            "NOPE",
+            place="row 2",
+            destination_label="cross-reference",
+            external_destination_allowed=False,
+        )
+    )
     with pytest.raises(FrameworkFileError) as raised:
         services.framework_import(data=data)
     errors = raised.value.errors

@@ -1,0 +1,349 @@
+"""Framework endpoints of the JSON API (/api/v1/…) and the CASE 1.1 read API (/ims/case/v1p1/…).
+
+The /api/v1 endpoints need an API key or a session: a key sees published frameworks and its
+institution's drafts. The CASE endpoints are public and serve published and retired
+frameworks only, as CASE providers do, so other LMSs and regulators can pull them.
+"""
+
+import uuid
+from http import HTTPStatus
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from ninja import File, Form, NinjaAPI, Router, Schema
+from ninja.files import UploadedFile
+from wagtail import hooks
+
+from competencies import selectors, services
+from competencies.interchange import FrameworkFileError
+from competencies.models import CompetencyItem, Framework, FrameworkStatus
+
+router = Router(tags=["competency frameworks"])
+
+
+# --- who may see and change what, for a key or a session ---------------------------------
+
+
+def _visible(request):
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        return (
+            Framework.objects.select_related("owner_institution")
+            .filter(~Q(status=FrameworkStatus.DRAFT) | Q(owner_institution=api_key.institution))
+            .annotate(item_count=Count("items"))
+        )
+    return selectors.frameworks_visible_to(user=request.user)
+
+
+def _owner_for_import(request, owner_slug: str | None):
+    """The institution an import belongs to, or raise a 403 naming the problem."""
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        return api_key.institution
+    institutions = selectors.institutions_for_framework_owner(user=request.user)
+    if owner_slug:
+        owner = institutions.filter(slug=owner_slug).first()
+        if owner is None:
+            raise PermissionError(f"You cannot create frameworks for '{owner_slug}'.")
+        return owner
+    if institutions.count() == 1:
+        return institutions.first()
+    if selectors.user_can_author_frameworks(user=request.user) and not institutions.exists():
+        return None  # a regulator's own framework
+    raise PermissionError("Say which institution owns the framework (owner=<slug>).")
+
+
+# --- schemas ------------------------------------------------------------------------------
+
+
+class LevelOut(Schema):
+    name: str
+    code: str
+    is_proficient: bool
+
+
+class FrameworkSummaryOut(Schema):
+    identifier: uuid.UUID
+    title: str
+    code: str
+    version: str
+    status: str
+    language: str
+    creator: str
+    owner: str | None
+    item_count: int
+    case_package_url: str
+
+
+class ItemNodeOut(Schema):
+    identifier: uuid.UUID
+    code: str
+    kind: str
+    full_statement: str
+    abbreviated_statement: str
+    children: list["ItemNodeOut"]
+
+
+class FrameworkOut(FrameworkSummaryOut):
+    description: str
+    licence: str
+    levels: list[LevelOut]
+    items: list[ItemNodeOut]
+
+
+class AssociationOut(Schema):
+    type: str
+    origin: uuid.UUID
+    destination: str
+    destination_code: str | None
+    destination_framework: uuid.UUID | None
+
+
+class ItemOut(Schema):
+    identifier: uuid.UUID
+    code: str
+    kind: str
+    full_statement: str
+    abbreviated_statement: str
+    notes: str
+    framework: uuid.UUID
+    framework_title: str
+    framework_version: str
+    parent: uuid.UUID | None
+    children: list[uuid.UUID]
+    associations: list[AssociationOut]
+
+
+class ImportErrorOut(Schema):
+    detail: str
+    errors: list[str]
+
+
+class DetailOut(Schema):
+    detail: str
+
+
+def _summary(framework: Framework) -> dict:
+    return {
+        "identifier": framework.identifier,
+        "title": framework.title,
+        "code": framework.code,
+        "version": framework.version,
+        "status": framework.status,
+        "language": framework.language,
+        "creator": framework.creator,
+        "owner": framework.owner_institution.name if framework.owner_institution else None,
+        "item_count": getattr(framework, "item_count", None) or framework.items.count(),
+        "case_package_url": f"{settings.SITE_BASE_URL}/ims/case/v1p1/CFPackages/"
+        f"{framework.identifier}",
+    }
+
+
+def _node(node: selectors.TreeNode) -> dict:
+    item = node.item
+    return {
+        "identifier": item.identifier,
+        "code": item.code,
+        "kind": item.kind,
+        "full_statement": item.full_statement,
+        "abbreviated_statement": item.abbreviated_statement,
+        "children": [_node(child) for child in node.children],
+    }
+
+
+# --- /api/v1 endpoints --------------------------------------------------------------------
+
+
+@router.get("/frameworks", response=list[FrameworkSummaryOut], summary="List frameworks")
+def framework_list(request, status: str | None = None):
+    frameworks = _visible(request).order_by("title", "version")
+    if status:
+        frameworks = frameworks.filter(status=status)
+    return [_summary(f) for f in frameworks]
+
+
+@router.get(
+    "/frameworks/{identifier}",
+    response={200: FrameworkOut, 404: DetailOut},
+    summary="One framework with its scale and nested tree",
+)
+def framework_detail(request, identifier: uuid.UUID):
+    framework = get_object_or_404(_visible(request), identifier=identifier)
+    return {
+        **_summary(framework),
+        "description": framework.description,
+        "licence": framework.licence,
+        "levels": list(framework.levels.order_by("order").values("name", "code", "is_proficient")),
+        "items": [_node(n) for n in selectors.framework_tree(framework=framework)],
+    }
+
+
+@router.get(
+    "/frameworks/{identifier}/export",
+    summary="Download a framework as CASE JSON or Moodle CSV",
+    response={200: None, 404: DetailOut},
+)
+def framework_export(request, identifier: uuid.UUID, format: str = "case"):
+    framework = get_object_or_404(_visible(request), identifier=identifier)
+    data = selectors.framework_data(framework=framework)
+    name = f"{framework.code or framework.identifier}-v{framework.version}"
+    if format == "moodle":
+        from competencies.moodle_csv import export_moodle_csv
+
+        response = HttpResponse(export_moodle_csv(data), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    from competencies.case import export_case_package
+
+    response = JsonResponse(
+        export_case_package(data, base_url=settings.SITE_BASE_URL), json_dumps_params={"indent": 1}
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.case.json"'
+    return response
+
+
+@router.post(
+    "/frameworks/import",
+    response={201: FrameworkSummaryOut, 400: ImportErrorOut, 403: DetailOut},
+    summary="Import a framework from CASE JSON or Moodle CSV (all or nothing)",
+)
+def framework_import(
+    request,
+    file: File[UploadedFile],
+    format: Form[str] = "case",
+    owner: Form[str | None] = None,
+):
+    from competencies.case import parse_case_package
+    from competencies.moodle_csv import parse_moodle_csv
+
+    try:
+        owner_institution = _owner_for_import(request, owner)
+    except PermissionError as error:
+        return HTTPStatus.FORBIDDEN, {"detail": str(error)}
+    parsers = {"case": parse_case_package, "moodle": parse_moodle_csv}
+    if format not in parsers:
+        return HTTPStatus.BAD_REQUEST, {
+            "detail": "Unknown format.",
+            "errors": [f"format must be 'case' or 'moodle', not '{format}'"],
+        }
+    try:
+        data = parsers[format](file.read())
+        framework = services.framework_import(
+            data=data,
+            owner_institution=owner_institution,
+            created_by=request.user if request.user.is_authenticated else None,
+        )
+    except FrameworkFileError as error:
+        return HTTPStatus.BAD_REQUEST, {
+            "detail": "The file was not imported; nothing was changed.",
+            "errors": error.errors,
+        }
+    return HTTPStatus.CREATED, _summary(framework)
+
+
+@router.get(
+    "/competencies/{identifier}",
+    response={200: ItemOut, 404: DetailOut},
+    summary="One competency with its links",
+)
+def item_detail(request, identifier: uuid.UUID):
+    item = get_object_or_404(
+        CompetencyItem.objects.select_related("framework", "parent").filter(
+            framework__in=_visible(request)
+        ),
+        identifier=identifier,
+    )
+    associations = [
+        {
+            "type": a.association_type,
+            "origin": a.origin.identifier,
+            "destination": str(a.destination.identifier)
+            if a.destination
+            else a.destination_uri or a.destination_identifier,
+            "destination_code": a.destination.code if a.destination else None,
+            "destination_framework": a.destination.framework.identifier if a.destination else None,
+        }
+        for a in item.outgoing_associations.select_related(
+            "origin", "destination__framework"
+        ).order_by("pk")
+    ]
+    return {
+        "identifier": item.identifier,
+        "code": item.code,
+        "kind": item.kind,
+        "full_statement": item.full_statement,
+        "abbreviated_statement": item.abbreviated_statement,
+        "notes": item.notes,
+        "framework": item.framework.identifier,
+        "framework_title": item.framework.title,
+        "framework_version": item.framework.version,
+        "parent": item.parent.identifier if item.parent else None,
+        "children": list(item.children.order_by("order").values_list("identifier", flat=True)),
+        "associations": associations,
+    }
+
+
+@hooks.register("register_api_routers")
+def register_competency_router():
+    return "/", router
+
+
+# --- CASE 1.1 read API --------------------------------------------------------------------
+
+case_api = NinjaAPI(
+    title="CASE 1.1 provider",
+    version="1.1",
+    description="Published competency frameworks as 1EdTech CASE 1.1 CFDocuments and CFPackages.",
+    urls_namespace="case-v1p1",
+)
+
+
+def _public_frameworks():
+    return Framework.objects.exclude(status=FrameworkStatus.DRAFT)
+
+
+@case_api.get("/CFDocuments", summary="All published frameworks as CFDocuments")
+def case_documents(request):
+    from competencies.case import export_case_package
+
+    documents = []
+    for framework in _public_frameworks().order_by("title", "version"):
+        package = export_case_package(
+            selectors.framework_data(framework=framework), base_url=settings.SITE_BASE_URL
+        )
+        documents.append(package["CFDocument"])
+    return {"CFDocuments": documents}
+
+
+@case_api.get("/CFDocuments/{identifier}", summary="One CFDocument")
+def case_document(request, identifier: uuid.UUID):
+    from competencies.case import export_case_package
+
+    framework = get_object_or_404(_public_frameworks(), identifier=identifier)
+    data = selectors.framework_data(framework=framework)
+    return export_case_package(data, base_url=settings.SITE_BASE_URL)["CFDocument"]
+
+
+@case_api.get("/CFPackages/{identifier}", summary="A whole framework as a CFPackage")
+def case_package(request, identifier: uuid.UUID):
+    from competencies.case import export_case_package
+
+    framework = get_object_or_404(_public_frameworks(), identifier=identifier)
+    return export_case_package(
+        selectors.framework_data(framework=framework), base_url=settings.SITE_BASE_URL
+    )
+
+
+@case_api.get("/CFItems/{identifier}", summary="One CFItem")
+def case_item(request, identifier: uuid.UUID):
+    from competencies.case import export_case_package
+
+    item = get_object_or_404(
+        CompetencyItem.objects.filter(framework__in=_public_frameworks()), identifier=identifier
+    )
+    package = export_case_package(
+        selectors.framework_data(framework=item.framework), base_url=settings.SITE_BASE_URL
+    )
+    return next(i for i in package["CFItems"] if i["identifier"] == str(identifier))

@@ -1,0 +1,50 @@
+import json
+import sys
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from competencies import selectors
+from competencies.models import Framework
+
+
+class Command(BaseCommand):
+    help = "Export a competency framework as CASE 1.1 JSON or Moodle CSV."
+
+    def add_arguments(self, parser):
+        parser.add_argument("framework", help="The framework's identifier (UUID) or code.")
+        parser.add_argument("--version", dest="framework_version", help="When given a code.")
+        parser.add_argument("--format", choices=["case", "moodle"], default="case")
+        parser.add_argument("--output", "-o", type=Path, help="Default: standard output.")
+
+    def handle(self, *args, framework, framework_version, format, output, **options):
+        from competencies.case import export_case_package
+        from competencies.moodle_csv import export_moodle_csv
+
+        try:
+            candidates = Framework.objects.filter(identifier=uuid.UUID(framework))
+        except ValueError:
+            candidates = Framework.objects.filter(code=framework)
+            if framework_version:
+                candidates = candidates.filter(version=framework_version)
+        found = list(candidates.order_by("-created_at")[:2])
+        if not found:
+            raise CommandError(f"No framework with identifier or code '{framework}'.")
+        if len(found) > 1 and not framework_version:
+            raise CommandError(f"Several versions of '{framework}': say which with --version.")
+        data = selectors.framework_data(framework=found[0])
+        if format == "moodle":
+            text = export_moodle_csv(data)
+        else:
+            text = json.dumps(
+                export_case_package(data, base_url=settings.SITE_BASE_URL),
+                indent=1,
+                ensure_ascii=False,
+            )
+        if output:
+            output.write_text(text, encoding="utf-8")
+            self.stderr.write(f"Wrote {output}")
+        else:
+            sys.stdout.write(text)

@@ -1,0 +1,7 @@
+"""Public URLs of the competencies app, for any site: ``path("", include("competencies.urls"))``."""
+
+from django.urls import path
+
+from competencies.api import case_api
+
+urlpatterns = [path("ims/case/v1p1/", case_api.urls)]
