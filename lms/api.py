@@ -7,8 +7,8 @@ Each app adds its own router in its ``api.py``; this module only assembles them.
 
 from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
-from wagtail import hooks
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
+from wagtail import hooks
 
 from lms import selectors, services
 from lms.models import ApiKey

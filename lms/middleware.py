@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 
 from lms import selectors
@@ -11,6 +11,16 @@ from lms import selectors
 #: Paths reachable without a second factor: the account pages themselves (to set one up or
 #: log out), static files and the public verification pages.
 MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/media/", "/verify/", "/i18n/", "/favicon")
+
+
+def _is_exempt(path_info: str) -> bool:
+    """Exempt by prefix, or any allauth page wherever the site mounts allauth's URLs."""
+    if path_info.startswith(MFA_EXEMPT_PREFIXES):
+        return True
+    try:
+        return resolve(path_info).func.__module__.startswith("allauth.")
+    except Resolver404:
+        return False
 
 
 class MfaRequiredMiddleware:
@@ -28,7 +38,7 @@ class MfaRequiredMiddleware:
         if (
             user is not None
             and user.is_authenticated
-            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+            and not _is_exempt(request.path_info)
             and selectors.user_requires_mfa(user=user)
             and not selectors.user_has_mfa(user=user)
         ):

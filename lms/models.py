@@ -107,6 +107,11 @@ class Sector(models.TextChoices):
     COMMUNITY = "community", _("Community-based")
 
 
+def language_choices():
+    """The site's LANGUAGES, read when used: a host's own list never alters a migration."""
+    return settings.LANGUAGES
+
+
 class LearnerProfile(models.Model):
     """Who a learner is as a worker. Personal data: shown only to them and their institutions.
 
@@ -137,7 +142,7 @@ class LearnerProfile(models.Model):
         help_text=_("Your number with the social service council, if you have one."),
     )  # personal data
     preferred_language = models.CharField(
-        _("preferred language"), max_length=10, choices=settings.LANGUAGES, default="en"
+        _("preferred language"), max_length=10, choices=language_choices, default="en"
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,6 +3,7 @@
 import django.db.models.deletion
 import uuid
 from django.conf import settings
+import lms.models
 from django.db import migrations, models
 
 
@@ -86,7 +87,7 @@ class Migration(migrations.Migration):
                 ('region', models.CharField(blank=True, max_length=120, verbose_name='region or province')),
                 ('district', models.CharField(blank=True, max_length=120, verbose_name='district')),
                 ('worker_registration_number', models.CharField(blank=True, help_text='Your number with the social service council, if you have one.', max_length=80, verbose_name='worker registration number')),
-                ('preferred_language', models.CharField(choices=[('en', 'English'), ('fr', 'French')], default='en', max_length=10, verbose_name='preferred language')),
+                ('preferred_language', models.CharField(choices=lms.models.language_choices, default='en', max_length=10, verbose_name='preferred language')),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='learner_profile', to=settings.AUTH_USER_MODEL)),
             ],
