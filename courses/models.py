@@ -1,16 +1,32 @@
-"""Wagtail page types of the course catalogue.
+"""Course catalogue pages and the learning records hung on them.
 
-The tree is: ``CourseIndexPage`` (the catalogue, usually the site's home) →
+The page tree is: ``CourseIndexPage`` (the catalogue, usually the site's home) →
 ``InstitutionPage`` (one institution's section: its staff's Wagtail permissions are granted
-here, so they see and edit only their own courses) → courses and modules.
+here, so they see and edit only their own courses) → ``CoursePage`` → ``ModulePage``.
+
+Learning records (enrolments, completions, quiz attempts) point at pages by id and remember
+the revision the learner saw, so republishing a course never breaks anyone's progress.
+``ProgressEvent`` is the append-only log; the other records are derived from it in the same
+transaction by :mod:`courses.services`.
 """
 
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import FieldPanel
-from wagtail.fields import RichTextField
-from wagtail.models import Page
+from modelcluster.fields import ParentalKey
+from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Orderable, Page
 from wagtail.search import index
+
+from courses.blocks import ModuleBodyBlock
+from lms.models import Cadre
+
+# --- Pages --------------------------------------------------------------------------------
 
 
 class CourseIndexPage(Page):
@@ -26,10 +42,13 @@ class CourseIndexPage(Page):
         verbose_name = _("course catalogue")
 
     def get_context(self, request, *args, **kwargs):
+        from courses import selectors
+
         context = super().get_context(request, *args, **kwargs)
-        context["institution_pages"] = (
-            InstitutionPage.objects.child_of(self).live().select_related("institution")
-        )
+        filters = selectors.CatalogueFilters.from_query(request.GET)
+        context["filters"] = filters
+        context["courses"] = selectors.catalogue_courses(catalogue=self, filters=filters)
+        context["filter_choices"] = selectors.catalogue_filter_choices(catalogue=self)
         return context
 
 
@@ -44,10 +63,421 @@ class InstitutionPage(Page):
     )
     intro = RichTextField(_("introduction"), blank=True)
 
-    content_panels = [*Page.content_panels, FieldPanel("institution"), FieldPanel("intro")]
+    # Only superusers choose the institution: staff would otherwise see every institution's
+    # name in the list and could try to hand their section to another.
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("institution", permission="superuser"),
+        FieldPanel("intro"),
+    ]
     parent_page_types = ["courses.CourseIndexPage"]
-    subpage_types: list[str] = []
+    subpage_types = ["courses.CoursePage"]
     search_fields = [*Page.search_fields, index.SearchField("intro")]
 
     class Meta:
         verbose_name = _("institution section")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["courses"] = CoursePage.objects.child_of(self).live().specific()
+        return context
+
+
+class CoursePage(Page):
+    """A course: an ordered set of modules training against one framework version."""
+
+    summary = models.TextField(_("summary"), max_length=600)
+    description = RichTextField(_("description"), blank=True)
+    for_professionals = models.BooleanField(_("professionals"), default=True)
+    for_para_professionals = models.BooleanField(_("para-professionals"), default=True)
+    for_volunteers = models.BooleanField(_("volunteers"), default=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+    )
+    cpd_hours = models.DecimalField(
+        _("CPD hours"), max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    estimated_minutes = models.PositiveIntegerField(_("estimated time (minutes)"), default=60)
+    framework = models.ForeignKey(
+        "competencies.Framework",
+        verbose_name=_("competency framework"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"status": "published"},
+        help_text=_("The published framework version this course trains against."),
+    )
+    self_enrolment = models.BooleanField(
+        _("learners may enrol themselves"),
+        default=True,
+        help_text=_("Otherwise the institution enrols learners or cohorts."),
+    )
+    max_quiz_attempts = models.PositiveSmallIntegerField(
+        _("quiz attempts allowed"),
+        default=0,
+        help_text=_("0 means unlimited retakes."),
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("summary"),
+        FieldPanel("description"),
+        MultiFieldPanel(
+            [
+                FieldPanel("for_professionals"),
+                FieldPanel("for_para_professionals"),
+                FieldPanel("for_volunteers"),
+                FieldPanel("language"),
+                FieldPanel("cpd_hours"),
+                FieldPanel("estimated_minutes"),
+            ],
+            heading=_("Audience and size"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("framework"),
+                FieldPanel("self_enrolment"),
+                FieldPanel("max_quiz_attempts"),
+            ],
+            heading=_("Framework and rules"),
+        ),
+    ]
+    parent_page_types = ["courses.InstitutionPage"]
+    subpage_types = ["courses.ModulePage"]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("summary"),
+        index.FilterField("language"),
+    ]
+
+    class Meta:
+        verbose_name = _("course")
+
+    @property
+    def institution(self):
+        parent = self.get_parent()
+        return parent.specific.institution if parent else None
+
+    @property
+    def audience_cadres(self) -> list[str]:
+        flags = {
+            Cadre.PROFESSIONAL: self.for_professionals,
+            Cadre.PARA_PROFESSIONAL: self.for_para_professionals,
+            Cadre.VOLUNTEER: self.for_volunteers,
+        }
+        return [cadre for cadre, included in flags.items() if included]
+
+    def get_context(self, request, *args, **kwargs):
+        from courses import selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        context.update(selectors.course_page_context(course=self, user=request.user))
+        return context
+
+
+class ModulePage(Page):
+    """One module of a course: lessons, at most one quiz, practice activities."""
+
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    body = StreamField(ModuleBodyBlock(), verbose_name=_("content"), blank=True)
+    is_required = models.BooleanField(
+        _("required"), default=True, help_text=_("Required modules count towards completion.")
+    )
+    estimated_minutes = models.PositiveIntegerField(_("estimated time (minutes)"), default=20)
+    xapi_activity_iri = models.URLField(
+        _("xAPI activity IRI"),
+        max_length=500,
+        blank=True,
+        help_text=_("The activity id another LMS uses for this module in its xAPI statements."),
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("summary"),
+        FieldPanel("body"),
+        InlinePanel(
+            "competency_mappings",
+            heading=_("Competencies this module builds"),
+            label=_("Competency"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("is_required"),
+                FieldPanel("estimated_minutes"),
+                FieldPanel("xapi_activity_iri"),
+            ],
+            heading=_("Settings"),
+        ),
+    ]
+    parent_page_types = ["courses.CoursePage"]
+    subpage_types: list[str] = []
+    search_fields = [*Page.search_fields, index.SearchField("summary"), index.SearchField("body")]
+
+    class Meta:
+        verbose_name = _("module")
+
+    @property
+    def course(self) -> "CoursePage":
+        return self.get_parent().specific
+
+    def quiz_block(self):
+        return next((block for block in self.body if block.block_type == "quiz"), None)
+
+    def get_context(self, request, *args, **kwargs):
+        from courses import selectors
+
+        context = super().get_context(request, *args, **kwargs)
+        context.update(selectors.module_page_context(module=self, user=request.user))
+        return context
+
+
+class ModuleCompetency(Orderable):
+    """A competency a module builds, at a target proficiency level."""
+
+    module = ParentalKey(ModulePage, on_delete=models.CASCADE, related_name="competency_mappings")
+    competency = models.ForeignKey(
+        "competencies.CompetencyItem",
+        verbose_name=_("competency"),
+        on_delete=models.PROTECT,
+        related_name="module_mappings",
+        limit_choices_to={"framework__status": "published"},
+    )
+    target_level = models.ForeignKey(
+        "competencies.ScaleLevel",
+        verbose_name=_("target level"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    panels = [FieldPanel("competency"), FieldPanel("target_level")]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("competency mapping")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["module", "competency"], name="module_competency_unique"
+            ),
+        ]
+
+    def clean(self):
+        super().clean()
+        if self.competency_id and self.target_level_id:
+            if self.target_level.framework_id != self.competency.framework_id:
+                raise ValidationError(
+                    {"target_level": _("Choose a level of the competency's own framework.")}
+                )
+            if self.competency.framework.status != "published":
+                raise ValidationError(
+                    {"competency": _("Map modules only to competencies of published frameworks.")}
+                )
+
+
+# --- Learning records ---------------------------------------------------------------------
+
+
+class ProgressVerb(models.TextChoices):
+    ENROLLED = "enrolled", _("enrolled")
+    VIEWED = "viewed", _("viewed")
+    COMPLETED = "completed", _("completed")
+    ATTEMPTED = "attempted", _("attempted")
+    PASSED = "passed", _("passed")
+    FAILED = "failed", _("failed")
+    OBSERVED = "observed", _("observed")
+
+
+class ProgressSource(models.TextChoices):
+    WEB = "web", _("web")
+    API = "api", _("API")
+    XAPI = "xapi", _("xAPI")
+    ADMIN = "admin", _("institution")
+
+
+class ObjectType(models.TextChoices):
+    COURSE = "course", _("course")
+    MODULE = "module", _("module")
+    COMPETENCY = "competency", _("competency")
+
+
+class ProgressEvent(models.Model):
+    """One thing a learner did, as reported once. Append-only.
+
+    ``event_id`` is generated by the client (the browser form, another LMS, an offline phone)
+    so that a retried or re-synced submission is recognised and applied exactly once.
+    """
+
+    event_id = models.UUIDField(unique=True, editable=False)
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="progress_events"
+    )
+    verb = models.CharField(max_length=20, choices=ProgressVerb.choices)
+    object_type = models.CharField(max_length=20, choices=ObjectType.choices)
+    course = models.ForeignKey(
+        CoursePage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    module = models.ForeignKey(
+        ModulePage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    competency = models.ForeignKey(
+        "competencies.CompetencyItem",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    score = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    success = models.BooleanField(null=True, blank=True)
+    revision_id = models.PositiveIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField(_("when it happened"))
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=10, choices=ProgressSource.choices)
+    recorded_by = models.ForeignKey(
+        "lms.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        indexes = [models.Index(fields=["learner", "occurred_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(course__isnull=False)
+                | Q(module__isnull=False)
+                | Q(competency__isnull=False),
+                name="progress_event_has_object",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} {self.verb} {self.object_type} ({self.event_id})"
+
+
+class EnrolmentStatus(models.TextChoices):
+    ACTIVE = "active", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Enrolment(models.Model):
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolments"
+    )
+    course = models.ForeignKey(CoursePage, on_delete=models.PROTECT, related_name="enrolments")
+    status = models.CharField(
+        max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
+    )
+    cohort = models.ForeignKey(
+        "courses.Cohort",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="enrolments",
+    )
+    enrolled_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["learner", "course"], name="enrolment_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} in {self.course}"
+
+
+class ModuleCompletion(models.Model):
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="module_completions"
+    )
+    module = models.ForeignKey(ModulePage, on_delete=models.PROTECT, related_name="completions")
+    course = models.ForeignKey(CoursePage, on_delete=models.PROTECT, related_name="+")
+    revision_id = models.PositiveIntegerField(null=True, blank=True)
+    completed_at = models.DateTimeField()
+    event = models.OneToOneField(ProgressEvent, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["learner", "module"], name="module_completion_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} completed {self.module}"
+
+
+class QuizAttempt(models.Model):
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts"
+    )
+    module = models.ForeignKey(ModulePage, on_delete=models.PROTECT, related_name="quiz_attempts")
+    quiz_block_id = models.CharField(max_length=64)
+    revision_id = models.PositiveIntegerField(null=True, blank=True)
+    answers = models.JSONField(help_text=_("Question block id → chosen answer block ids."))
+    score = models.DecimalField(max_digits=5, decimal_places=2)
+    passed = models.BooleanField()
+    attempted_at = models.DateTimeField()
+    event = models.OneToOneField(ProgressEvent, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-attempted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.learner} scored {self.score} on {self.module}"
+
+
+class Cohort(models.Model):
+    """A group of learners an institution trains together on one course."""
+
+    institution = models.ForeignKey(
+        "lms.Institution", on_delete=models.CASCADE, related_name="cohorts"
+    )
+    course = models.ForeignKey(CoursePage, on_delete=models.PROTECT, related_name="cohorts")
+    name = models.CharField(_("name"), max_length=200)
+    starts_on = models.DateField(_("starts on"), null=True, blank=True)
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    learners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="cohorts", blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "name"], name="cohort_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Observation(models.Model):
+    """A supervisor's sign-off that a learner showed a competency at a level, in practice."""
+
+    identifier = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="observations"
+    )
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="observations_made"
+    )
+    institution = models.ForeignKey(
+        "lms.Institution", on_delete=models.PROTECT, related_name="observations"
+    )
+    competency = models.ForeignKey(
+        "competencies.CompetencyItem", on_delete=models.PROTECT, related_name="observations"
+    )
+    level = models.ForeignKey("competencies.ScaleLevel", on_delete=models.PROTECT, related_name="+")
+    module = models.ForeignKey(
+        ModulePage,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The module whose practice activity this observation signs off, if any."),
+    )
+    observed_on = models.DateField(_("observed on"))
+    notes = models.TextField(_("notes"), blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    event = models.OneToOneField(ProgressEvent, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-observed_on", "-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.learner}: {self.competency} at {self.level} ({self.observed_on})"

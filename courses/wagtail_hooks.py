@@ -1,6 +1,7 @@
 from django.template.loader import render_to_string
 from wagtail import hooks
 
+from courses import selectors
 from courses.models import CourseIndexPage
 
 
@@ -10,7 +11,7 @@ def courses_dashboard_panel(request):
     catalogue = CourseIndexPage.objects.live().first()
     return render_to_string(
         "courses/dashboard_panel.html",
-        {"catalogue": catalogue, "enrolments": []},
+        {"catalogue": catalogue, "enrolments": selectors.learner_enrolments(user=request.user)},
         request=request,
     )
 

@@ -1,3 +1,4 @@
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +32,11 @@ class LearnerProfileForm(forms.ModelForm):
             "sector": forms.RadioSelect,
         }
         labels = {"is_paid": _("I am paid for this work")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("cadre", "sector"):  # radio buttons need no "---------" choice
+            self.fields[name].choices = [c for c in self.fields[name].choices if c[0] != ""]
 
     def clean_country(self):
         country = self.cleaned_data["country"].strip().upper()
@@ -74,3 +80,11 @@ class ApiKeyCreateForm(forms.Form):
         self.fields["institution"].queryset = institutions
         if institutions.count() == 1:
             self.fields["institution"].initial = institutions.first()
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's log-in form, with a label that says a username works as well as an e-mail."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = _("Username or e-mail")

@@ -17,6 +17,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("lms.app_urls")),
     path("", include("competencies.urls")),
+    path("learn/", include("courses.urls")),
 ]
 
 if settings.DEBUG:

@@ -33,6 +33,7 @@ def catalogue(db) -> CourseIndexPage:
     page.save_revision().publish()
     site = Site.objects.get(is_default_site=True)
     site.root_page = page
+    site.site_name = "SSW Learning"
     site.save()
     return page
 
@@ -100,3 +101,23 @@ def trainee(db):
     user = UserFactory(username="new-trainee")
     services.learner_profile_save(user=user, **learner_profile_data())
     return user
+
+
+@pytest.fixture
+def published_framework(institution_a):
+    from competencies import demo as competencies_demo
+    from competencies import services as competencies_services
+
+    framework = competencies_services.framework_import(
+        data=competencies_demo.para_professional_data(creator="Ubuntu Institute"),
+        owner_institution=institution_a,
+    )
+    return competencies_services.framework_publish(framework=framework)
+
+
+@pytest.fixture
+def course(institution_a, published_framework):
+    """The demo course: two modules, the second with a two-question quiz."""
+    from courses import demo as courses_demo
+
+    return courses_demo.seed_course(institution=institution_a, framework=published_framework)

@@ -126,6 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "lms:dashboard"
 ACCOUNT_ADAPTER = "lms.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "lms.forms.LoginForm"}
 # Many volunteers have no e-mail address: they sign up and log in with a username; those
 # who have one may log in with either.
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
@@ -206,6 +207,9 @@ WAGTAILADMIN_BASE_URL = env("SITE_BASE_URL", default="http://localhost:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "txt", "xlsx", "zip"]
 WAGTAIL_I18N_ENABLED = False
+# No avatars from Gravatar: it would send a hash of staff e-mails to a third party and show
+# broken images on the offline networks many institutions work on.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 SITE_BASE_URL = WAGTAILADMIN_BASE_URL
 
 # --- Security -----------------------------------------------------------------------------

@@ -1,0 +1,256 @@
+"""Reads of the courses app: the catalogue, a learner's progress, quiz scoring."""
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from courses.models import (
+    CoursePage,
+    Enrolment,
+    EnrolmentStatus,
+    ModuleCompetency,
+    ModuleCompletion,
+    ModulePage,
+    Observation,
+    QuizAttempt,
+)
+from lms.models import Cadre
+
+# --- Catalogue ----------------------------------------------------------------------------
+
+
+@dataclass
+class CatalogueFilters:
+    cadre: str = ""
+    language: str = ""
+    institution: str = ""
+
+    @classmethod
+    def from_query(cls, query) -> "CatalogueFilters":
+        cadre = query.get("cadre", "")
+        return cls(
+            cadre=cadre if cadre in Cadre.values else "",
+            language=query.get("language", "")[:10],
+            institution=query.get("institution", "")[:80],
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.cadre or self.language or self.institution)
+
+
+def catalogue_courses(*, catalogue, filters: CatalogueFilters) -> QuerySet[CoursePage]:
+    courses = CoursePage.objects.descendant_of(catalogue).live()
+    if filters.cadre:
+        courses = courses.filter(**{f"for_{filters.cadre}s": True})
+    if filters.language:
+        courses = courses.filter(language=filters.language)
+    if filters.institution:
+        from courses.models import InstitutionPage
+
+        section = InstitutionPage.objects.filter(institution__slug=filters.institution).first()
+        courses = courses.child_of(section) if section else courses.none()
+    return courses.order_by("title")
+
+
+def catalogue_filter_choices(*, catalogue) -> dict:
+    from courses.models import InstitutionPage
+
+    languages = sorted(
+        set(CoursePage.objects.descendant_of(catalogue).live().values_list("language", flat=True))
+    )
+    return {
+        "cadres": Cadre.choices,
+        "languages": languages,
+        "institutions": list(
+            InstitutionPage.objects.child_of(catalogue)
+            .live()
+            .select_related("institution")
+            .values_list("institution__slug", "title")
+        ),
+    }
+
+
+# --- Courses and modules --------------------------------------------------------------------
+
+
+def course_modules(*, course: CoursePage) -> list[ModulePage]:
+    return list(ModulePage.objects.child_of(course).live().order_by("path"))
+
+
+def required_module_ids(*, course: CoursePage) -> list[int]:
+    return list(
+        ModulePage.objects.child_of(course)
+        .live()
+        .filter(is_required=True)
+        .values_list("pk", flat=True)
+    )
+
+
+def course_competencies(*, course: CoursePage) -> list[ModuleCompetency]:
+    """Competencies the course builds (highest target level per competency)."""
+    mappings = (
+        ModuleCompetency.objects.filter(module__in=ModulePage.objects.child_of(course).live())
+        .select_related("competency", "target_level", "competency__framework")
+        .order_by("competency__code", "-target_level__order")
+    )
+    best = {}
+    for mapping in mappings:
+        best.setdefault(mapping.competency_id, mapping)
+    return list(best.values())
+
+
+@dataclass
+class CourseProgress:
+    enrolment: Enrolment | None
+    modules: list[ModulePage]
+    completed_ids: set[int] = field(default_factory=set)
+
+    @property
+    def required(self) -> list[ModulePage]:
+        return [m for m in self.modules if m.is_required] or self.modules
+
+    @property
+    def percent(self) -> int:
+        required = self.required
+        if not required:
+            return 0
+        done = sum(1 for m in required if m.pk in self.completed_ids)
+        return round(100 * done / len(required))
+
+    @property
+    def next_module(self) -> ModulePage | None:
+        return next((m for m in self.modules if m.pk not in self.completed_ids), None)
+
+
+def course_progress(*, course: CoursePage, user) -> CourseProgress:
+    modules = course_modules(course=course)
+    if not user.is_authenticated:
+        return CourseProgress(None, modules)
+    enrolment = Enrolment.objects.filter(learner=user, course=course).first()
+    completed = set(
+        ModuleCompletion.objects.filter(
+            learner=user, module__in=[m.pk for m in modules]
+        ).values_list("module_id", flat=True)
+    )
+    return CourseProgress(enrolment, modules, completed)
+
+
+def course_page_context(*, course: CoursePage, user) -> dict:
+    return {
+        "event_id": uuid.uuid4(),  # a fresh id per form: a double submit is applied once
+        "progress": course_progress(course=course, user=user),
+        "competencies": course_competencies(course=course),
+    }
+
+
+def module_page_context(*, module: ModulePage, user) -> dict:
+    course = module.course
+    progress = course_progress(course=course, user=user)
+    modules = progress.modules
+    index = next((i for i, m in enumerate(modules) if m.pk == module.pk), 0)
+    context = {
+        "event_id": uuid.uuid4(),
+        "course": course,
+        "progress": progress,
+        "previous_module": modules[index - 1] if index > 0 else None,
+        "next_module": modules[index + 1] if index + 1 < len(modules) else None,
+        "is_complete": module.pk in progress.completed_ids,
+        "quiz": module.quiz_block(),
+        "last_attempt": None,
+        "attempts_left": None,
+        "competencies": list(
+            module.competency_mappings.select_related("competency", "target_level")
+        ),
+    }
+    if user.is_authenticated:
+        context["last_attempt"] = (
+            QuizAttempt.objects.filter(learner=user, module=module)
+            .order_by("-attempted_at")
+            .first()
+        )
+        context["attempts_left"] = quiz_attempts_left(learner=user, module=module)
+        context["observations"] = list(
+            Observation.objects.filter(learner=user, module=module).select_related(
+                "competency", "level", "supervisor"
+            )
+        )
+    return context
+
+
+def quiz_attempts_left(*, learner, module: ModulePage) -> int | None:
+    """Attempts the learner may still make; None means unlimited."""
+    limit = module.course.max_quiz_attempts
+    if not limit:
+        return None
+    used = QuizAttempt.objects.filter(learner=learner, module=module).count()
+    return max(0, limit - used)
+
+
+# --- Quiz scoring -------------------------------------------------------------------------
+
+
+@dataclass
+class ScoredQuiz:
+    score: Decimal
+    passed: bool
+    answers: dict[str, list[str]]
+    feedback: dict[str, dict]
+
+
+def score_quiz(quiz_block, answers: dict[str, list[str]]) -> ScoredQuiz:
+    """Score ``answers`` (question id → answer ids) against a quiz block, on the server.
+
+    Raises :class:`courses.services.LearningError` for a question or answer id that is not in
+    this quiz (e.g. one from another module's quiz) or several answers to a one-answer question.
+    """
+    from courses.services import LearningError
+
+    questions = {}
+    for question in quiz_block.value["questions"].bound_blocks:
+        answer_ids = {a.id: a.value for a in question.value["answers"].bound_blocks}
+        questions[question.id] = (question.value, answer_ids)
+    unknown = set(answers) - set(questions)
+    if unknown:
+        raise LearningError(_("These answers are not for this quiz; nothing was recorded."))
+    correct_count = 0
+    feedback = {}
+    clean_answers = {}
+    for question_id, (question, answer_blocks) in questions.items():
+        chosen = [str(a) for a in answers.get(question_id, [])]
+        if set(chosen) - set(answer_blocks):
+            raise LearningError(_("An answer is not one of this question's answers."))
+        if question["kind"] == "single" and len(chosen) > 1:
+            raise LearningError(_("Choose only one answer to “%s”.") % question["text"])
+        right = {aid for aid, a in answer_blocks.items() if a["is_correct"]}
+        is_correct = bool(chosen) and set(chosen) == right
+        correct_count += is_correct
+        clean_answers[question_id] = chosen
+        feedback[question_id] = {
+            "correct": is_correct,
+            "answers": {aid: answer_blocks[aid]["feedback"] for aid in chosen},
+        }
+    total = len(questions) or 1
+    score = (Decimal(100) * correct_count / total).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return ScoredQuiz(
+        score=score,
+        passed=score >= quiz_block.value["pass_mark"],
+        answers=clean_answers,
+        feedback=feedback,
+    )
+
+
+# --- Dashboard ----------------------------------------------------------------------------
+
+
+def learner_enrolments(*, user) -> list[tuple[Enrolment, CourseProgress]]:
+    enrolments = (
+        Enrolment.objects.filter(learner=user)
+        .exclude(status=EnrolmentStatus.WITHDRAWN)
+        .select_related("course")
+        .order_by("status", "-enrolled_at")
+    )
+    return [(e, course_progress(course=e.course, user=user)) for e in enrolments]

@@ -1,0 +1,82 @@
+"""Learner actions on courses: enrol, complete a module, answer a quiz. Thin: each view
+parses the form, calls a service and redirects back to the page (forms work without JS)."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from courses import services
+from courses.models import CoursePage, ModulePage
+
+
+def _event_id(request):
+    """The form's client-generated event id; a missing one gets a fresh id (no retry safety)."""
+    return request.POST.get("event_id") or uuid.uuid4()
+
+
+def _learning_error(request, error: services.LearningError, page):
+    response = TemplateResponse(
+        request,
+        "courses/learning_error.html",
+        {"message": str(error), "page": page},
+        status=error.status,
+    )
+    return response
+
+
+@login_required
+@require_POST
+def enrol(request, course_id: int):
+    course = get_object_or_404(CoursePage.objects.live(), pk=course_id)
+    try:
+        services.enrol(learner=request.user, course=course, event_id=_event_id(request))
+    except services.LearningError as error:
+        return _learning_error(request, error, course)
+    messages.success(request, _("You are enrolled in “%s”.") % course.title)
+    first = course.get_children().live().first()
+    return redirect(first.url if first else course.url)
+
+
+@login_required
+@require_POST
+def module_complete(request, module_id: int):
+    module = get_object_or_404(ModulePage.objects.live(), pk=module_id)
+    try:
+        services.module_complete(learner=request.user, module=module, event_id=_event_id(request))
+    except services.LearningError as error:
+        return _learning_error(request, error, module)
+    messages.success(request, _("Module complete."))
+    return _after_module(module)
+
+
+@login_required
+@require_POST
+def quiz_submit(request, module_id: int):
+    module = get_object_or_404(ModulePage.objects.live(), pk=module_id)
+    answers: dict[str, list[str]] = {}
+    for key in request.POST:
+        if key.startswith("q-"):
+            answers[key[2:]] = request.POST.getlist(key)
+    try:
+        result = services.quiz_submit(
+            learner=request.user, module=module, answers=answers, event_id=_event_id(request)
+        )
+    except services.LearningError as error:
+        return _learning_error(request, error, module)
+    score = f"{result.attempt.score:.0f}"
+    if result.attempt.passed:
+        messages.success(request, _("You passed with %s %%. Module complete.") % score)
+    else:
+        messages.warning(request, _("You scored %s %%. Read the feedback and try again.") % score)
+    return redirect(f"{module.url}?attempt={result.attempt.pk}#quiz")
+
+
+def _after_module(module: ModulePage) -> HttpResponse:
+    following = module.get_next_siblings().live().first()
+    return redirect(following.url if following else module.get_parent().url)
