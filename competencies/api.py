@@ -164,6 +164,45 @@ def framework_list(request, status: str | None = None):
     return [_summary(f) for f in frameworks]
 
 
+@router.post(
+    "/frameworks/import",
+    response={201: FrameworkSummaryOut, 400: ImportErrorOut, 403: DetailOut},
+    summary="Import a framework from CASE JSON or Moodle CSV (all or nothing)",
+)
+def framework_import(
+    request,
+    file: File[UploadedFile],
+    format: Form[str] = "case",
+    owner: Form[str | None] = None,
+):
+    from competencies.case import parse_case_package
+    from competencies.moodle_csv import parse_moodle_csv
+
+    try:
+        owner_institution = _owner_for_import(request, owner)
+    except PermissionError as error:
+        return HTTPStatus.FORBIDDEN, {"detail": str(error)}
+    parsers = {"case": parse_case_package, "moodle": parse_moodle_csv}
+    if format not in parsers:
+        return HTTPStatus.BAD_REQUEST, {
+            "detail": "Unknown format.",
+            "errors": [f"format must be 'case' or 'moodle', not '{format}'"],
+        }
+    try:
+        data = parsers[format](file.read())
+        framework = services.framework_import(
+            data=data,
+            owner_institution=owner_institution,
+            created_by=request.user if request.user.is_authenticated else None,
+        )
+    except FrameworkFileError as error:
+        return HTTPStatus.BAD_REQUEST, {
+            "detail": "The file was not imported; nothing was changed.",
+            "errors": error.errors,
+        }
+    return HTTPStatus.CREATED, _summary(framework)
+
+
 @router.get(
     "/frameworks/{identifier}",
     response={200: FrameworkOut, 404: DetailOut},
@@ -202,45 +241,6 @@ def framework_export(request, identifier: uuid.UUID, format: str = "case"):
     )
     response["Content-Disposition"] = f'attachment; filename="{name}.case.json"'
     return response
-
-
-@router.post(
-    "/frameworks/import",
-    response={201: FrameworkSummaryOut, 400: ImportErrorOut, 403: DetailOut},
-    summary="Import a framework from CASE JSON or Moodle CSV (all or nothing)",
-)
-def framework_import(
-    request,
-    file: File[UploadedFile],
-    format: Form[str] = "case",
-    owner: Form[str | None] = None,
-):
-    from competencies.case import parse_case_package
-    from competencies.moodle_csv import parse_moodle_csv
-
-    try:
-        owner_institution = _owner_for_import(request, owner)
-    except PermissionError as error:
-        return HTTPStatus.FORBIDDEN, {"detail": str(error)}
-    parsers = {"case": parse_case_package, "moodle": parse_moodle_csv}
-    if format not in parsers:
-        return HTTPStatus.BAD_REQUEST, {
-            "detail": "Unknown format.",
-            "errors": [f"format must be 'case' or 'moodle', not '{format}'"],
-        }
-    try:
-        data = parsers[format](file.read())
-        framework = services.framework_import(
-            data=data,
-            owner_institution=owner_institution,
-            created_by=request.user if request.user.is_authenticated else None,
-        )
-    except FrameworkFileError as error:
-        return HTTPStatus.BAD_REQUEST, {
-            "detail": "The file was not imported; nothing was changed.",
-            "errors": error.errors,
-        }
-    return HTTPStatus.CREATED, _summary(framework)
 
 
 @router.get(

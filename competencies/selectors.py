@@ -92,7 +92,7 @@ def framework_data(*, framework: Framework) -> FrameworkData:
             if a.destination_id
             else a.destination_identifier,
             identifier=str(a.identifier),
-            destination_uri=a.destination_uri,
+            destination_uri=a.destination_uri or (a.destination.uri if a.destination_id else ""),
             destination_title=a.destination_title
             or (a.destination.label if a.destination_id else ""),
             sequence_number=a.sequence_number,

@@ -416,9 +416,7 @@ def _validate(data: FrameworkData) -> list[str]:
     for item in data.items:
         first = seen_codes.get(item.code) if item.code else None
         if first is not None and first is not item and item.key != first.key:
-            errors.append(
-                f"{item.place}: code '{item.code}' is used twice (also {first.place})"
-            )
+            errors.append(f"{item.place}: code '{item.code}' is used twice (also {first.place})")
         seen_codes.setdefault(item.code, item)
         if item.parent_key is not None and item.parent_key not in by_key:
             errors.append(
@@ -454,6 +452,22 @@ def _validate(data: FrameworkData) -> list[str]:
             errors.append(
                 f"{len(existing)} item identifier(s) exist here already (e.g. {sample}): "
                 "this framework, or a copy of it, was imported before"
+            )
+    for records, model in (
+        (data.associations, CompetencyAssociation),
+        (data.levels, ScaleLevel),
+    ):
+        wanted = [r.identifier for r in records if r.identifier and _is_uuid(r.identifier)]
+        taken = sorted(
+            str(value)
+            for value in model.objects.filter(identifier__in=wanted).values_list(
+                "identifier", flat=True
+            )
+        )
+        if taken:
+            errors.append(
+                f"{len(taken)} {model._meta.verbose_name} identifier(s) exist here already "
+                f"(e.g. {', '.join(taken[:3])}): another framework carries them"
             )
     if data.identifier:
         existing_framework = Framework.objects.filter(identifier=data.identifier).first()
@@ -529,11 +543,19 @@ def _write_items(
 
     for key in by_key:
         depth_of(key)
-    previous = {}
     if previous_by_key:
+        wanted = list(previous_by_key.values())
+    else:  # an import: lineage to items we hold (CASE replacedBy); others are ignored
+        wanted = [
+            item.previous_identifier
+            for item in items
+            if item.previous_identifier and _is_uuid(item.previous_identifier)
+        ]
+    previous = {}
+    if wanted:
         previous = {
             str(item.identifier): item.pk
-            for item in CompetencyItem.objects.filter(identifier__in=list(previous_by_key.values()))
+            for item in CompetencyItem.objects.filter(identifier__in=wanted)
         }
     levels: dict[int, list[ItemData]] = defaultdict(list)
     for item in items:
@@ -559,9 +581,9 @@ def _write_items(
                     language=item.language,
                     rule_type=item.rule_type,
                     rule_config=item.rule_config,
-                    previous_version_id=previous.get(previous_by_key[item.key])
-                    if previous_by_key
-                    else None,
+                    previous_version_id=previous.get(
+                        previous_by_key[item.key] if previous_by_key else item.previous_identifier
+                    ),
                 )
             )
         for row, item in zip(
