@@ -163,11 +163,11 @@ def _apply_event(
     enrolment = Enrolment.objects.select_for_update().filter(learner=learner, course=course).first()
     if verb == ProgressVerb.ENROLLED:
         if enrolment is None:
-            enrolment = Enrolment.objects.create(
+            # get_or_create survives a parallel enrolment with another event id.
+            enrolment, _created = Enrolment.objects.get_or_create(
                 learner=learner,
                 course=course,
-                enrolled_at=occurred_at,
-                cohort_id=extra.get("cohort_id"),
+                defaults={"enrolled_at": occurred_at, "cohort_id": extra.get("cohort_id")},
             )
     elif enrolment is None or enrolment.status == EnrolmentStatus.WITHDRAWN:
         raise LearningError(
@@ -200,14 +200,19 @@ def _apply_event(
 def _complete_module(*, learner, module, course, event) -> None:
     if ModuleCompletion.objects.filter(learner=learner, module=module).exists():
         return
-    ModuleCompletion.objects.create(
-        learner=learner,
-        module=module,
-        course=course,
-        event=event,
-        revision_id=event.revision_id,
-        completed_at=event.occurred_at,
-    )
+    # The enrolment row lock serialises a learner's events; the constraint is the backstop.
+    try:
+        with transaction.atomic():
+            ModuleCompletion.objects.create(
+                learner=learner,
+                module=module,
+                course=course,
+                event=event,
+                revision_id=event.revision_id,
+                completed_at=event.occurred_at,
+            )
+    except IntegrityError:
+        pass  # completed by a parallel request: one completion stands
 
 
 def _complete_course_if_done(*, enrolment: Enrolment, at) -> None:
