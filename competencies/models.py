@@ -154,7 +154,7 @@ class CompetencyItem(models.Model):
     )
     order = models.PositiveIntegerField(_("order"), default=0)
     code = models.CharField(
-        _("code"), max_length=60, blank=True, help_text=_("Human coding scheme, e.g. PP.2.3.")
+        _("code"), max_length=100, blank=True, help_text=_("Human coding scheme, e.g. PP.2.3.")
     )
     kind = models.CharField(
         _("kind"), max_length=20, choices=ItemKind.choices, default=ItemKind.COMPETENCY
@@ -171,8 +171,8 @@ class CompetencyItem(models.Model):
         default=dict,
         blank=True,
         help_text=_(
-            'For points: {"base": {"points": 4}, "competencies": [{"id": …, "points": 2,'
-            ' "required": 0}]} as in Moodle.'
+            'For points: {"base": {"points": 4}, "competencies": [{"id": "<child code>",'
+            ' "points": 2, "required": 0}]}: Moodle\'s rule, children named by code.'
         ),
     )
     previous_version = models.ForeignKey(

@@ -224,7 +224,8 @@ def scale_set(*, framework: Framework, levels: list[LevelData]) -> list[ScaleLev
     _require_draft(framework)
     errors = _check_levels(levels)
     if errors:
-        raise FrameworkError("; ".join(errors).capitalize() + ".")
+        message = "; ".join(errors)
+        raise FrameworkError(message[:1].upper() + message[1:] + ".")
     framework.levels.all().delete()
     return ScaleLevel.objects.bulk_create(
         ScaleLevel(
@@ -606,8 +607,10 @@ def framework_import(*, data: FrameworkData, owner_institution=None, created_by=
     if (
         not errors
         and Framework.objects.filter(
-            title=data.title, version=data.version, owner_institution=owner_institution
-        ).exists()
+        title=data.title.strip(),
+        version=data.version or "1.0",
+        owner_institution=owner_institution,
+    ).exists()
     ):
         errors.append(
             f"{data.place}: version {data.version} of “{data.title}” exists already; "

@@ -24,7 +24,7 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 
 from courses.blocks import ModuleBodyBlock
-from lms.models import Cadre
+from lms.models import Cadre, language_choices
 
 # --- Pages --------------------------------------------------------------------------------
 
@@ -92,7 +92,7 @@ class CoursePage(Page):
     for_para_professionals = models.BooleanField(_("para-professionals"), default=True)
     for_volunteers = models.BooleanField(_("volunteers"), default=True)
     language = models.CharField(
-        _("language"), max_length=10, choices=settings.LANGUAGES, default="en"
+        _("language"), max_length=10, choices=language_choices, default="en"
     )
     cpd_hours = models.DecimalField(
         _("CPD hours"), max_digits=5, decimal_places=1, null=True, blank=True

@@ -5,6 +5,7 @@ import modelcluster.fields
 import uuid
 import wagtail.fields
 from django.conf import settings
+import lms.models
 from django.db import migrations, models
 
 
@@ -43,7 +44,7 @@ class Migration(migrations.Migration):
                 ('for_professionals', models.BooleanField(default=True, verbose_name='professionals')),
                 ('for_para_professionals', models.BooleanField(default=True, verbose_name='para-professionals')),
                 ('for_volunteers', models.BooleanField(default=True, verbose_name='volunteers')),
-                ('language', models.CharField(choices=[('en', 'English'), ('fr', 'French')], default='en', max_length=10, verbose_name='language')),
+                ('language', models.CharField(choices=lms.models.language_choices, default='en', max_length=10, verbose_name='language')),
                 ('cpd_hours', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True, verbose_name='CPD hours')),
                 ('estimated_minutes', models.PositiveIntegerField(default=60, verbose_name='estimated time (minutes)')),
                 ('self_enrolment', models.BooleanField(default=True, help_text='Otherwise the institution enrols learners or cohorts.', verbose_name='learners may enrol themselves')),

@@ -558,9 +558,9 @@ def test_json_nested_too_deeply(depth):
 
 def test_fields_too_long_to_keep():
     value = package()
-    value["CFItems"][0]["humanCodingScheme"] = "X" * 61
+    value["CFItems"][0]["humanCodingScheme"] = "X" * 101
     errors = refused(encode(value))
-    assert errors == ["CFItems[0].humanCodingScheme: 61 characters, but at most 60 can be kept"]
+    assert errors == ["CFItems[0].humanCodingScheme: 101 characters, but at most 100 can be kept"]
 
 
 # --- Whatever the file, all or nothing ------------------------------------------------------
