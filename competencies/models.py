@@ -76,10 +76,16 @@ class Framework(models.Model):
         verbose_name = _("competency framework")
         verbose_name_plural = _("competency frameworks")
         constraints = [
+            # Two partial constraints rather than nulls_distinct=False, which SQLite lacks.
             models.UniqueConstraint(
                 fields=["title", "version", "owner_institution"],
+                condition=Q(owner_institution__isnull=False),
                 name="framework_unique_title_version_per_owner",
-                nulls_distinct=False,
+            ),
+            models.UniqueConstraint(
+                fields=["title", "version"],
+                condition=Q(owner_institution__isnull=True),
+                name="framework_unique_title_version_regulator",
             ),
         ]
 

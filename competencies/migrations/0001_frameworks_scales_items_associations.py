@@ -113,7 +113,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='framework',
-            constraint=models.UniqueConstraint(fields=('title', 'version', 'owner_institution'), name='framework_unique_title_version_per_owner', nulls_distinct=False),
+            constraint=models.UniqueConstraint(condition=models.Q(('owner_institution__isnull', False)), fields=('title', 'version', 'owner_institution'), name='framework_unique_title_version_per_owner'),
+        ),
+        migrations.AddConstraint(
+            model_name='framework',
+            constraint=models.UniqueConstraint(condition=models.Q(('owner_institution__isnull', True)), fields=('title', 'version'), name='framework_unique_title_version_regulator'),
         ),
         migrations.AddIndex(
             model_name='competencyitem',
