@@ -102,11 +102,10 @@ def main() -> int:
     try:
         import json
 
-        from competencies.case import export_case_package, parse_case_package
-        from competencies.moodle_csv import export_moodle_csv, parse_moodle_csv
-
         from competencies import selectors, services
+        from competencies.case import export_case_package, parse_case_package
         from competencies.models import CompetencyItem, Framework
+        from competencies.moodle_csv import export_moodle_csv, parse_moodle_csv
 
         data = build_data(ITEMS)
         case_bytes = json.dumps(export_case_package(data, base_url="http://bench")).encode()
