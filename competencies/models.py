@@ -81,11 +81,17 @@ class Framework(models.Model):
                 fields=["title", "version", "owner_institution"],
                 condition=Q(owner_institution__isnull=False),
                 name="framework_unique_title_version_per_owner",
+                violation_error_message=_(
+                    "A framework with this title and version already exists."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["title", "version"],
                 condition=Q(owner_institution__isnull=True),
                 name="framework_unique_title_version_regulator",
+                violation_error_message=_(
+                    "A framework with this title and version already exists."
+                ),
             ),
         ]
 

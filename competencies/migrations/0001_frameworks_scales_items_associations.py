@@ -113,11 +113,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='framework',
-            constraint=models.UniqueConstraint(condition=models.Q(('owner_institution__isnull', False)), fields=('title', 'version', 'owner_institution'), name='framework_unique_title_version_per_owner'),
+            constraint=models.UniqueConstraint(condition=models.Q(('owner_institution__isnull', False)), fields=('title', 'version', 'owner_institution'), name='framework_unique_title_version_per_owner', violation_error_message='A framework with this title and version already exists.'),
         ),
         migrations.AddConstraint(
             model_name='framework',
-            constraint=models.UniqueConstraint(condition=models.Q(('owner_institution__isnull', True)), fields=('title', 'version'), name='framework_unique_title_version_regulator'),
+            constraint=models.UniqueConstraint(condition=models.Q(('owner_institution__isnull', True)), fields=('title', 'version'), name='framework_unique_title_version_regulator', violation_error_message='A framework with this title and version already exists.'),
         ),
         migrations.AddIndex(
             model_name='competencyitem',
