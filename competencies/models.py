@@ -133,7 +133,8 @@ class ScaleLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        # Shown in choosers next to other frameworks' levels, so it names its framework.
+        return f"{self.name} — {self.framework.title} v{self.framework.version}"
 
 
 class RuleType(models.TextChoices):

@@ -72,3 +72,10 @@ def seed_competencies_demo():
     from competencies import demo
 
     demo.seed()
+
+
+@hooks.register("register_admin_viewset")
+def register_competency_chooser():
+    from competencies.viewsets import competency_chooser_viewset
+
+    return competency_chooser_viewset

@@ -23,6 +23,7 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
+from competencies.viewsets import competency_chooser_viewset
 from courses.blocks import ModuleBodyBlock
 from lms.models import Cadre, language_choices
 
@@ -248,9 +249,15 @@ class ModuleCompetency(Orderable):
         verbose_name=_("target level"),
         on_delete=models.PROTECT,
         related_name="+",
+        limit_choices_to={"framework__status": "published"},
     )
 
-    panels = [FieldPanel("competency"), FieldPanel("target_level")]
+    # The chooser searches big frameworks by code or words; a plain select would list
+    # thousands of items.
+    panels = [
+        FieldPanel("competency", widget=competency_chooser_viewset.widget_class),
+        FieldPanel("target_level"),
+    ]
 
     class Meta(Orderable.Meta):
         verbose_name = _("competency mapping")

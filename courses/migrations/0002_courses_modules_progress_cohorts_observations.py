@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('sort_order', models.IntegerField(blank=True, editable=False, null=True)),
                 ('competency', models.ForeignKey(limit_choices_to={'framework__status': 'published'}, on_delete=django.db.models.deletion.PROTECT, related_name='module_mappings', to='competencies.competencyitem', verbose_name='competency')),
-                ('target_level', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='competencies.scalelevel', verbose_name='target level')),
+                ('target_level', models.ForeignKey(limit_choices_to={'framework__status': 'published'}, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='competencies.scalelevel', verbose_name='target level')),
                 ('module', modelcluster.fields.ParentalKey(on_delete=django.db.models.deletion.CASCADE, related_name='competency_mappings', to='courses.modulepage')),
             ],
             options={
