@@ -30,7 +30,7 @@ def build_data(n: int):
     items, associations = [], []
     domains = max(1, n // 500)
     per_domain = max(1, (n - domains) // domains)
-    competencies_per_domain = max(1, per_domain // 10)
+    competencies_per_domain = max(1, -(-per_domain // 10))  # rounded up; trimmed to n below
     for d in range(domains):
         d_code = f"D{d + 1}"
         items.append(
