@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -254,3 +255,21 @@ def learner_enrolments(*, user) -> list[tuple[Enrolment, CourseProgress]]:
         .order_by("status", "-enrolled_at")
     )
     return [(e, course_progress(course=e.course, user=user)) for e in enrolments]
+
+
+# --- Institutions ---------------------------------------------------------------------------
+
+
+def institution_courses(*, institution) -> QuerySet[CoursePage]:
+    """The institution's own live courses: those in its section of the page tree."""
+    if institution.root_page_id is None:
+        return CoursePage.objects.none()
+    return CoursePage.objects.live().descendant_of(institution.root_page)
+
+
+def institution_learners(*, institution) -> QuerySet:
+    """Users enrolled (and not withdrawn) in any of the institution's courses."""
+    enrolled = Enrolment.objects.filter(
+        course__in=institution_courses(institution=institution)
+    ).exclude(status=EnrolmentStatus.WITHDRAWN)
+    return get_user_model().objects.filter(pk__in=enrolled.values("learner_id"))

@@ -10,17 +10,22 @@ After commit, :data:`courses.signals.progress_recorded` tells other apps (compet
 certificates) that a learner's progress changed; this app knows nothing of them.
 """
 
+import secrets
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from courses import signals
+from courses import selectors, signals
 from courses.models import (
+    Cohort,
     CourseIndexPage,
     CoursePage,
     Enrolment,
@@ -35,8 +40,8 @@ from courses.models import (
     ProgressVerb,
     QuizAttempt,
 )
-from lms.models import Institution
-from lms.services import institution_root_page_set
+from lms.models import Institution, LearnerProfile
+from lms.services import institution_root_page_set, learner_profile_save
 
 
 class LearningError(Exception):
@@ -403,3 +408,352 @@ def observation_record(
         )
     )
     return observation
+
+
+def observation_record_for_institution(
+    *,
+    supervisor,
+    institution: Institution,
+    learner,
+    competency,
+    level,
+    observed_on: date,
+    notes: str = "",
+    module: ModulePage | None = None,
+    event_id=None,
+) -> Observation:
+    """Record an observation through :func:`observation_record`, within the institution's remit.
+
+    A supervisor signs off only the institution's own learners (enrolled in one of its
+    courses), on competencies of the frameworks its courses train against, and modules of its
+    courses: anything else is refused with a message and nothing is recorded. Idempotent on
+    ``event_id``: a double submit returns the first observation.
+    """
+    if not selectors.institution_learners(institution=institution).filter(pk=learner.pk).exists():
+        raise LearningError(
+            _("%(learner)s is not enrolled in any of %(institution)s's courses.")
+            % {"learner": learner.get_username(), "institution": institution.name},
+            status=403,
+        )
+    courses = selectors.institution_courses(institution=institution)
+    if not courses.filter(framework_id=competency.framework_id).exists():
+        raise LearningError(
+            _("%(institution)s's courses do not train against this competency's framework.")
+            % {"institution": institution.name}
+        )
+    if module is not None and not courses.filter(pk=module.get_parent().pk).exists():
+        raise LearningError(_("This module is not part of your institution's courses."))
+    event_id = _parse_event_id(event_id or uuid.uuid4())
+    try:
+        observation = observation_record(
+            supervisor=supervisor,
+            learner=learner,
+            institution=institution,
+            competency=competency,
+            level=level,
+            observed_on=observed_on,
+            notes=notes,
+            module=module,
+            event_id=event_id,
+        )
+    except IntegrityError:
+        # A parallel request with the same event_id recorded it first: theirs stands.
+        observation = Observation.objects.filter(event__event_id=event_id).first()
+        if observation is None:
+            raise
+    if observation.supervisor_id != supervisor.pk or observation.learner_id != learner.pk:
+        raise LearningError(_("This event id was already used for another observation."), 409)
+    return observation
+
+
+# --- Cohorts ----------------------------------------------------------------------------------
+
+#: Namespace of the event ids of cohort enrolments, derived so that enrolling again is a no-op.
+COHORT_ENROLMENT_NAMESPACE = uuid.UUID("6f1d3c0e-9a43-4b57-9a57-0b8f5c2f4e21")
+
+
+def cohort_create(
+    *,
+    institution: Institution,
+    course: CoursePage,
+    name: str,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+) -> Cohort:
+    """Create a cohort of ``institution`` on one of the institution's own live courses."""
+    name = name.strip()
+    if not selectors.institution_courses(institution=institution).filter(pk=course.pk).exists():
+        raise LearningError(_("Choose one of your institution's published courses."), status=403)
+    if starts_on and ends_on and ends_on < starts_on:
+        raise LearningError(_("A cohort cannot end before it starts."))
+    taken = _("%(institution)s already has a cohort called “%(name)s”.") % {
+        "institution": institution.name,
+        "name": name,
+    }
+    if Cohort.objects.filter(institution=institution, name__iexact=name).exists():
+        raise LearningError(taken)
+    try:
+        with transaction.atomic():
+            return Cohort.objects.create(
+                institution=institution,
+                course=course,
+                name=name,
+                starts_on=starts_on,
+                ends_on=ends_on,
+            )
+    except IntegrityError:  # created by someone else a moment ago
+        raise LearningError(taken) from None
+
+
+@dataclass(frozen=True)
+class CohortEnrolment:
+    enrolled: int  # learners enrolled now
+    already: int  # learners who were enrolled in the course before
+
+
+def _cohort_enrolment_event_id(cohort: Cohort, learner) -> uuid.UUID:
+    return uuid.uuid5(
+        COHORT_ENROLMENT_NAMESPACE,
+        f"{cohort.institution_id}:{cohort.pk}:{cohort.name}:{cohort.course_id}:{learner.pk}",
+    )
+
+
+@transaction.atomic
+def cohort_enrol(*, cohort: Cohort, learners=None) -> CohortEnrolment:
+    """Enrol the cohort's learners (or just ``learners``) in the cohort's course.
+
+    Idempotent: learners already enrolled in the course are left as they are, and each
+    enrolment's event id is derived from the cohort and the learner, so two managers pressing
+    the button at once still enrol everyone exactly once.
+    """
+    course = cohort.course
+    if not course.live:
+        raise LearningError(
+            _("“%(course)s” is not published: publish it before enrolling learners.")
+            % {"course": course.title}
+        )
+    learners = list(cohort.learners.all() if learners is None else learners)
+    already = set(
+        Enrolment.objects.filter(course=course, learner__in=learners).values_list(
+            "learner_id", flat=True
+        )
+    )
+    for learner in learners:
+        if learner.pk not in already:
+            enrol(
+                learner=learner,
+                course=course,
+                event_id=_cohort_enrolment_event_id(cohort, learner),
+                by_institution=True,
+                cohort=cohort,
+                source=ProgressSource.ADMIN,
+            )
+    return CohortEnrolment(enrolled=len(learners) - len(already), already=len(already))
+
+
+class CohortImportError(LearningError):
+    """A learner list that cannot be imported; ``errors`` names every problem, by line."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class NewAccount:
+    user: object
+    full_name: str
+    one_time_password: str = ""  # only for learners without e-mail; shown once, never stored
+
+
+@dataclass
+class CohortImport:
+    created: list[NewAccount] = field(default_factory=list)
+    existing: list = field(default_factory=list)  # accounts there before: added, not changed
+    enrolment: CohortEnrolment | None = None
+
+    @property
+    def invited(self) -> list[NewAccount]:
+        return [account for account in self.created if not account.one_time_password]
+
+    @property
+    def with_password(self) -> list[NewAccount]:
+        return [account for account in self.created if account.one_time_password]
+
+
+def cohort_learners_import(*, cohort: Cohort, data: bytes) -> CohortImport:
+    """Create, profile, add to the cohort and enrol the learners of a CSV file. All or nothing.
+
+    The whole file is checked first (see :mod:`courses.cohorts`), then against existing
+    accounts; any problem raises :class:`CohortImportError` listing them all, and nothing is
+    written. Otherwise, in one transaction: accounts that do not exist are created — those
+    with an e-mail address get an invitation to choose their password (sent after commit),
+    the others a one-time password returned here for the institution to hand over — with
+    their learner profiles; existing accounts (matched by username) are added as they are.
+    Importing the same file again changes nothing.
+    """
+    from courses.cohorts import LearnerFileError, parse_learners_csv
+
+    try:
+        rows = parse_learners_csv(data)
+    except LearnerFileError as error:
+        raise CohortImportError(error.errors) from None
+    if not cohort.course.live:
+        raise CohortImportError(
+            [
+                _("“%(course)s” is not published: publish it before enrolling learners.")
+                % {"course": cohort.course.title}
+            ]
+        )
+    User = get_user_model()
+    existing = {
+        user.username_lower: user
+        for user in User.objects.annotate(username_lower=Lower("username")).filter(
+            username_lower__in={row.username.lower() for row in rows}
+        )
+    }
+    with_profile = set(
+        LearnerProfile.objects.filter(user__in=existing.values()).values_list("user_id", flat=True)
+    )
+    errors = _learner_account_errors(rows, existing=existing, with_profile=with_profile)
+    if errors:
+        raise CohortImportError(errors)
+    try:
+        with transaction.atomic():
+            return _learners_import(
+                cohort=cohort, rows=rows, existing=existing, with_profile=with_profile
+            )
+    except IntegrityError:
+        raise CohortImportError(
+            [
+                _(
+                    "Some of these accounts changed while the file was imported; nothing was "
+                    "imported. Upload the file again."
+                )
+            ]
+        ) from None
+
+
+def _learner_account_errors(rows, *, existing: dict, with_profile: set) -> list[str]:
+    """Clashes of the file's new accounts and profiles with those already registered."""
+    from allauth.account.models import EmailAddress
+
+    new_rows = [row for row in rows if row.username.lower() not in existing]
+    new_lines = {row.line for row in new_rows}
+    emails = {row.email.lower() for row in new_rows if row.email}
+    taken_emails = set()
+    if emails:
+        User = get_user_model()
+        taken_emails = {
+            email.lower()
+            for email in User.objects.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=emails)
+            .values_list("email", flat=True)
+        } | {
+            email.lower()
+            for email in EmailAddress.objects.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=emails)
+            .values_list("email", flat=True)
+        }
+    profiled_rows = [
+        row
+        for row in rows
+        if row.worker_registration_number
+        and getattr(existing.get(row.username.lower()), "pk", None) not in with_profile
+    ]
+    profiled_lines = {row.line for row in profiled_rows}
+    taken_numbers = set(
+        LearnerProfile.objects.filter(
+            worker_registration_number__in={row.worker_registration_number for row in profiled_rows}
+        ).values_list("country", "worker_registration_number")
+    )
+    errors = []
+    for row in rows:
+        account = existing.get(row.username.lower())
+        if account and row.email and account.email and row.email.lower() != account.email.lower():
+            # Probably someone else with the same username: do not enrol the wrong person.
+            errors.append(
+                _(
+                    "line %(line)d: username '%(username)s' belongs to an existing account "
+                    "with another e-mail address"
+                )
+                % {"line": row.line, "username": row.username}
+            )
+        if row.line in new_lines and row.email and row.email.lower() in taken_emails:
+            errors.append(
+                _("line %(line)d: e-mail '%(email)s' is already used by another account")
+                % {"line": row.line, "email": row.email}
+            )
+        number = (row.country, row.worker_registration_number)
+        if row.line in profiled_lines and number in taken_numbers:
+            errors.append(
+                _(
+                    "line %(line)d: worker registration number '%(number)s' is already "
+                    "registered to another learner in %(country)s"
+                )
+                % {"line": row.line, "number": number[1], "country": row.country}
+            )
+    return errors
+
+
+def _learners_import(*, cohort: Cohort, rows, existing: dict, with_profile: set) -> CohortImport:
+    from allauth.account.models import EmailAddress
+
+    User = get_user_model()
+    result = CohortImport()
+    learners = []
+    for row in rows:
+        user = existing.get(row.username.lower())
+        if user is None:
+            password = "" if row.email else _one_time_password()
+            user = User.objects.create_user(
+                username=row.username, email=row.email.lower(), password=password or None
+            )
+            if row.email:
+                EmailAddress.objects.create(
+                    user=user, email=row.email.lower(), primary=True, verified=False
+                )
+            result.created.append(NewAccount(user, row.full_name, password))
+        else:
+            result.existing.append(user)
+        if user.pk not in with_profile:
+            learner_profile_save(user=user, **row.profile_fields())
+        learners.append(user)
+    cohort.learners.add(*learners)
+    result.enrolment = cohort_enrol(cohort=cohort, learners=learners)
+    for account in result.invited:
+        _cohort_invitation_send(cohort=cohort, account=account)
+    return result
+
+
+def _one_time_password() -> str:
+    """Twelve easy-to-read characters in three groups, e.g. ``k7mp-2xqa-9fhr`` (about 59 bits)."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
+
+
+def _cohort_invitation_send(*, cohort: Cohort, account: NewAccount) -> None:
+    """E-mail a new learner a link to choose their password: allauth's password-reset link.
+
+    allauth's adapter sends it after the import commits. Must run during a request (allauth
+    builds the link's address from it).
+    """
+    from allauth.account.adapter import get_adapter
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    user = account.user
+    adapter = get_adapter()
+    key = f"{user_pk_to_url_str(user)}-{default_token_generator.make_token(user)}"
+    adapter.send_mail(
+        "courses/email/cohort_invitation",
+        user.email,
+        {
+            "username": user.get_username(),
+            "full_name": account.full_name,
+            "institution": cohort.institution,
+            "course": cohort.course,
+            "password_reset_url": adapter.get_reset_password_from_key_url(key),
+            "link_days": max(1, settings.PASSWORD_RESET_TIMEOUT // (24 * 3600)),
+        },
+    )

@@ -1,7 +1,10 @@
 from django.template.loader import render_to_string
+from django.urls import include, path, reverse
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 
-from courses import selectors
+from courses import admin_views, observation_views, selectors
 from courses.models import CourseIndexPage
 
 
@@ -21,3 +24,63 @@ def seed_courses_demo():
     from courses import demo
 
     demo.seed()
+
+
+# --- Supervision and cohorts ----------------------------------------------------------------
+
+#: How many observations the learner's dashboard lists, newest first.
+DASHBOARD_OBSERVATIONS = 20
+
+
+@hooks.register("learner_dashboard_panels")
+def observations_dashboard_panel(request):
+    """Supervisors' observations of the learner's practice, when there are any."""
+    observations = list(
+        observation_views.observations_about(learner=request.user)[:DASHBOARD_OBSERVATIONS]
+    )
+    if not observations:
+        return ""
+    return render_to_string(
+        "courses/observation_dashboard_panel.html",
+        {"observations": observations},
+        request=request,
+    )
+
+
+@hooks.register("learner_dashboard_panels")
+def supervision_dashboard_panel(request):
+    """For supervisors: where to record an observation and find those recorded."""
+    if not observation_views.supervised_institutions(user=request.user):
+        return ""
+    return render_to_string("courses/observation_supervisor_panel.html", request=request)
+
+
+cohort_urls = [
+    path("", admin_views.cohort_list, name="courses_cohorts"),
+    path("add/", admin_views.cohort_create, name="courses_cohort_create"),
+    path("<int:pk>/", admin_views.cohort_detail, name="courses_cohort"),
+    path("<int:pk>/enrol/", admin_views.cohort_enrol, name="courses_cohort_enrol"),
+    path("<int:pk>/learners/upload/", admin_views.cohort_import, name="courses_cohort_import"),
+    path(
+        "<int:pk>/learners/learners.csv",
+        admin_views.cohort_import_template,
+        name="courses_cohort_import_template",
+    ),
+]
+
+
+@hooks.register("register_admin_urls")
+def register_cohort_urls():
+    return [path("cohorts/", include(cohort_urls))]
+
+
+class CohortMenuItem(MenuItem):
+    def is_shown(self, request):
+        return bool(admin_views.cohort_institutions(user=request.user))
+
+
+@hooks.register("register_admin_menu_item")
+def register_cohorts_menu_item():
+    return CohortMenuItem(
+        _("Cohorts"), reverse("courses_cohorts"), name="cohorts", icon_name="group", order=300
+    )

@@ -1,0 +1,239 @@
+"""Wagtail admin pages of the courses app: an institution's cohorts.
+
+An institution's managers and instructors see, create and enrol only their own
+institution's cohorts (another institution's cohort is a 404), upload learner lists and watch
+their progress. Every change is made by :mod:`courses.services`; the pages work without
+JavaScript.
+"""
+
+import csv
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from courses import selectors, services
+from courses.cohorts import COLUMNS
+from courses.forms import CohortForm, LearnerImportForm
+from courses.models import Cohort, Enrolment, EnrolmentStatus, ModuleCompletion
+from lms.models import Institution
+from lms.roles import InstitutionRole
+
+ICON = "group"
+#: Roles that run an institution's cohorts.
+COHORT_ROLES = (InstitutionRole.MANAGER, InstitutionRole.INSTRUCTOR)
+
+
+# --- Reads (candidates for courses.selectors) ------------------------------------------------
+
+
+def cohort_institutions(*, user) -> list[Institution]:
+    """Institutions whose cohorts ``user`` runs, as a manager or instructor."""
+    if not user.is_authenticated:
+        return []
+    return list(
+        Institution.objects.filter(
+            memberships__user=user, memberships__role__in=COHORT_ROLES
+        ).distinct()
+    )
+
+
+def cohorts_for(*, user):
+    return Cohort.objects.filter(institution__in=cohort_institutions(user=user)).select_related(
+        "institution", "course"
+    )
+
+
+@dataclass(frozen=True)
+class LearnerProgress:
+    learner: object
+    full_name: str
+    completed: int
+    total: int
+    status: str  # an EnrolmentStatus, or "" when not enrolled
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.completed / self.total) if self.total else 0
+
+    @property
+    def status_label(self) -> str:
+        return EnrolmentStatus(self.status).label if self.status else _("Not enrolled")
+
+
+def cohort_progress(*, cohort: Cohort) -> list[LearnerProgress]:
+    """Each of the cohort's learners: modules completed of those required, and status.
+
+    Counted as a learner's own course page counts them (required modules, or all when none
+    is required). Five queries whatever the cohort's size.
+    """
+    modules = selectors.course_modules(course=cohort.course)
+    counted = {m.pk for m in modules if m.is_required} or {m.pk for m in modules}
+    learners = list(cohort.learners.select_related("learner_profile").order_by("username"))
+    done = dict(
+        ModuleCompletion.objects.filter(learner__in=learners, module_id__in=counted)
+        .values("learner_id")
+        .annotate(n=Count("id"))
+        .values_list("learner_id", "n")
+    )
+    status = dict(
+        Enrolment.objects.filter(course=cohort.course, learner__in=learners).values_list(
+            "learner_id", "status"
+        )
+    )
+    return [
+        LearnerProgress(
+            learner=learner,
+            full_name=getattr(getattr(learner, "learner_profile", None), "full_name", ""),
+            completed=done.get(learner.pk, 0),
+            total=len(counted),
+            status=status.get(learner.pk, ""),
+        )
+        for learner in learners
+    ]
+
+
+# --- Pages --------------------------------------------------------------------------------
+
+
+def _institutions(request) -> list[Institution]:
+    institutions = cohort_institutions(user=request.user)
+    if not institutions:
+        raise PermissionDenied(_("Only an institution's managers and instructors run cohorts."))
+    return institutions
+
+
+def _cohort(request, pk: int) -> Cohort:
+    _institutions(request)
+    return get_object_or_404(cohorts_for(user=request.user), pk=pk)
+
+
+def _render(request, template: str, context: dict, *, title: str, subtitle: str = "", **kw):
+    return TemplateResponse(
+        request,
+        f"courses/admin/{template}",
+        {
+            "header_title": f"{title} — {subtitle}" if subtitle else title,
+            "page_title": title,
+            "page_subtitle": subtitle,
+            "header_icon": ICON,
+            **context,
+        },
+        **kw,
+    )
+
+
+def cohort_list(request):
+    _institutions(request)
+    cohorts = cohorts_for(user=request.user).annotate(learner_count=Count("learners"))
+    return _render(request, "cohort_list.html", {"cohorts": cohorts}, title=_("Cohorts"))
+
+
+def cohort_create(request):
+    institutions = _institutions(request)
+    form = CohortForm(request.POST or None, institutions=institutions)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cohort = services.cohort_create(**form.cleaned_data)
+        except services.LearningError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Cohort “%(name)s” created.") % {"name": cohort.name})
+            return redirect("courses_cohort", cohort.pk)
+    return _render(request, "cohort_form.html", {"form": form}, title=_("Add a cohort"))
+
+
+def cohort_detail(request, pk: int):
+    cohort = _cohort(request, pk)
+    rows = cohort_progress(cohort=cohort)
+    return _render(
+        request,
+        "cohort_detail.html",
+        {
+            "cohort": cohort,
+            "rows": rows,
+            "not_enrolled": sum(1 for row in rows if not row.status),
+        },
+        title=_("Cohort"),
+        subtitle=cohort.name,
+    )
+
+
+@require_POST
+def cohort_enrol(request, pk: int):
+    cohort = _cohort(request, pk)
+    try:
+        result = services.cohort_enrol(cohort=cohort)
+    except services.LearningError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("%(enrolled)d learners enrolled in “%(course)s”; %(already)d were enrolled already.")
+            % {
+                "enrolled": result.enrolled,
+                "already": result.already,
+                "course": cohort.course.title,
+            },
+        )
+    return redirect("courses_cohort", cohort.pk)
+
+
+@never_cache
+def cohort_import(request, pk: int):
+    """Upload a learner list. The result page shows new one-time passwords, this once only."""
+    cohort = _cohort(request, pk)
+    form = LearnerImportForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.cohort_learners_import(
+                cohort=cohort, data=form.cleaned_data["file"].read()
+            )
+        except services.CohortImportError as error:
+            errors = error.errors
+        else:
+            return _render(
+                request,
+                "cohort_import_result.html",
+                {"cohort": cohort, "result": result},
+                title=_("Learners imported"),
+                subtitle=cohort.name,
+            )
+    return _render(
+        request,
+        "cohort_import.html",
+        {"cohort": cohort, "form": form, "errors": errors, "columns": COLUMNS},
+        title=_("Upload learners"),
+        subtitle=cohort.name,
+    )
+
+
+def cohort_import_template(request, pk: int):
+    """A CSV file to fill in: the header and one example learner."""
+    cohort = _cohort(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="learners.csv"'
+    writer = csv.writer(response)
+    writer.writerow(COLUMNS)
+    writer.writerow(
+        [
+            "amina.n",
+            "",
+            "Amina Njoroge",
+            "volunteer",
+            "community",
+            cohort.institution.country,
+            "Nairobi",
+            "Kibra",
+            "",
+        ]
+    )
+    return response
