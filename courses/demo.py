@@ -178,7 +178,22 @@ def seed() -> None:
     framework = Framework.objects.filter(code="PSSW", status="published").first()
     institution = Institution.objects.filter(slug="ubuntu-institute").first()
     if framework and institution and not CoursePage.objects.exists():
-        seed_course(institution=institution, framework=framework)
+        course = seed_course(institution=institution, framework=framework)
+        _seed_progress(course)
+
+
+def _seed_progress(course: CoursePage) -> None:
+    """The demo trainee is enrolled and has finished the first module."""
+    from django.contrib.auth import get_user_model
+
+    from courses import services
+
+    trainee = get_user_model().objects.filter(username="trainee").first()
+    if trainee is None:
+        return
+    services.enrol(learner=trainee, course=course)
+    first = ModulePage.objects.child_of(course).order_by("path").first()
+    services.module_complete(learner=trainee, module=first, event_id=uuid.uuid4())
 
 
 def seed_course(*, institution, framework) -> CoursePage:

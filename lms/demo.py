@@ -81,6 +81,20 @@ def seed() -> list[DemoLogin]:
                 EmailAddress.objects.get_or_create(
                     user=user, email=login.email, defaults={"verified": True, "primary": True}
                 )
+        if login.role == "trainee" and not hasattr(user, "learner_profile"):
+            services.learner_profile_save(
+                user=user,
+                full_name="Amina Wanjiru",
+                cadre="para_professional",
+                is_paid=False,
+                sector="community",
+                organisation="Kibera Child Protection Volunteers",
+                country="KE",
+                region="Nairobi",
+                district="Kibra",
+                worker_registration_number="",
+                preferred_language="en",
+            )
         if login.role == "regulator":
             services.regulator_grant(user=user)
         elif login.institution_slug:
