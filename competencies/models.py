@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -283,3 +284,133 @@ class CompetencyAssociation(models.Model):
     def __str__(self) -> str:
         target = self.destination or self.destination_title or self.destination_identifier
         return f"{self.origin} {self.get_association_type_display()} {target}"
+
+
+# --- Evidence and attainment --------------------------------------------------------------
+
+
+class EvidenceSource(models.TextChoices):
+    """What a piece of evidence is. The source itself lives in another app (or another LMS),
+    so evidence names it generically: a kind, an id within that kind and/or a URI."""
+
+    MODULE_COMPLETION = "module_completion", _("Module completed")
+    OBSERVATION = "observation", _("Observed in practice")
+    PRIOR_LEARNING = "prior_learning", _("Recognised prior learning")
+    EXTERNAL = "external", _("External statement")
+
+
+class CompetencyEvidence(models.Model):
+    """Something that shows a learner has a competency at a level. Append-only.
+
+    ``(source_kind, source_id, competency)`` is unique, so the same module completion or
+    observation never counts twice, however often it is reported.
+    """
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("learner"),
+        on_delete=models.PROTECT,
+        related_name="competency_evidence",
+    )
+    competency = models.ForeignKey(
+        CompetencyItem,
+        verbose_name=_("competency"),
+        on_delete=models.PROTECT,
+        related_name="evidence",
+    )
+    level = models.ForeignKey(
+        ScaleLevel, verbose_name=_("level"), on_delete=models.PROTECT, related_name="+"
+    )
+    source_kind = models.CharField(_("kind"), max_length=30, choices=EvidenceSource.choices)
+    source_id = models.CharField(
+        _("source id"), max_length=100, blank=True, help_text=_("The source's id in its app.")
+    )
+    source_uri = models.CharField(_("source URI"), max_length=500, blank=True)
+    source_title = models.CharField(
+        _("what"), max_length=300, blank=True, help_text=_("Shown to the learner, e.g. the module.")
+    )
+    occurred_at = models.DateTimeField(_("when it happened"))
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    institution = models.ForeignKey(
+        "lms.Institution",
+        verbose_name=_("institution"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("competency evidence")
+        verbose_name_plural = _("competency evidence")
+        indexes = [models.Index(fields=["learner", "competency"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_kind", "source_id", "competency"],
+                condition=~Q(source_id=""),
+                name="competency_evidence_unique_source",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source_id="") | ~Q(source_uri=""),
+                name="competency_evidence_names_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner}: {self.competency} at {self.level.name} ({self.source_kind})"
+
+
+class AttainmentVia(models.TextChoices):
+    DIRECT = "direct", _("Shown directly")
+    ROLLUP = "rollup", _("From its parts")
+    CROSSWALK = "crosswalk", _("Recognised through a crosswalk")
+
+
+class CompetencyAttainment(models.Model):
+    """The level a learner has reached in a competency: derived from evidence, never edited.
+
+    :func:`competencies.services.evidence_record` keeps it up to date in the transaction that
+    records the evidence; :func:`competencies.services.attainment_rebuild` recomputes it.
+    """
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="competency_attainments"
+    )
+    competency = models.ForeignKey(
+        CompetencyItem, on_delete=models.CASCADE, related_name="attainments"
+    )
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="+")
+    level = models.ForeignKey(ScaleLevel, on_delete=models.PROTECT, related_name="+")
+    since = models.DateTimeField(_("since"))
+    via = models.CharField(_("how"), max_length=12, choices=AttainmentVia.choices)
+    via_item = models.ForeignKey(
+        CompetencyItem,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("For a crosswalk: the item whose attainment was recognised."),
+    )
+
+    class Meta:
+        verbose_name = _("competency attainment")
+        verbose_name_plural = _("competency attainments")
+        indexes = [models.Index(fields=["learner", "framework"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "competency"], name="competency_attainment_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner}: {self.competency} at {self.level.name}"

@@ -3,14 +3,17 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from competencies.interchange import AssociationData, FrameworkData, ItemData, LevelData
 from competencies.models import (
     CompetencyAssociation,
+    CompetencyAttainment,
+    CompetencyEvidence,
     CompetencyItem,
     Framework,
     FrameworkStatus,
+    ScaleLevel,
 )
 from lms.roles import InstitutionRole
 from lms.selectors import user_institutions, user_is_regulator
@@ -184,3 +187,91 @@ def user_can_author_frameworks(*, user) -> bool:
 def institutions_for_framework_owner(*, user):
     """Institutions under whose name ``user`` may create frameworks."""
     return _editor_institutions(user)
+
+
+# --- Attainment ---------------------------------------------------------------------------
+
+
+@dataclass
+class ProfileRow:
+    item: CompetencyItem
+    depth: int
+    attainment: CompetencyAttainment | None
+    evidence: list[CompetencyEvidence]
+
+
+@dataclass
+class FrameworkProfile:
+    framework: Framework
+    rows: list[ProfileRow]
+    attained: int
+
+
+def learner_competency_profile(*, learner) -> list[FrameworkProfile]:
+    """A learner's competency profile: per framework, the items they have evidence or
+    attainment for (with their ancestors, to place them in the tree), the level reached and
+    the evidence trail. A handful of queries however long the learner's history."""
+    attainments = {
+        a.competency_id: a
+        for a in CompetencyAttainment.objects.filter(learner=learner).select_related(
+            "level", "via_item__framework"
+        )
+    }
+    trail: dict[int, list[CompetencyEvidence]] = {}
+    for evidence in (
+        CompetencyEvidence.objects.filter(learner=learner)
+        .select_related("level", "institution", "recorded_by__learner_profile")
+        .order_by("occurred_at", "pk")
+    ):
+        trail.setdefault(evidence.competency_id, []).append(evidence)
+    items: dict[int, CompetencyItem] = {}
+    wanted = set(attainments) | set(trail)
+    while wanted:  # the items, then their parents, grandparents… one query per tree level
+        found = list(CompetencyItem.objects.filter(pk__in=wanted))
+        items.update((item.pk, item) for item in found)
+        wanted = {i.parent_id for i in found if i.parent_id and i.parent_id not in items}
+    children: dict[int | None, list[CompetencyItem]] = {}
+    for item in sorted(items.values(), key=lambda i: (i.order, i.pk)):
+        children.setdefault(item.parent_id, []).append(item)
+    frameworks = Framework.objects.filter(
+        pk__in={item.framework_id for item in items.values()}
+    ).order_by("title", "version")
+    profiles = []
+    for framework in frameworks:
+        rows: list[ProfileRow] = []
+
+        def walk(parent_id, depth, framework=framework, rows=rows):
+            for item in children.get(parent_id, []):
+                if parent_id is None and item.framework_id != framework.pk:
+                    continue
+                rows.append(
+                    ProfileRow(item, depth, attainments.get(item.pk), trail.get(item.pk, []))
+                )
+                walk(item.pk, depth + 1)
+
+        walk(None, 0)
+        attained = sum(1 for row in rows if row.attainment is not None)
+        profiles.append(FrameworkProfile(framework=framework, rows=rows, attained=attained))
+    return profiles
+
+
+def learner_attainment_counts(*, learner) -> tuple[int, int]:
+    """(competencies with a level reached, those at their framework's proficient level or up)."""
+    proficient = ScaleLevel.objects.filter(
+        framework=OuterRef("framework"), is_proficient=True
+    ).values("order")[:1]
+    counts = CompetencyAttainment.objects.filter(learner=learner).aggregate(
+        reached=Count("pk"),
+        proficient=Count("pk", filter=Q(level__order__gte=Subquery(proficient))),
+    )
+    return counts["reached"], counts["proficient"]
+
+
+def learners_with_evidence() -> QuerySet:
+    """Everyone whose attainment a rebuild should recompute."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(
+        Q(pk__in=CompetencyEvidence.objects.values("learner_id"))
+        | Q(pk__in=CompetencyAttainment.objects.values("learner_id"))
+    )

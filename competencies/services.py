@@ -6,9 +6,12 @@ framework that is not a draft: published versions are what courses and certifica
 
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,11 +24,16 @@ from competencies.interchange import (
 )
 from competencies.models import (
     AssociationType,
+    AttainmentVia,
     CompetencyAssociation,
+    CompetencyAttainment,
+    CompetencyEvidence,
     CompetencyItem,
+    EvidenceSource,
     Framework,
     FrameworkStatus,
     ItemKind,
+    RuleType,
     ScaleLevel,
 )
 
@@ -607,10 +615,10 @@ def framework_import(*, data: FrameworkData, owner_institution=None, created_by=
     if (
         not errors
         and Framework.objects.filter(
-        title=data.title.strip(),
-        version=data.version or "1.0",
-        owner_institution=owner_institution,
-    ).exists()
+            title=data.title.strip(),
+            version=data.version or "1.0",
+            owner_institution=owner_institution,
+        ).exists()
     ):
         errors.append(
             f"{data.place}: version {data.version} of “{data.title}” exists already; "
@@ -677,3 +685,351 @@ def _association_row(
         sequence_number=association.sequence_number,
         notes=association.notes,
     )
+
+
+# --- Evidence and attainment --------------------------------------------------------------
+#
+# Rules (also in docs/decisions/0003-competency-attainment.md):
+#
+# * Direct: an item is attained at the highest level of its evidence. Evidence at the lowest
+#   level of the scale ("not yet competent") is kept in the trail but attains nothing.
+# * Rollup, for an item with children: rule "all" (or no rule) — attained when every child is,
+#   at the lowest of the children's levels. Rule "points" (Moodle's) — attained at the highest
+#   level L at which the children attained at L or above carry at least ``base.points`` points
+#   and include every ``required`` child. An item's level is the best of direct and rollup.
+# * Crosswalk: exactMatchOf is read both ways as "the same competency". An item's level travels
+#   to its exact matches in *published* frameworks, at the level of the same order there, or
+#   that framework's proficient level when it has no such order.
+# * ``since`` is when the evidence that took an item to its current level happened.
+#
+# Evidence is append-only and levels never go down. Recording evidence recomputes only the
+# items it can change — the item, its ancestors, their exact matches and theirs, and so on —
+# reading every other item's stored attainment. ``attainment_rebuild`` replays the learner's
+# evidence in the order it was recorded through the same step, so both paths give the same rows.
+
+
+class EvidenceError(Exception):
+    """Evidence that cannot be recorded; the message says why."""
+
+
+@dataclass(frozen=True)
+class EvidenceRecorded:
+    evidence: CompetencyEvidence
+    created: bool  # False: this source had already been recorded; nothing changed
+    changed: list[CompetencyAttainment] = field(default_factory=list)
+
+
+def _lock_learner(learner) -> None:
+    """Serialise a learner's evidence: the stored attainment the next step reads stays true.
+
+    A row lock on PostgreSQL; SQLite serialises writers anyway.
+    """
+    list(
+        get_user_model()
+        .objects.select_for_update(no_key=True)
+        .filter(pk=learner.pk)
+        .values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def evidence_record(
+    *,
+    learner,
+    competency: CompetencyItem,
+    level: ScaleLevel,
+    source_kind: str,
+    source_id: str | int = "",
+    source_uri: str = "",
+    source_title: str = "",
+    occurred_at: datetime | None = None,
+    recorded_by=None,
+    institution=None,
+    notes: str = "",
+) -> EvidenceRecorded:
+    """Record that ``learner`` showed ``competency`` at ``level``, and update attainment.
+
+    Idempotent: the same source (kind and id, or kind and URI when there is no id) for the same
+    competency is recorded once; a second call returns the first piece and changes nothing.
+    Attainment of the competency, its ancestors and its crosswalk matches is updated in the
+    caller's transaction.
+    """
+    source_id = str(source_id or "")
+    if source_kind not in EvidenceSource.values:
+        raise EvidenceError(_("Unknown kind of evidence: %s") % source_kind)
+    if not source_id and not source_uri:
+        raise EvidenceError(_("Evidence must name its source: an id or a URI."))
+    if level.framework_id != competency.framework_id:
+        raise EvidenceError(
+            _("The level “%(level)s” is not on the scale of “%(competency)s”'s framework.")
+            % {"level": level.name, "competency": competency}
+        )
+    _lock_learner(learner)
+    same_source = CompetencyEvidence.objects.filter(source_kind=source_kind, competency=competency)
+    if source_id:
+        same_source = same_source.filter(source_id=source_id)
+    else:
+        same_source = same_source.filter(source_id="", source_uri=source_uri, learner=learner)
+    existing = same_source.first()
+    if existing is not None:
+        if existing.learner_id != learner.pk:
+            raise EvidenceError(_("This source was already recorded for another learner."))
+        return EvidenceRecorded(existing, created=False)
+    evidence = CompetencyEvidence.objects.create(
+        learner=learner,
+        competency=competency,
+        level=level,
+        source_kind=source_kind,
+        source_id=source_id,
+        source_uri=source_uri,
+        source_title=source_title[:300],
+        occurred_at=occurred_at or timezone.now(),
+        recorded_by=recorded_by,
+        institution=institution,
+        notes=notes,
+    )
+    changed = _attainment_step(
+        learner=learner, competency_id=competency.pk, at=evidence.occurred_at, upto=evidence.pk
+    )
+    return EvidenceRecorded(evidence, created=True, changed=changed)
+
+
+@transaction.atomic
+def attainment_rebuild(*, learner) -> int:
+    """Recompute a learner's attainment from their evidence alone; return the rows it gives.
+
+    Replays the evidence in the order it was recorded through the step
+    :func:`evidence_record` takes, so the result equals what the incremental updates built
+    (unless rules, crosswalks or framework statuses changed since: then this is the truth).
+    """
+    _lock_learner(learner)
+    CompetencyAttainment.objects.filter(learner=learner).delete()
+    for pk, competency_id, occurred_at in (
+        CompetencyEvidence.objects.filter(learner=learner)
+        .order_by("pk")
+        .values_list("pk", "competency_id", "occurred_at")
+    ):
+        _attainment_step(learner=learner, competency_id=competency_id, at=occurred_at, upto=pk)
+    return CompetencyAttainment.objects.filter(learner=learner).count()
+
+
+@dataclass
+class _Node:
+    pk: int
+    parent_id: int | None
+    framework_id: int
+    rule_type: str
+    rule_config: dict
+    partners: set[int] = field(default_factory=set)
+    children: list[tuple[int, str]] = field(default_factory=list)  # (pk, code)
+
+
+@dataclass
+class _Scale:
+    order_of: dict[int, int]  # level pk -> order
+    level_at: dict[int, int]  # order -> level pk
+    lowest: int
+    proficient: int | None
+
+    def counts(self, order: int | None) -> int | None:
+        return order if order is not None and order > self.lowest else None
+
+
+def _affected_items(competency_id: int) -> dict[int, _Node]:
+    """The item, its ancestors, their exact matches in published frameworks, and so on."""
+    fields = ("pk", "parent_id", "framework_id", "rule_type", "rule_config")
+    nodes: dict[int, _Node] = {}
+    any_status: set[int] = {competency_id}  # the item and ancestors: whatever their status
+    published_only: set[int] = set()  # crosswalk matches
+    links: set[tuple[int, int]] = set()
+    while any_status or published_only:
+        new = [
+            _Node(*row)
+            for row in CompetencyItem.objects.filter(
+                Q(pk__in=any_status)
+                | Q(pk__in=published_only, framework__status=FrameworkStatus.PUBLISHED)
+            ).values_list(*fields)
+        ]
+        nodes.update((node.pk, node) for node in new)
+        new_ids = [node.pk for node in new]
+        found = set(
+            CompetencyAssociation.objects.filter(
+                Q(origin__in=new_ids) | Q(destination__in=new_ids),
+                association_type=AssociationType.EXACT_MATCH_OF,
+                destination__isnull=False,
+            ).values_list("origin_id", "destination_id")
+        )
+        links |= found
+        any_status = {n.parent_id for n in new if n.parent_id and n.parent_id not in nodes}
+        published_only = {
+            end for link in found for end in link if end not in nodes and end not in any_status
+        }
+    for origin, destination in links:
+        if origin in nodes and destination in nodes:
+            nodes[origin].partners.add(destination)
+            nodes[destination].partners.add(origin)
+    for pk, parent_id, code in CompetencyItem.objects.filter(parent__in=list(nodes)).values_list(
+        "pk", "parent_id", "code"
+    ):
+        nodes[parent_id].children.append((pk, code))
+    return nodes
+
+
+def _scales(framework_ids) -> dict[int, _Scale]:
+    scales: dict[int, _Scale] = {}
+    for pk, framework_id, order, is_proficient in ScaleLevel.objects.filter(
+        framework__in=framework_ids
+    ).values_list("pk", "framework_id", "order", "is_proficient"):
+        scale = scales.setdefault(framework_id, _Scale({}, {}, order, None))
+        scale.order_of[pk] = order
+        scale.level_at[order] = pk
+        scale.lowest = min(scale.lowest, order)
+        if is_proficient:
+            scale.proficient = order
+    return scales
+
+
+def _rollup(node: _Node, value: dict[int, int | None], scale: _Scale) -> int | None:
+    """The level ``node`` reaches from its children under its rule (None: not attained)."""
+    if not node.children:
+        return None
+    if node.rule_type == RuleType.POINTS:
+        config = node.rule_config or {}
+        try:
+            needed = int((config.get("base") or {}).get("points") or 0)
+            by_code = {code: pk for pk, code in node.children if code}
+            scored = [
+                (
+                    by_code[str(c["id"])],
+                    int(c.get("points") or 0),
+                    bool(int(c.get("required") or 0)),
+                )
+                for c in config.get("competencies") or []
+                if str(c.get("id")) in by_code
+            ]
+        except (AttributeError, TypeError, ValueError):
+            return None  # a malformed rule attains nothing rather than everything
+        if needed <= 0:
+            return None
+        for order in sorted(scale.level_at, reverse=True):
+            if order <= scale.lowest:
+                break
+            reached = [
+                (pk, points, required)
+                for pk, points, required in scored
+                if (value.get(pk) or 0) >= order
+            ]
+            required_met = all(
+                (value.get(pk) or 0) >= order for pk, _p, required in scored if required
+            )
+            if required_met and sum(points for _pk, points, _r in reached) >= needed:
+                return order
+        return None
+    # "all", and items without a rule: every child attained, at the lowest of their levels
+    levels = [value.get(pk) for pk, _code in node.children]
+    return None if None in levels else min(levels)
+
+
+def _crosswalked(order: int | None, scale: _Scale) -> int | None:
+    if order is None:
+        return None
+    return scale.counts(order if order in scale.level_at else scale.proficient)
+
+
+def _attainment_step(
+    *, learner, competency_id: int, at: datetime, upto: int
+) -> list[CompetencyAttainment]:
+    """Recompute the items evidence on ``competency_id`` can change; return changed rows.
+
+    Reads evidence up to ``upto`` (its primary key) and the stored attainment of every item
+    outside the affected set, which that evidence cannot change.
+    """
+    nodes = _affected_items(competency_id)
+    child_ids = {pk for node in nodes.values() for pk, _code in node.children}
+    scales = _scales({node.framework_id for node in nodes.values()})
+    stored = {
+        row.competency_id: row
+        for row in CompetencyAttainment.objects.filter(
+            learner=learner, competency__in=[*nodes, *child_ids]
+        )
+    }
+    direct: dict[int, int | None] = dict.fromkeys(nodes)
+    for pk, top in (
+        CompetencyEvidence.objects.filter(learner=learner, competency__in=list(nodes), pk__lte=upto)
+        .values("competency_id")
+        .annotate(top=Max("level__order"))
+        .values_list("competency_id", "top")
+    ):
+        direct[pk] = scales[nodes[pk].framework_id].counts(top)
+    value: dict[int, int | None] = {
+        pk: scales[row.framework_id].order_of.get(row.level_id)
+        for pk, row in stored.items()
+        if pk not in nodes
+    }
+    value.update(direct)
+
+    def candidates(node: _Node) -> dict[str, int | None]:
+        scale = scales[node.framework_id]
+        crosswalk = [
+            (_crosswalked(value.get(partner), scale), partner) for partner in sorted(node.partners)
+        ]
+        best = max((c for c in crosswalk if c[0] is not None), default=(None, None))
+        return {
+            AttainmentVia.DIRECT: direct[node.pk],
+            AttainmentVia.ROLLUP: _rollup(node, value, scale),
+            AttainmentVia.CROSSWALK: best[0],
+            "via_item": best[1],
+        }
+
+    order = sorted(nodes)
+    # The rules only ever raise levels, so this settles within a few rounds; the cap guards
+    # against a malformed crosswalk cycle.
+    for _round in range(len(nodes) + 2):
+        changed = False
+        for pk in order:
+            found = candidates(nodes[pk])
+            best = max(
+                (found[v] for v in AttainmentVia.values if found[v] is not None), default=None
+            )
+            if best != value.get(pk):
+                value[pk], changed = best, True
+        if not changed:
+            break
+
+    to_create, to_update, to_delete = [], [], []
+    for pk in order:
+        node, row = nodes[pk], stored.get(pk)
+        found = candidates(node)
+        # The first way that gives the best level names it: direct, then rollup, then crosswalk.
+        best, via = max(
+            ((found[v], -rank) for rank, v in enumerate(AttainmentVia.values) if found[v]),
+            default=(None, 0),
+        )
+        if best is None:
+            if row is not None:
+                to_delete.append(row.pk)
+            continue
+        via = AttainmentVia.values[-via]
+        via_item = found["via_item"] if via == AttainmentVia.CROSSWALK else None
+        level_id = scales[node.framework_id].level_at[best]
+        if row is None:
+            to_create.append(
+                CompetencyAttainment(
+                    learner=learner,
+                    competency_id=pk,
+                    framework_id=node.framework_id,
+                    level_id=level_id,
+                    since=at,
+                    via=via,
+                    via_item_id=via_item,
+                )
+            )
+        elif (row.level_id, row.via, row.via_item_id) != (level_id, via, via_item):
+            if row.level_id != level_id:
+                row.since = at
+            row.level_id, row.via, row.via_item_id = level_id, via, via_item
+            to_update.append(row)
+    if to_delete:
+        CompetencyAttainment.objects.filter(pk__in=to_delete).delete()
+    CompetencyAttainment.objects.bulk_update(to_update, ["level", "since", "via", "via_item"])
+    return [*CompetencyAttainment.objects.bulk_create(to_create), *to_update]

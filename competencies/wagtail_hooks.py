@@ -79,3 +79,16 @@ def register_competency_chooser():
     from competencies.viewsets import competency_chooser_viewset
 
     return competency_chooser_viewset
+
+
+@hooks.register("learner_dashboard_panels")
+def competencies_dashboard_panel(request):
+    """A link to the learner's competency profile, with how many competencies they reached."""
+    from django.template.loader import render_to_string
+
+    reached, proficient = selectors.learner_attainment_counts(learner=request.user)
+    return render_to_string(
+        "competencies/dashboard_panel.html",
+        {"reached": reached, "proficient": proficient},
+        request=request,
+    )

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from courses.models import (
@@ -273,3 +273,54 @@ def institution_learners(*, institution) -> QuerySet:
         course__in=institution_courses(institution=institution)
     ).exclude(status=EnrolmentStatus.WITHDRAWN)
     return get_user_model().objects.filter(pk__in=enrolled.values("learner_id"))
+
+
+@dataclass
+class InstitutionLearnerProgress:
+    """One learner's records in one institution's courses (and in no one else's)."""
+
+    enrolments: list[tuple[Enrolment, CourseProgress]]
+    completions: list[ModuleCompletion]
+    quiz_attempts: list[QuizAttempt]
+
+
+def institution_learner_progress(*, institution, learner) -> InstitutionLearnerProgress:
+    """What ``learner`` did in ``institution``'s section of the site, in a fixed few queries.
+
+    Courses the institution has since unpublished still show, with their records; percentages
+    count the modules that are live now, as the learner's own pages do.
+    """
+    if institution.root_page_id is None:
+        return InstitutionLearnerProgress([], [], [])
+    section = institution.root_page.path
+    enrolments = list(
+        Enrolment.objects.filter(learner=learner, course__path__startswith=section)
+        .select_related("course")
+        .order_by("enrolled_at", "pk")
+    )
+    modules_by_course: dict[str, list[ModulePage]] = {}
+    if enrolments:
+        in_courses = Q()
+        for course in (enrolment.course for enrolment in enrolments):
+            in_courses |= Q(path__startswith=course.path, depth=course.depth + 1)
+        for module in ModulePage.objects.live().filter(in_courses).order_by("path"):
+            modules_by_course.setdefault(module.path[: -ModulePage.steplen], []).append(module)
+    completions = list(
+        ModuleCompletion.objects.filter(learner=learner, course__path__startswith=section)
+        .select_related("module")
+        .order_by("completed_at", "pk")
+    )
+    done = {completion.module_id for completion in completions}
+    attempts = list(
+        QuizAttempt.objects.filter(learner=learner, module__path__startswith=section)
+        .select_related("module")
+        .order_by("attempted_at", "pk")
+    )
+    return InstitutionLearnerProgress(
+        enrolments=[
+            (e, CourseProgress(e, modules_by_course.get(e.course.path, []), done))
+            for e in enrolments
+        ],
+        completions=completions,
+        quiz_attempts=attempts,
+    )

@@ -13,7 +13,7 @@ certificates) that a learner's progress changed; this app knows nothing of them.
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.conf import settings
@@ -23,6 +23,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from competencies.models import EvidenceSource
+from competencies.services import evidence_record
 from courses import selectors, signals
 from courses.models import (
     Cohort,
@@ -208,7 +210,7 @@ def _complete_module(*, learner, module, course, event) -> None:
     # The enrolment row lock serialises a learner's events; the constraint is the backstop.
     try:
         with transaction.atomic():
-            ModuleCompletion.objects.create(
+            completion = ModuleCompletion.objects.create(
                 learner=learner,
                 module=module,
                 course=course,
@@ -217,7 +219,8 @@ def _complete_module(*, learner, module, course, event) -> None:
                 completed_at=event.occurred_at,
             )
     except IntegrityError:
-        pass  # completed by a parallel request: one completion stands
+        return  # completed by a parallel request: one completion stands
+    _completion_evidence_record(completion=completion, module=module)
 
 
 def _complete_course_if_done(*, enrolment: Enrolment, at) -> None:
@@ -235,6 +238,42 @@ def _complete_course_if_done(*, enrolment: Enrolment, at) -> None:
         enrolment.save(update_fields=["status", "completed_at"])
 
 
+# --- Competency evidence ----------------------------------------------------------------------
+# What a learner does becomes evidence of competence in the same transaction: competencies
+# derives attainment from it (its services, never its tables; it knows nothing of courses).
+
+
+def _completion_evidence_record(*, completion: ModuleCompletion, module: ModulePage) -> None:
+    """Each competency the module is mapped to is shown at the mapping's target level."""
+    for mapping in module.competency_mappings.select_related("competency", "target_level"):
+        evidence_record(
+            learner=completion.learner,
+            competency=mapping.competency,
+            level=mapping.target_level,
+            source_kind=EvidenceSource.MODULE_COMPLETION,
+            source_id=completion.pk,
+            source_uri=module.url or "",
+            source_title=module.title,
+            occurred_at=completion.completed_at,
+        )
+
+
+def _observation_evidence_record(*, observation: Observation) -> None:
+    observed = datetime.combine(observation.observed_on, time(12))
+    evidence_record(
+        learner=observation.learner,
+        competency=observation.competency,
+        level=observation.level,
+        source_kind=EvidenceSource.OBSERVATION,
+        source_id=observation.pk,
+        source_title=observation.module.title if observation.module else "",
+        occurred_at=timezone.make_aware(observed) if settings.USE_TZ else observed,
+        recorded_by=observation.supervisor,
+        institution=observation.institution,
+        notes=observation.notes,
+    )
+
+
 # --- What learners do -------------------------------------------------------------------------
 
 
@@ -246,6 +285,7 @@ def enrol(
     by_institution: bool = False,
     cohort=None,
     source: str = ProgressSource.WEB,
+    recorded_by=None,
 ) -> Enrolment:
     """Enrol a learner in a course (self-enrolment only where the course allows it)."""
     if not course.live:
@@ -260,6 +300,7 @@ def enrol(
         verb=ProgressVerb.ENROLLED,
         course=course,
         source=source,
+        recorded_by=recorded_by,
         extra={"cohort_id": cohort.pk} if cohort else {},
     )
     return Enrolment.objects.get(learner=learner, course=course)
@@ -401,6 +442,7 @@ def observation_record(
         notes=notes,
         event=event,
     )
+    _observation_evidence_record(observation=observation)
     learner_id = learner.pk
     transaction.on_commit(
         lambda: signals.progress_recorded.send(

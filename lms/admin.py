@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from lms.models import ApiKey, Institution, LearnerProfile, Membership
+from lms.models import ApiKey, Institution, LearnerIdentity, LearnerProfile, Membership
 
 
 class SuperuserOnlyAdminSite(admin.AdminSite):
@@ -29,6 +29,14 @@ class LearnerProfileAdmin(admin.ModelAdmin):
     list_display = ("full_name", "cadre", "sector", "country", "region")
     list_filter = ("cadre", "sector", "country")
     search_fields = ("full_name", "worker_registration_number", "user__username")
+
+
+@admin.register(LearnerIdentity)
+class LearnerIdentityAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "institution", "user", "created_at")
+    list_filter = ("institution",)
+    search_fields = ("external_id", "user__username")
+    raw_id_fields = ("user",)
 
 
 @admin.register(ApiKey)

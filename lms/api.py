@@ -5,37 +5,12 @@ other LMSs; or a logged-in browser session (with its CSRF token for writes), for
 Each app adds its own router in its ``api.py``; this module only assembles them.
 """
 
-from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
-from ninja.security import APIKeyHeader, HttpBearer, django_auth
+from ninja.security import django_auth
 from wagtail import hooks
 
-from lms import selectors, services
-from lms.models import ApiKey
-
-
-class BearerApiKey(HttpBearer):
-    openapi_description = "An institution's API key: `Authorization: Bearer sswk_…`."
-
-    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
-        api_key = services.api_key_authenticate(key=token)
-        if api_key is not None:
-            request.api_key = api_key
-        return api_key
-
-
-class HeaderApiKey(APIKeyHeader):
-    param_name = "X-API-Key"
-    openapi_description = "An institution's API key in the X-API-Key header."
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
-        if not key:
-            return None
-        api_key = services.api_key_authenticate(key=key)
-        if api_key is not None:
-            request.api_key = api_key
-        return api_key
-
+from lms import selectors
+from lms.api_auth import BearerApiKey, HeaderApiKey
 
 api_auth = [BearerApiKey(), HeaderApiKey(), django_auth]
 

@@ -161,6 +161,40 @@ class LearnerProfile(models.Model):
         return self.full_name
 
 
+class LearnerIdentity(models.Model):
+    """Who a learner is in another system an institution runs (a Moodle user id, say, or
+    the worker registration number), so that its LMS can address them through the API.
+
+    External ids are the institution's own: the same id at two institutions may be two
+    different people, and an institution's key never reaches another institution's ids.
+    """
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="learner_identities"
+    )
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        help_text=_("The learner's id in the institution's own LMS or register."),
+    )  # personal data (may be a worker registration number)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="learner_identities"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("learner identity")
+        verbose_name_plural = _("learner identities")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "external_id"], name="learner_identity_unique_external_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} @ {self.institution}"
+
+
 class ApiKey(models.Model):
     """A secret another system (an LMS) uses to act for one institution through the API.
 

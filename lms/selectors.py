@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from lms.models import ApiKey, Institution, LearnerProfile, Membership
+from lms.models import ApiKey, Institution, LearnerIdentity, LearnerProfile, Membership
 from lms.roles import MFA_ROLES, REGULATORS_GROUP, InstitutionRole
 
 
@@ -75,3 +75,20 @@ def api_keys_for_manager(*, user) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(
         institution__in=user_institutions(user=user, role=InstitutionRole.MANAGER)
     ).select_related("institution", "created_by")
+
+
+def learner_identity_for(*, institution: Institution, external_id: str) -> LearnerIdentity | None:
+    """The institution's learner known by ``external_id``; another institution's ids are None."""
+    return (
+        LearnerIdentity.objects.select_related("user", "user__learner_profile")
+        .filter(institution=institution, external_id=external_id)
+        .first()
+    )
+
+
+def learners_by_external_id(*, institution: Institution, external_ids) -> dict:
+    """Map each of ``external_ids`` the institution knows to its user, in one query."""
+    identities = LearnerIdentity.objects.select_related("user").filter(
+        institution=institution, external_id__in=set(external_ids)
+    )
+    return {identity.external_id: identity.user for identity in identities}

@@ -5,16 +5,28 @@ and Django groups carry the permissions Wagtail checks. These services keep both
 """
 
 import hashlib
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page
 
-from lms.models import ApiKey, Institution, InstitutionGroup, LearnerProfile, Membership
+from lms.models import (
+    ApiKey,
+    Institution,
+    InstitutionGroup,
+    LearnerIdentity,
+    LearnerProfile,
+    Membership,
+)
 from lms.roles import (
     ADMIN_ROLES,
     COLLECTION_PERMISSIONS,
@@ -148,6 +160,155 @@ def learner_profile_save(*, user, **fields) -> LearnerProfile:
             setattr(profile, name, value)
         profile.save(update_fields=[*fields, "updated_at"])
     return profile
+
+
+# --- Learners known to another LMS by its own id -------------------------------------------
+
+#: An external id travels in URL paths (``/api/v1/learners/<id>``): no slashes, no spaces.
+EXTERNAL_ID_PATTERN = r"^[^/\s]{1,100}$"
+#: Profile fields another LMS may set, with the values a new profile starts from.
+LEARNER_PROFILE_FIELDS = (
+    "cadre",
+    "is_paid",
+    "sector",
+    "organisation",
+    "country",
+    "region",
+    "district",
+    "worker_registration_number",
+    "preferred_language",
+)
+
+
+class LearnerIdentityError(Exception):
+    """A learner that cannot be created or matched; ``errors`` names each problem."""
+
+    def __init__(self, errors: list[str], *, status: int = 400):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+        self.status = status
+
+
+@dataclass(frozen=True)
+class MatchedLearner:
+    identity: LearnerIdentity
+    created: bool  # False: the external id was known already (its profile may be updated)
+
+
+def learner_match_or_create(
+    *,
+    institution: Institution,
+    external_id: str,
+    full_name: str | None = None,
+    email: str | None = None,
+    username: str | None = None,
+    **profile_fields,
+) -> MatchedLearner:
+    """Find the institution's learner with ``external_id``, or create their account and profile.
+
+    Idempotent: calling again with the same external id returns the same learner, updating
+    only the profile fields given (the LMS is the source of its learners' details; the
+    account's username and e-mail are never changed here). Race-safe: the unique constraint
+    on (institution, external_id) lets one of two parallel creations win; the other returns
+    the winner's learner.
+
+    A new account is never matched to an existing one by e-mail, username or registration
+    number: that would let an institution take over someone's records. Such a clash is
+    refused (status 409) with a message. The account has no password: with an e-mail address,
+    the learner can set one through "forgot password".
+    """
+    external_id = (external_id or "").strip()
+    if not re.match(EXTERNAL_ID_PATTERN, external_id):
+        raise LearnerIdentityError(
+            [_("external_id: use 1 to 100 characters without slashes or spaces.")]
+        )
+    unknown = set(profile_fields) - set(LEARNER_PROFILE_FIELDS)
+    if unknown:
+        raise LearnerIdentityError([_("Unknown profile fields: %s") % ", ".join(sorted(unknown))])
+    if full_name is not None:
+        profile_fields["full_name"] = full_name
+    identity = _learner_identity(institution=institution, external_id=external_id)
+    if identity is not None:
+        _learner_profile_update(user=identity.user, institution=institution, fields=profile_fields)
+        return MatchedLearner(identity, created=False)
+    try:
+        with transaction.atomic():
+            user = _learner_account_create(institution=institution, email=email, username=username)
+            _learner_profile_update(user=user, institution=institution, fields=profile_fields)
+            identity = LearnerIdentity.objects.create(
+                institution=institution, external_id=external_id, user=user
+            )
+    except IntegrityError:
+        # A parallel request created this external id first (or took the username or
+        # registration number a moment ago): match theirs, or say what clashed.
+        identity = _learner_identity(institution=institution, external_id=external_id)
+        if identity is None:
+            raise LearnerIdentityError(
+                [_("The account clashed with one registered at the same moment; try again.")],
+                status=409,
+            ) from None
+        _learner_profile_update(user=identity.user, institution=institution, fields=profile_fields)
+        return MatchedLearner(identity, created=False)
+    return MatchedLearner(identity, created=True)
+
+
+def _learner_identity(*, institution: Institution, external_id: str) -> LearnerIdentity | None:
+    return (
+        LearnerIdentity.objects.select_related("user", "user__learner_profile", "institution")
+        .filter(institution=institution, external_id=external_id)
+        .first()
+    )
+
+
+def _learner_account_create(*, institution: Institution, email: str | None, username: str | None):
+    from allauth.account.models import EmailAddress
+
+    User = get_user_model()
+    email = (email or "").strip().lower()
+    username = (username or "").strip()
+    errors = []
+    if email:
+        taken = User.objects.annotate(email_lower=Lower("email")).filter(email_lower=email)
+        if taken.exists() or EmailAddress.objects.filter(email__iexact=email).exists():
+            errors.append(_("email: another account already uses '%s'.") % email)
+    if username:
+        taken = User.objects.annotate(name_lower=Lower("username"))
+        if taken.filter(name_lower=username.lower()).exists():
+            errors.append(_("username: '%s' is already taken.") % username)
+    else:
+        username = f"{institution.slug}-{secrets.token_hex(5)}"
+    if errors:
+        raise LearnerIdentityError(errors, status=409)
+    user = User.objects.create_user(username=username, email=email, password=None)
+    if email:
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    return user
+
+
+def _learner_profile_update(*, user, institution: Institution, fields: dict) -> None:
+    """Validate ``fields`` as the profile form does (with the current profile for the rest)."""
+    from lms.forms import LearnerProfileForm
+
+    profile = LearnerProfile.objects.filter(user=user).first()
+    if profile is not None and all(getattr(profile, k) == v for k, v in fields.items()):
+        return
+    data = {"country": institution.country, "preferred_language": "en", "is_paid": False}
+    if profile is not None:
+        data.update({name: getattr(profile, name) for name in LearnerProfileForm.Meta.fields})
+    data.update({k: v for k, v in fields.items() if v is not None})
+    form = LearnerProfileForm(data=data, instance=profile)
+    if not form.is_valid():
+        raise LearnerIdentityError(
+            [
+                f"{name}: {message}"
+                for name, messages in form.errors.items()
+                for message in messages
+            ],
+            status=409 if "worker_registration_number" in form.errors else 400,
+        )
+    learner_profile_save(
+        user=user, **{name: form.cleaned_data[name] for name in LearnerProfileForm.Meta.fields}
+    )
 
 
 def _api_key_digest(key: str) -> str:
