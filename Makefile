@@ -51,3 +51,6 @@ clean:
 # Benchmarks print their figures and the ratio to a baseline measured in the same run.
 bench: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) bench/frameworks_import.py
+
+bench-ingest: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) bench/progress_ingest.py

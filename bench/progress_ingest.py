@@ -1,0 +1,291 @@
+"""Benchmark: progress events from another LMS through the HTTP API, under gunicorn.
+
+Run:  make bench-ingest      (PostgreSQL at DATABASE_URL; starts gunicorn on 127.0.0.1)
+
+Sets up a fresh test database with the demo course and N learners (each enrolled), starts
+gunicorn (2 workers, as on this 2-core machine), and measures, in one run:
+- batched ingest: POST /api/v1/progress/events with batches of 1,000 events, two clients in
+  parallel — events per second, including validation and derived state (completions,
+  evidence, attainment). Targets: at least 2,000/s, aim 5,000/s.
+- single events: one event per request, sequentially — requests per second and p50/p99
+  latency. Targets: at least 300/s, p99 under 50 ms.
+- baseline: a raw ``bulk_create`` of the same number of ProgressEvent rows in the same run;
+  the ratio shows what validation and derived state cost.
+All traffic goes to 127.0.0.1 only, and every loop is bounded.
+"""
+
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import django
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings.test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+LEARNERS = int(os.environ.get("BENCH_LEARNERS", "2000"))
+BATCH = 1000
+SINGLE_REQUESTS = int(os.environ.get("BENCH_SINGLE", "400"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(url: str, body: dict, key: str) -> tuple[int, dict, float]:
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+    )
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback
+        payload = json.loads(response.read())
+        return response.status, payload, time.perf_counter() - start
+
+
+def setup_data():
+    from django.contrib.auth import get_user_model
+    from wagtail.models import Page, Site
+
+    from competencies import demo as competencies_demo
+    from competencies import services as competency_services
+    from courses import demo as courses_demo
+    from courses.models import CourseIndexPage, Enrolment, ModulePage
+    from courses.services import institution_page_create
+    from lms import services
+    from lms.models import LearnerIdentity
+
+    root = Page.get_first_root_node()
+    catalogue = CourseIndexPage(title="Courses", slug="bench-courses")
+    root.add_child(instance=catalogue)
+    catalogue.save_revision().publish()
+    Site.objects.update(root_page=catalogue)
+    institution = services.institution_create(name="Bench Institute", country="KE")
+    institution_page_create(institution=institution, catalogue=catalogue)
+    institution.refresh_from_db()
+    framework = competency_services.framework_import(
+        data=competencies_demo.para_professional_data(creator="Bench"),
+        owner_institution=institution,
+    )
+    competency_services.framework_publish(framework=framework)
+    course = courses_demo.seed_course(institution=institution, framework=framework)
+    modules = list(ModulePage.objects.child_of(course).order_by("path"))
+    manager = get_user_model().objects.create(username="bench-manager")
+    _, key = services.api_key_create(institution=institution, name="bench", created_by=manager)
+
+    users = get_user_model().objects.bulk_create(
+        [get_user_model()(username=f"bench-learner-{i}") for i in range(LEARNERS)]
+    )
+    LearnerIdentity.objects.bulk_create(
+        [
+            LearnerIdentity(institution=institution, external_id=f"L{i}", user=u)
+            for i, u in enumerate(users)
+        ]
+    )
+    now = django.utils.timezone.now()
+    Enrolment.objects.bulk_create(
+        [Enrolment(learner=u, course=course, enrolled_at=now) for u in users]
+    )
+    return key, course, modules, users
+
+
+def events_for(learner_index: int, modules, verb_cycle: int) -> list[dict]:
+    """Four events per learner: viewed ×2, completed module 1, passed module 2 (score 90)."""
+    learner = f"L{learner_index}"
+    return [
+        {"id": str(uuid.uuid4()), "learner": learner, "verb": "viewed", "module_id": modules[0].pk},
+        {
+            "id": str(uuid.uuid4()),
+            "learner": learner,
+            "verb": "completed",
+            "module_id": modules[0].pk,
+        },
+        {"id": str(uuid.uuid4()), "learner": learner, "verb": "viewed", "module_id": modules[1].pk},
+        {
+            "id": str(uuid.uuid4()),
+            "learner": learner,
+            "verb": "passed",
+            "module_id": modules[1].pk,
+            "score": 90,
+            "success": True,
+        },
+    ]
+
+
+def main() -> int:
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    old_name = connection.settings_dict["NAME"]
+    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    server = None
+    try:
+        key, course, modules, users = setup_data()
+        from courses.models import ModuleCompletion, ProgressEvent
+
+        all_events = []
+        for i in range(LEARNERS):
+            all_events.extend(events_for(i, modules, i))
+        single_events = all_events[-SINGLE_REQUESTS:]
+        batch_events = all_events[:-SINGLE_REQUESTS]
+        batches = [batch_events[i : i + BATCH] for i in range(0, len(batch_events), BATCH)]
+
+        settings_dict = connection.settings_dict
+        db_url = (
+            f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:"
+            f"{settings_dict['PORT']}/{test_db}"
+        )
+        port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "DJANGO_SETTINGS_MODULE": "lms.settings.test",
+            "DATABASE_CONN_MAX_AGE": "600",
+        }
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "lms.wsgi",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "--timeout",
+                "300",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=2)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.2)
+        # Warm both workers.
+        post(f"{base}/api/v1/progress/events", {"events": []}, key)
+        post(f"{base}/api/v1/progress/events", {"events": []}, key)
+
+        outcomes = []
+        lock = threading.Lock()
+        queue = list(batches)
+
+        def client():
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    batch = queue.pop(0)
+                status, body, _ = post(f"{base}/api/v1/progress/events", {"events": batch}, key)
+                with lock:
+                    outcomes.append((status, body))
+
+        start = time.perf_counter()
+        clients = [threading.Thread(target=client) for _ in range(2)]
+        for thread in clients:
+            thread.start()
+        for thread in clients:
+            thread.join(timeout=1800)
+        batch_seconds = time.perf_counter() - start
+        applied = sum(
+            1
+            for status, body in outcomes
+            for r in body.get("results", [])
+            if r.get("status") == "applied"
+        )
+        rejected = [
+            r
+            for _, body in outcomes
+            for r in body.get("results", [])
+            if r.get("status") != "applied"
+        ]
+
+        latencies = []
+        start = time.perf_counter()
+        for event in single_events:
+            status, body, seconds = post(f"{base}/api/v1/progress/events", {"events": [event]}, key)
+            latencies.append(seconds)
+        single_seconds = time.perf_counter() - start
+
+        # Baseline: the same number of rows, raw.
+        from django.utils import timezone
+
+        start = time.perf_counter()
+        ProgressEvent.objects.bulk_create(
+            [
+                ProgressEvent(
+                    event_id=uuid.uuid4(),
+                    learner=users[i % len(users)],
+                    verb="viewed",
+                    object_type="module",
+                    course=course,
+                    module=modules[0],
+                    occurred_at=timezone.now(),
+                    source="api",
+                )
+                for i in range(len(batch_events))
+            ],
+            batch_size=1000,
+        )
+        baseline_seconds = time.perf_counter() - start
+
+        rate = applied / batch_seconds
+        baseline_rate = len(batch_events) / baseline_seconds
+        p50 = statistics.median(latencies) * 1000
+        p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1] * 1000
+        single_rate = len(single_events) / single_seconds
+        print(f"Database: PostgreSQL ({test_db}); gunicorn 2 workers; {LEARNERS} learners")
+        print(
+            f"batched ingest: {applied} events applied in {batch_seconds:.2f} s = "
+            f"{rate:,.0f} events/s (target ≥ 2,000, aim 5,000); rejected: {len(rejected)}"
+        )
+        print(
+            f"baseline raw bulk_create: {len(batch_events)} rows in {baseline_seconds:.2f} s = "
+            f"{baseline_rate:,.0f} rows/s; ingest is {rate / baseline_rate:.2f}× the baseline"
+        )
+        print(
+            f"single events: {single_rate:,.0f} requests/s sequential, p50 {p50:.1f} ms, "
+            f"p99 {p99:.1f} ms (targets ≥ 300/s, p99 < 50 ms)"
+        )
+        print(f"completions derived: {ModuleCompletion.objects.count()}")
+        if rejected:
+            print("first rejection:", rejected[0])
+        return 0
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        from django.db import connections
+
+        connections.close_all()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
