@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from lms.models import ApiKey, Institution, LearnerIdentity, LearnerProfile, Membership
 from lms.roles import MFA_ROLES, REGULATORS_GROUP, InstitutionRole
@@ -34,7 +35,7 @@ def user_roles(*, user) -> list[RoleGrant]:
         for m in user_memberships(user=user)
     ]
     if user_is_regulator(user=user):
-        grants.append(RoleGrant(institution=None, role="regulator", label="Regulator"))
+        grants.append(RoleGrant(institution=None, role="regulator", label=_("Regulator")))
     return grants
 
 
