@@ -275,3 +275,13 @@ def learners_with_evidence() -> QuerySet:
         Q(pk__in=CompetencyEvidence.objects.values("learner_id"))
         | Q(pk__in=CompetencyAttainment.objects.values("learner_id"))
     )
+
+
+def attainment_grid(*, learner_ids, competency_ids) -> dict[tuple[int, int], ScaleLevel]:
+    """The level each learner has reached in each competency: ``(learner_id, competency_id)``
+    → :class:`ScaleLevel`, pairs without attainment left out. One query whatever the number of
+    learners and competencies, for cohort grids and their exports."""
+    rows = CompetencyAttainment.objects.filter(
+        learner_id__in=list(learner_ids), competency_id__in=list(competency_ids)
+    ).select_related("level")
+    return {(row.learner_id, row.competency_id): row.level for row in rows}

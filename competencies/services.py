@@ -788,10 +788,55 @@ def evidence_record(
         institution=institution,
         notes=notes,
     )
+    raised: list[CompetencyAttainment] = []
     changed = _attainment_step(
-        learner=learner, competency_id=competency.pk, at=evidence.occurred_at, upto=evidence.pk
+        learner=learner,
+        competency_id=competency.pk,
+        at=evidence.occurred_at,
+        upto=evidence.pk,
+        raised=raised,
     )
+    if raised:
+        _attainment_webhooks_dispatch(learner=learner, rows=raised)
     return EvidenceRecorded(evidence, created=True, changed=changed)
+
+
+def _attainment_webhooks_dispatch(*, learner, rows: list[CompetencyAttainment]) -> None:
+    """Tell the owning institution's webhooks (``competency_attained``) of each level reached
+    or raised; regulators' frameworks have no owner, so nobody is told."""
+    from lms.models import WebhookEvent
+    from lms.services import webhooks_dispatch
+
+    items = CompetencyItem.objects.select_related("framework").in_bulk(
+        [row.competency_id for row in rows]
+    )
+    levels = ScaleLevel.objects.in_bulk([row.level_id for row in rows])
+    for row in rows:
+        item, level = items[row.competency_id], levels[row.level_id]
+        framework = item.framework
+        if framework.owner_institution_id is None:
+            continue
+        webhooks_dispatch(
+            institution=framework.owner_institution_id,
+            event=WebhookEvent.COMPETENCY_ATTAINED,
+            payload={
+                "learner": {"id": learner.pk, "username": learner.username},
+                "competency": {
+                    "identifier": str(item.identifier),
+                    "code": item.code,
+                    "label": item.label,
+                    "uri": item.uri,
+                },
+                "framework": {
+                    "identifier": str(framework.identifier),
+                    "title": framework.title,
+                    "version": framework.version,
+                },
+                "level": {"name": level.name, "order": level.order},
+                "via": row.via,
+                "since": row.since.isoformat(),
+            },
+        )
 
 
 @transaction.atomic
@@ -937,9 +982,16 @@ def _crosswalked(order: int | None, scale: _Scale) -> int | None:
 
 
 def _attainment_step(
-    *, learner, competency_id: int, at: datetime, upto: int
+    *,
+    learner,
+    competency_id: int,
+    at: datetime,
+    upto: int,
+    raised: list[CompetencyAttainment] | None = None,
 ) -> list[CompetencyAttainment]:
     """Recompute the items evidence on ``competency_id`` can change; return changed rows.
+
+    Rows whose level is new or higher are also appended to ``raised``, when given.
 
     Reads evidence up to ``upto`` (its primary key) and the stored attainment of every item
     outside the affected set, which that evidence cannot change.
@@ -1013,20 +1065,25 @@ def _attainment_step(
         via_item = found["via_item"] if via == AttainmentVia.CROSSWALK else None
         level_id = scales[node.framework_id].level_at[best]
         if row is None:
-            to_create.append(
-                CompetencyAttainment(
-                    learner=learner,
-                    competency_id=pk,
-                    framework_id=node.framework_id,
-                    level_id=level_id,
-                    since=at,
-                    via=via,
-                    via_item_id=via_item,
-                )
+            row = CompetencyAttainment(
+                learner=learner,
+                competency_id=pk,
+                framework_id=node.framework_id,
+                level_id=level_id,
+                since=at,
+                via=via,
+                via_item_id=via_item,
             )
+            to_create.append(row)
+            if raised is not None:
+                raised.append(row)
         elif (row.level_id, row.via, row.via_item_id) != (level_id, via, via_item):
             if row.level_id != level_id:
                 row.since = at
+                if raised is not None and best > (
+                    scales[node.framework_id].order_of.get(row.level_id) or 0
+                ):
+                    raised.append(row)
             row.level_id, row.via, row.via_item_id = level_id, via, via_item
             to_update.append(row)
     if to_delete:

@@ -7,6 +7,7 @@ JavaScript.
 """
 
 import csv
+import io
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -236,4 +237,67 @@ def cohort_import_template(request, pk: int):
             "",
         ]
     )
+    return response
+
+
+# --- Cohort × competency grid -------------------------------------------------------------
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def cohort_grid(request, pk: int):
+    """Who has reached which level of each competency the course builds, and the gaps."""
+    cohort = _cohort(request, pk)
+    return _render(
+        request,
+        "cohort_grid.html",
+        {"cohort": cohort, "grid": selectors.cohort_competency_grid(cohort=cohort)},
+        title=_("Competency grid"),
+        subtitle=cohort.name,
+    )
+
+
+def _grid_table(grid: selectors.CohortGrid) -> list[list]:
+    """The grid as exported: a header, a line per learner, the summary line last."""
+    header = [_("Learner"), _("Username")] + [
+        _("%(competency)s (target: %(level)s)")
+        % {"competency": column.heading, "level": column.target_level.name}
+        for column in grid.columns
+    ]
+    lines = [
+        [row.full_name, row.learner.username] + [cell.label for cell in row.cells]
+        for row in grid.rows
+    ]
+    summary = [_("Reached the target"), ""] + [column.reached_target for column in grid.columns]
+    return [header, *lines, summary]
+
+
+def _grid_filename(cohort: Cohort, extension: str) -> str:
+    return f"cohort-{cohort.pk}-competencies.{extension}"
+
+
+def cohort_grid_csv(request, pk: int):
+    cohort = _cohort(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_grid_filename(cohort, "csv")}"'
+    csv.writer(response).writerows(_grid_table(selectors.cohort_competency_grid(cohort=cohort)))
+    return response
+
+
+def cohort_grid_xlsx(request, pk: int):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    cohort = _cohort(request, pk)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("Competencies")[:31]
+    for line in _grid_table(selectors.cohort_competency_grid(cohort=cohort)):
+        sheet.append(line)
+    for cell in sheet[1] + sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{_grid_filename(cohort, "xlsx")}"'
     return response

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from courses.models import (
+    Cohort,
     CoursePage,
     Enrolment,
     EnrolmentStatus,
@@ -324,3 +325,87 @@ def institution_learner_progress(*, institution, learner) -> InstitutionLearnerP
         completions=completions,
         quiz_attempts=attempts,
     )
+
+
+# --- Cohort × competency grid -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridColumn:
+    """A competency the cohort's course builds, at the highest level a module targets."""
+
+    competency: object  # competencies.models.CompetencyItem
+    target_level: object  # competencies.models.ScaleLevel
+    reached_target: int  # learners at the target level or above
+
+    @property
+    def heading(self) -> str:
+        return str(self.competency)
+
+
+@dataclass(frozen=True)
+class GridCell:
+    level: object | None  # the ScaleLevel reached, or None
+    target_level: object
+
+    @property
+    def is_gap(self) -> bool:
+        """Below the target level (or not started): what the institution has to work on."""
+        return self.level is None or self.level.order < self.target_level.order
+
+    @property
+    def label(self) -> str:
+        return self.level.name if self.level is not None else ""
+
+
+@dataclass(frozen=True)
+class GridRow:
+    learner: object
+    full_name: str
+    cells: list[GridCell]
+
+
+@dataclass(frozen=True)
+class CohortGrid:
+    columns: list[GridColumn]
+    rows: list[GridRow]
+
+
+def cohort_competency_grid(*, cohort: Cohort) -> CohortGrid:
+    """Who in the cohort has reached which level of each competency its course builds.
+
+    Columns are the competencies the course's live modules are mapped to (the highest target
+    level when several modules build one); cells the level reached, from attainment. Three
+    queries whatever the size of the cohort or the course.
+    """
+    from competencies.selectors import attainment_grid
+
+    mappings = course_competencies(course=cohort.course)
+    learners = list(cohort.learners.select_related("learner_profile").order_by("username"))
+    levels = attainment_grid(
+        learner_ids=[learner.pk for learner in learners],
+        competency_ids=[mapping.competency_id for mapping in mappings],
+    )
+    rows = [
+        GridRow(
+            learner=learner,
+            full_name=getattr(getattr(learner, "learner_profile", None), "full_name", ""),
+            cells=[
+                GridCell(
+                    level=levels.get((learner.pk, mapping.competency_id)),
+                    target_level=mapping.target_level,
+                )
+                for mapping in mappings
+            ],
+        )
+        for learner in learners
+    ]
+    columns = [
+        GridColumn(
+            competency=mapping.competency,
+            target_level=mapping.target_level,
+            reached_target=sum(1 for row in rows if not row.cells[index].is_gap),
+        )
+        for index, mapping in enumerate(mappings)
+    ]
+    return CohortGrid(columns=columns, rows=rows)

@@ -42,8 +42,8 @@ from courses.models import (
     ProgressVerb,
     QuizAttempt,
 )
-from lms.models import Institution, LearnerProfile
-from lms.services import institution_root_page_set, learner_profile_save
+from lms.models import Institution, LearnerProfile, WebhookEvent
+from lms.services import institution_root_page_set, learner_profile_save, webhooks_dispatch
 
 
 class LearningError(Exception):
@@ -221,6 +221,20 @@ def _complete_module(*, learner, module, course, event) -> None:
     except IntegrityError:
         return  # completed by a parallel request: one completion stands
     _completion_evidence_record(completion=completion, module=module)
+    webhooks_dispatch(
+        # The course's institution, as a subquery: one query for the webhooks, not three.
+        institution=InstitutionPage.objects.filter(path=course.path[: -course.steplen]).values(
+            "institution_id"
+        )[:1],
+        event=WebhookEvent.MODULE_COMPLETED,
+        payload={
+            "learner": {"id": learner.pk, "username": learner.username},
+            "module": {"id": module.pk, "title": module.title, "url": module.full_url or ""},
+            "course": {"id": course.pk, "title": course.title},
+            "completed_at": completion.completed_at.isoformat(),
+            "event_id": str(event.event_id),
+        },
+    )
 
 
 def _complete_course_if_done(*, enrolment: Enrolment, at) -> None:

@@ -66,6 +66,13 @@ cohort_urls = [
         admin_views.cohort_import_template,
         name="courses_cohort_import_template",
     ),
+    path("<int:pk>/competencies/", admin_views.cohort_grid, name="courses_cohort_grid"),
+    path("<int:pk>/competencies.csv", admin_views.cohort_grid_csv, name="courses_cohort_grid_csv"),
+    path(
+        "<int:pk>/competencies.xlsx",
+        admin_views.cohort_grid_xlsx,
+        name="courses_cohort_grid_xlsx",
+    ),
 ]
 
 

@@ -227,3 +227,75 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+# --- Outbound webhooks ----------------------------------------------------------------------
+
+
+class WebhookEvent(models.TextChoices):
+    MODULE_COMPLETED = "module_completed", _("Module completed")
+    COMPETENCY_ATTAINED = "competency_attained", _("Competency attained")
+    CERTIFICATE_ISSUED = "certificate_issued", _("Certificate issued")
+
+
+def _all_webhook_events() -> list[str]:
+    return list(WebhookEvent.values)
+
+
+class Webhook(models.Model):
+    """An institution's endpoint told about its learners' progress as it happens.
+
+    Every request is signed with an HMAC of its body under ``secret``; the secret is generated
+    by :func:`lms.services.webhook_create` and shown once. It is kept as it is (not a digest)
+    because signing needs it.
+    """
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(max_length=100, editable=False)
+    events = models.JSONField(
+        _("events"),
+        default=_all_webhook_events,
+        help_text=_("Which events to send: module_completed, competency_attained, …"),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["institution", "created_at"]
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.institution})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")  # gave up after the last retry
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one webhook, with its attempts: the delivery log."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(_("event"), max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [models.Index(fields=["webhook", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.webhook.url} ({self.status})"

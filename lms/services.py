@@ -5,6 +5,8 @@ and Django groups carry the permissions Wagtail checks. These services keep both
 """
 
 import hashlib
+import hmac
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -12,7 +14,10 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
@@ -21,11 +26,15 @@ from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermi
 
 from lms.models import (
     ApiKey,
+    DeliveryStatus,
     Institution,
     InstitutionGroup,
     LearnerIdentity,
     LearnerProfile,
     Membership,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
 )
 from lms.roles import (
     ADMIN_ROLES,
@@ -358,3 +367,144 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key
+
+
+# --- Outbound webhooks ----------------------------------------------------------------------
+# An institution's endpoints hear about its learners' progress. Deliveries are logged rows,
+# written in the transaction of the event and sent by lms.tasks.deliver_webhook after commit.
+
+WEBHOOK_SECRET_PREFIX = "whsec"
+WEBHOOK_TIMEOUT_SECONDS = 10
+SIGNATURE_HEADER = "X-SSW-Signature"
+EVENT_HEADER = "X-SSW-Event"
+DELIVERY_HEADER = "X-SSW-Delivery"
+
+
+class WebhookError(Exception):
+    pass
+
+
+class WebhookDeliveryError(WebhookError):
+    """The endpoint answered, but not with a 2xx status: the delivery is retried."""
+
+
+@transaction.atomic
+def webhook_create(
+    *, institution: Institution, url: str, events: list[str] | None = None
+) -> tuple[Webhook, str]:
+    """Create a webhook and return it with its signing secret, to show the manager once."""
+    url = url.strip()
+    try:
+        URLValidator(schemes=["https", "http"])(url)
+    except ValidationError:
+        raise WebhookError(_("Enter an http:// or https:// URL.")) from None
+    events = list(dict.fromkeys(events)) if events else list(WebhookEvent.values)
+    unknown = sorted(set(events) - set(WebhookEvent.values))
+    if unknown:
+        raise WebhookError(_("Unknown events: %s") % ", ".join(unknown))
+    secret = f"{WEBHOOK_SECRET_PREFIX}_{secrets.token_urlsafe(32)}"
+    webhook = Webhook.objects.create(institution=institution, url=url, secret=secret, events=events)
+    return webhook, secret
+
+
+def webhook_signature(*, secret: str, body: bytes) -> str:
+    """The value of ``X-SSW-Signature``: an HMAC-SHA256 of the exact body bytes, in hex."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhooks_dispatch(
+    *, institution: Institution | int | QuerySet | None, event: str, payload: dict
+) -> list[WebhookDelivery]:
+    """Log a delivery of ``event`` to each of the institution's active webhooks that wants it,
+    and send each once the caller's transaction commits (nothing is sent if it rolls back).
+
+    ``institution`` may be a one-column subquery of its id, so callers that know the
+    institution only through other rows spend a single query here.
+    """
+    from lms.tasks import deliver_webhook
+
+    if institution is None:
+        return []
+    webhooks = [
+        webhook
+        for webhook in Webhook.objects.filter(
+            institution=getattr(institution, "pk", institution), active=True
+        )
+        if event in webhook.events
+    ]
+    if not webhooks:
+        return []
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(webhook=webhook, event=event, payload=payload) for webhook in webhooks
+    )
+    for delivery in deliveries:
+        # robust: with eager tasks (dev, tests) a failing endpoint must not fail the caller.
+        transaction.on_commit(_send_later(deliver_webhook, delivery.pk), robust=True)
+    return deliveries
+
+
+def _send_later(task, delivery_id: int):
+    def send_webhook_delivery():  # named: Django logs robust on-commit failures by name
+        task.delay(delivery_id)
+
+    return send_webhook_delivery
+
+
+def webhook_body(*, delivery: WebhookDelivery) -> bytes:
+    """The request body: the same bytes on every attempt, so a signature can be checked."""
+    envelope = {
+        "id": str(delivery.uuid),
+        "event": delivery.event,
+        "created_at": delivery.created_at.isoformat(),
+        "data": delivery.payload,
+    }
+    return json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
+
+
+def webhook_deliver(*, delivery_id: int, final: bool = False) -> WebhookDelivery | None:
+    """Send one delivery. Idempotent: a delivered one is not sent again.
+
+    Raises ``requests.RequestException`` or :class:`WebhookDeliveryError` when the endpoint
+    cannot be reached or refuses, for the task to retry; ``final`` marks the last attempt,
+    after which the delivery is logged as failed. No transaction is held open during the request.
+    """
+    import requests
+
+    delivery = WebhookDelivery.objects.select_related("webhook").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status == DeliveryStatus.DELIVERED:
+        return delivery
+    webhook = delivery.webhook
+    if not webhook.active:
+        delivery.status, delivery.last_error = DeliveryStatus.FAILED, _("The webhook is disabled.")
+        delivery.save(update_fields=["status", "last_error"])
+        return delivery
+    body = webhook_body(delivery=delivery)
+    delivery.attempts += 1
+    try:
+        response = requests.post(
+            webhook.url,
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: webhook_signature(secret=webhook.secret, body=body),
+                EVENT_HEADER: delivery.event,
+                DELIVERY_HEADER: str(delivery.uuid),
+            },
+            timeout=WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+        if not 200 <= response.status_code < 300:
+            raise WebhookDeliveryError(f"HTTP {response.status_code}: {response.text[:500]}")
+    except (requests.RequestException, WebhookDeliveryError) as error:
+        delivery.last_error = str(error)[:2000] or error.__class__.__name__
+        if final:
+            delivery.status = DeliveryStatus.FAILED
+        delivery.save(update_fields=["attempts", "last_error", "status"])
+        raise
+    delivery.status, delivery.delivered_at, delivery.last_error = (
+        DeliveryStatus.DELIVERED,
+        timezone.now(),
+        "",
+    )
+    delivery.save(update_fields=["attempts", "status", "delivered_at", "last_error"])
+    return delivery

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from competencies.models import CompetencyItem, ScaleLevel
 from courses import services
@@ -108,7 +109,7 @@ def test_supervisor_records_an_observation_and_the_learner_sees_it(
     panel = dashboard[dashboard.index("Observations of my practice") :]
     assert "PP.5.1" in panel and "Competent" in panel
     assert "by supervisor-a" in panel and "Opened the Otieno family" in panel
-    assert timezone.localdate().strftime("%m/%d/%Y") in panel
+    assert date_format(timezone.localdate(), "SHORT_DATE_FORMAT") in panel  # e.g. 23 Nov 2026
     # …and on the module it was for.
     assert "Your supervisor" in client.get(first.url).content.decode()
 
