@@ -488,3 +488,66 @@ class Observation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner}: {self.competency} at {self.level} ({self.observed_on})"
+
+
+# --- xAPI ---------------------------------------------------------------------------------------
+
+
+class XapiProgressStatus(models.TextChoices):
+    PENDING = "pending", _("not looked at yet")
+    APPLIED = "applied", _("became a progress event")
+    DUPLICATE = "duplicate", _("its progress event was recorded before")
+    NOT_MAPPED = "not_mapped", _("no module is mapped to its activity and verb")
+    UNKNOWN_LEARNER = "unknown_learner", _("its actor is not a known learner")
+    REJECTED = "rejected", _("the progress event was refused")
+
+
+class XapiStatement(models.Model):
+    """An xAPI statement another LMS sent with an institution's API key, kept as received.
+
+    Append-only, like progress: voiding marks a statement ``voided`` (hidden from queries)
+    and leaves the progress it brought. Statement ids are unique per institution.
+    """
+
+    institution = models.ForeignKey(
+        "lms.Institution", on_delete=models.CASCADE, related_name="xapi_statements"
+    )
+    statement_id = models.UUIDField(editable=False)
+    raw = models.JSONField(help_text=_("The statement as received, with its id."))
+    stored = models.DateTimeField()
+    timestamp = models.DateTimeField()
+    authority = models.JSONField()
+    api_key = models.ForeignKey(
+        "lms.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Query keys (personal data: the actor's e-mail address or account name).
+    actor_ifi = models.CharField(max_length=600)
+    verb_iri = models.CharField(max_length=500)
+    activity_iri = models.CharField(max_length=500, blank=True)
+    voided = models.BooleanField(default=False)
+    voids = models.UUIDField(null=True, blank=True)
+    progress_status = models.CharField(
+        max_length=20, choices=XapiProgressStatus.choices, default=XapiProgressStatus.PENDING
+    )
+    progress_reason = models.CharField(max_length=500, blank=True)
+    progress_event = models.ForeignKey(
+        ProgressEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("xAPI statement")
+        verbose_name_plural = _("xAPI statements")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "statement_id"], name="xapi_statement_unique_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["institution", "actor_ifi"], name="xapi_statement_actor"),
+            models.Index(fields=["institution", "verb_iri"], name="xapi_statement_verb"),
+            models.Index(fields=["institution", "activity_iri"], name="xapi_statement_activity"),
+            models.Index(fields=["institution", "stored"], name="xapi_statement_stored"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id} ({self.verb_iri})"

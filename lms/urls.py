@@ -14,6 +14,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
+    path("xapi/", include("courses.xapi_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("lms.app_urls")),
     path("", include("competencies.urls")),

@@ -1,0 +1,658 @@
+"""xAPI 1.0.3 statements from other LMSs: validation, storage, and mapping to progress.
+
+A services module beside :mod:`courses.ingest` (same conventions): every statement is stored
+for the institution of the API key that sent it, and is seen by that institution only. A
+statement whose object is an activity mapped to one of the institution's live modules (the
+module's ``xapi_activity_iri``) with one of :data:`PROGRESS_VERBS` becomes a progress event
+through :func:`courses.services.progress_event_record`, in the same transaction as the
+statement is stored; its event id is the statement id, so a re-sent statement applies once.
+
+See docs/decisions/0005-xapi.md for what happens to unknown learners and to voided statements.
+"""
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from courses.models import (
+    ModulePage,
+    ProgressSource,
+    ProgressVerb,
+    XapiProgressStatus,
+    XapiStatement,
+)
+from courses.services import LearningError, progress_event_record
+from lms import selectors as lms_selectors
+from lms.models import ApiKey, Institution
+
+XAPI_VERSION = "1.0.3"
+VERSION_PATTERN = re.compile(r"^1\.0(\.\d+)?$")
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+ADL = "http://adlnet.gov/expapi/verbs/"
+#: xAPI verbs that become progress events, with the progress verb each becomes.
+PROGRESS_VERBS = {
+    ADL + "completed": ProgressVerb.COMPLETED,
+    ADL + "passed": ProgressVerb.PASSED,
+    ADL + "failed": ProgressVerb.FAILED,
+    ADL + "scored": ProgressVerb.ATTEMPTED,
+}
+
+STATEMENT_KEYS = {
+    "id",
+    "actor",
+    "verb",
+    "object",
+    "result",
+    "context",
+    "timestamp",
+    "stored",
+    "authority",
+    "version",
+    "attachments",
+}
+SUBSTATEMENT_KEYS = {"objectType", "actor", "verb", "object", "result", "context", "timestamp"}
+AGENT_KEYS = {"objectType", "name", "mbox", "mbox_sha1sum", "openid", "account"}
+GROUP_KEYS = AGENT_KEYS | {"member"}
+IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
+VERB_KEYS = {"id", "display"}
+ACTIVITY_KEYS = {"objectType", "id", "definition"}
+DEFINITION_KEYS = {
+    "name",
+    "description",
+    "type",
+    "moreInfo",
+    "extensions",
+    "interactionType",
+    "correctResponsesPattern",
+    "choices",
+    "scale",
+    "source",
+    "target",
+    "steps",
+}
+RESULT_KEYS = {"score", "success", "completion", "response", "duration", "extensions"}
+SCORE_KEYS = {"scaled", "raw", "min", "max"}
+CONTEXT_KEYS = {
+    "registration",
+    "instructor",
+    "team",
+    "contextActivities",
+    "revision",
+    "platform",
+    "language",
+    "statement",
+    "extensions",
+}
+CONTEXT_ACTIVITY_KEYS = {"parent", "grouping", "category", "other"}
+
+IRI_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
+SHA1_PATTERN = re.compile(r"^[0-9a-fA-F]{40}$")
+MBOX_PATTERN = re.compile(r"^mailto:[^@\s]+@[^@\s]+$")
+# ISO 8601 durations as xAPI allows them (PnYnMnDTnHnMnS, or PnW).
+DURATION_PATTERN = re.compile(
+    r"^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$|^P\d+W$"
+)
+# A date and time with an offset (or Z): xAPI requires ISO 8601; we require the time zone.
+TIMESTAMP_PATTERN = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
+)
+
+
+class XapiError(Exception):
+    """A request the LRS refuses; ``status`` is the HTTP status, the message says why."""
+
+    def __init__(self, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def _fail(message: str, status: int = 400):
+    raise XapiError(message, status=status)
+
+
+# --- Validation -------------------------------------------------------------------------------
+
+
+def version_check(value: str | None) -> None:
+    if not value:
+        _fail("X-Experience-API-Version header is required (1.0.x).")
+    if not VERSION_PATTERN.match(value.strip()):
+        _fail(f"X-Experience-API-Version '{value}' is not supported: use 1.0.x.")
+
+
+def parse_uuid(value: Any, field: str) -> uuid.UUID:
+    if not isinstance(value, str):
+        _fail(f"{field}: must be a UUID string.")
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        _fail(f"{field}: '{value}' is not a valid UUID.")
+    # xAPI requires the canonical hyphenated form (RFC 4122 variant).
+    if str(parsed) != value.lower():
+        _fail(f"{field}: '{value}' is not a UUID in its canonical form.")
+    return parsed
+
+
+def parse_timestamp(value: Any, field: str) -> datetime:
+    if not isinstance(value, str) or not TIMESTAMP_PATTERN.match(value):
+        _fail(f"{field}: '{value}' is not an ISO 8601 timestamp with a time zone.")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"{field}: '{value}' is not a valid ISO 8601 timestamp.")
+    if parsed.tzinfo is None:  # pragma: no cover - the pattern requires an offset
+        _fail(f"{field}: '{value}' has no time zone.")
+    return parsed
+
+
+def _object(value: Any, field: str) -> dict:
+    if not isinstance(value, dict):
+        _fail(f"{field}: must be a JSON object.")
+    return value
+
+
+def _only(value: dict, allowed: set, field: str) -> None:
+    extra = set(value) - allowed
+    if extra:
+        _fail(f"{field}: unexpected properties {', '.join(sorted(extra))}.")
+
+
+def iri_check(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not IRI_PATTERN.match(value):
+        _fail(f"{field}: '{value}' is not an IRI.")
+    return value
+
+
+def _language_map(value: Any, field: str) -> None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        _fail(f"{field}: must be a language map (language tag → string).")
+
+
+def _extensions(value: Any, field: str) -> None:
+    for key in _object(value, field):
+        iri_check(key, f"{field} key")
+
+
+def ifi_key(agent: dict, field: str) -> str | None:
+    """The agent's single inverse functional identifier as a string, or None if it has none.
+
+    Raises :class:`XapiError` for two or more identifiers or a malformed one.
+    """
+    present = [key for key in IFI_KEYS if key in agent]
+    if len(present) > 1:
+        _fail(f"{field}: has {len(present)} inverse functional identifiers; exactly one allowed.")
+    if not present:
+        return None
+    key = present[0]
+    value = agent[key]
+    if key == "mbox":
+        if not isinstance(value, str) or not MBOX_PATTERN.match(value):
+            _fail(f"{field}.mbox: must be a 'mailto:' IRI.")
+        return f"mbox:{value.lower()}"
+    if key == "mbox_sha1sum":
+        if not isinstance(value, str) or not SHA1_PATTERN.match(value):
+            _fail(f"{field}.mbox_sha1sum: must be a SHA-1 hex digest.")
+        return f"mbox_sha1sum:{value.lower()}"
+    if key == "openid":
+        return f"openid:{iri_check(value, f'{field}.openid')}"
+    account = _object(value, f"{field}.account")
+    _only(account, {"homePage", "name"}, f"{field}.account")
+    home = iri_check(account.get("homePage"), f"{field}.account.homePage")
+    name = account.get("name")
+    if not isinstance(name, str) or not name:
+        _fail(f"{field}.account.name: required string.")
+    return f"account:{home}|{name}"
+
+
+def validate_agent(value: Any, field: str) -> str | None:
+    """Validate an Agent or Group; return its IFI key (None for an anonymous group)."""
+    agent = _object(value, field)
+    object_type = agent.get("objectType", "Agent")
+    if object_type == "Agent":
+        _only(agent, AGENT_KEYS, field)
+        key = ifi_key(agent, field)
+        if key is None:
+            _fail(f"{field}: an Agent needs exactly one inverse functional identifier.")
+    elif object_type == "Group":
+        _only(agent, GROUP_KEYS, field)
+        key = ifi_key(agent, field)
+        members = agent.get("member")
+        if key is None and not members:
+            _fail(f"{field}: an anonymous Group needs a member list.")
+        if members is not None:
+            if not isinstance(members, list):
+                _fail(f"{field}.member: must be a list.")
+            for index, member in enumerate(members):
+                if _object(member, f"{field}.member[{index}]").get("objectType") == "Group":
+                    _fail(f"{field}.member[{index}]: a Group cannot hold a Group.")
+                validate_agent(member, f"{field}.member[{index}]")
+    else:
+        _fail(f"{field}.objectType: must be Agent or Group, not '{object_type}'.")
+    if "name" in agent and not isinstance(agent["name"], str):
+        _fail(f"{field}.name: must be a string.")
+    return key
+
+
+def _validate_verb(value: Any, field: str) -> str:
+    verb = _object(value, field)
+    _only(verb, VERB_KEYS, field)
+    verb_id = iri_check(verb.get("id"), f"{field}.id")
+    if "display" in verb:
+        _language_map(verb["display"], f"{field}.display")
+    return verb_id
+
+
+def _validate_activity(activity: dict, field: str) -> str:
+    _only(activity, ACTIVITY_KEYS, field)
+    activity_id = iri_check(activity.get("id"), f"{field}.id")
+    if "definition" in activity:
+        definition = _object(activity["definition"], f"{field}.definition")
+        _only(definition, DEFINITION_KEYS, f"{field}.definition")
+        for key in ("name", "description"):
+            if key in definition:
+                _language_map(definition[key], f"{field}.definition.{key}")
+        for key in ("type", "moreInfo"):
+            if key in definition:
+                iri_check(definition[key], f"{field}.definition.{key}")
+        if "extensions" in definition:
+            _extensions(definition["extensions"], f"{field}.definition.extensions")
+    return activity_id
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    activity_iri: str = ""
+    statement_ref: uuid.UUID | None = None
+
+
+def _validate_object(value: Any, field: str, *, sub: bool = False) -> ObjectInfo:
+    if value is None:
+        _fail(f"{field}: required.")
+    target = _object(value, field)
+    object_type = target.get("objectType", "Activity")
+    if object_type == "Activity":
+        return ObjectInfo(activity_iri=_validate_activity(target, field))
+    if object_type in ("Agent", "Group"):
+        validate_agent(target, field)
+        return ObjectInfo()
+    if object_type == "StatementRef":
+        _only(target, {"objectType", "id"}, field)
+        return ObjectInfo(statement_ref=parse_uuid(target.get("id"), f"{field}.id"))
+    if object_type == "SubStatement":
+        if sub:
+            _fail(f"{field}: a SubStatement cannot hold a SubStatement.")
+        _only(target, SUBSTATEMENT_KEYS, field)
+        _validate_core(target, field, sub=True)
+        return ObjectInfo()
+    _fail(f"{field}.objectType: unknown object type '{object_type}'.")
+
+
+def _validate_score(value: Any, field: str) -> None:
+    score = _object(value, field)
+    _only(score, SCORE_KEYS, field)
+    for key in SCORE_KEYS & set(score):
+        if isinstance(score[key], bool) or not isinstance(score[key], int | float):
+            _fail(f"{field}.{key}: must be a number.")
+    if "scaled" in score and not -1 <= score["scaled"] <= 1:
+        _fail(f"{field}.scaled: must be between -1 and 1, not {score['scaled']}.")
+    low, high, raw = score.get("min"), score.get("max"), score.get("raw")
+    if low is not None and high is not None and low >= high:
+        _fail(f"{field}.min: must be less than max.")
+    if raw is not None and ((low is not None and raw < low) or (high is not None and raw > high)):
+        _fail(f"{field}.raw: must be between min and max.")
+
+
+def _validate_result(value: Any, field: str) -> None:
+    result = _object(value, field)
+    _only(result, RESULT_KEYS, field)
+    if "score" in result:
+        _validate_score(result["score"], f"{field}.score")
+    for key in ("success", "completion"):
+        if key in result and not isinstance(result[key], bool):
+            _fail(f"{field}.{key}: must be true or false.")
+    if "response" in result and not isinstance(result["response"], str):
+        _fail(f"{field}.response: must be a string.")
+    if "duration" in result and (
+        not isinstance(result["duration"], str) or not DURATION_PATTERN.match(result["duration"])
+    ):
+        _fail(f"{field}.duration: '{result['duration']}' is not an ISO 8601 duration.")
+    if "extensions" in result:
+        _extensions(result["extensions"], f"{field}.extensions")
+
+
+def _validate_context(value: Any, field: str, object_info: ObjectInfo, obj: dict) -> None:
+    context = _object(value, field)
+    _only(context, CONTEXT_KEYS, field)
+    if "registration" in context:
+        parse_uuid(context["registration"], f"{field}.registration")
+    if "instructor" in context:
+        validate_agent(context["instructor"], f"{field}.instructor")
+    if "team" in context:
+        if _object(context["team"], f"{field}.team").get("objectType") != "Group":
+            _fail(f"{field}.team: must be a Group.")
+        validate_agent(context["team"], f"{field}.team")
+    if "contextActivities" in context:
+        activities = _object(context["contextActivities"], f"{field}.contextActivities")
+        _only(activities, CONTEXT_ACTIVITY_KEYS, f"{field}.contextActivities")
+        for kind, items in activities.items():
+            for index, item in enumerate(items if isinstance(items, list) else [items]):
+                where = f"{field}.contextActivities.{kind}[{index}]"
+                if _object(item, where).get("objectType", "Activity") != "Activity":
+                    _fail(f"{where}: must be an Activity.")
+                _validate_activity(item, where)
+    is_activity = obj.get("objectType", "Activity") == "Activity"
+    for key in ("revision", "platform"):
+        if key in context:
+            if not is_activity:
+                _fail(f"{field}.{key}: allowed only when the object is an Activity.")
+            if not isinstance(context[key], str):
+                _fail(f"{field}.{key}: must be a string.")
+    if "language" in context and not isinstance(context["language"], str):
+        _fail(f"{field}.language: must be a language tag.")
+    if "statement" in context:
+        ref = _object(context["statement"], f"{field}.statement")
+        if ref.get("objectType") != "StatementRef":
+            _fail(f"{field}.statement: must be a StatementRef.")
+        parse_uuid(ref.get("id"), f"{field}.statement.id")
+    if "extensions" in context:
+        _extensions(context["extensions"], f"{field}.extensions")
+
+
+@dataclass(frozen=True)
+class CoreInfo:
+    actor_ifi: str
+    verb_iri: str
+    object_info: ObjectInfo
+
+
+def _validate_core(statement: dict, field: str, *, sub: bool = False) -> CoreInfo:
+    prefix = f"{field}." if field else ""
+    if "actor" not in statement:
+        _fail(f"{prefix}actor: required.")
+    actor_ifi = validate_agent(statement["actor"], f"{prefix}actor") or ""
+    if "verb" not in statement:
+        _fail(f"{prefix}verb: required.")
+    verb_iri = _validate_verb(statement["verb"], f"{prefix}verb")
+    if "object" not in statement:
+        _fail(f"{prefix}object: required.")
+    object_info = _validate_object(statement["object"], f"{prefix}object", sub=sub)
+    if "result" in statement:
+        _validate_result(statement["result"], f"{prefix}result")
+    if "context" in statement:
+        _validate_context(
+            statement["context"], f"{prefix}context", object_info, statement["object"]
+        )
+    if "timestamp" in statement:
+        parse_timestamp(statement["timestamp"], f"{prefix}timestamp")
+    return CoreInfo(actor_ifi, verb_iri, object_info)
+
+
+@dataclass(frozen=True)
+class ValidStatement:
+    id: uuid.UUID
+    raw: dict  # as received, with the id the LRS assigned when it had none
+    actor_ifi: str
+    verb_iri: str
+    activity_iri: str
+    voids: uuid.UUID | None
+    timestamp: datetime | None
+
+
+def statement_validate(value: Any, *, statement_id: uuid.UUID | None = None) -> ValidStatement:
+    """Check one statement against xAPI 1.0.3; raise :class:`XapiError` naming the field."""
+    statement = _object(value, "statement")
+    _only(statement, STATEMENT_KEYS, "statement")
+    raw = dict(statement)
+    if "id" in statement:
+        given = parse_uuid(statement["id"], "id")
+        if statement_id is not None and given != statement_id:
+            _fail("id: differs from the statementId parameter.")
+        statement_id = given
+    statement_id = statement_id or uuid.uuid4()
+    raw["id"] = str(statement_id)
+    core = _validate_core(statement, "")
+    if "version" in statement and (
+        not isinstance(statement["version"], str) or not VERSION_PATTERN.match(statement["version"])
+    ):
+        _fail(f"version: '{statement['version']}' is not 1.0.x.")
+    if "authority" in statement:
+        validate_agent(statement["authority"], "authority")
+    if "attachments" in statement and not isinstance(statement["attachments"], list):
+        _fail("attachments: must be a list.")
+    voids = None
+    if core.verb_iri == VOIDED:
+        if core.object_info.statement_ref is None:
+            _fail("object: a voiding statement's object must be a StatementRef.")
+        voids = core.object_info.statement_ref
+    timestamp = (
+        parse_timestamp(statement["timestamp"], "timestamp") if "timestamp" in statement else None
+    )
+    return ValidStatement(
+        id=statement_id,
+        raw=raw,
+        actor_ifi=core.actor_ifi,
+        verb_iri=core.verb_iri,
+        activity_iri=core.object_info.activity_iri,
+        voids=voids,
+        timestamp=timestamp,
+    )
+
+
+# --- Storage ----------------------------------------------------------------------------------
+
+#: Properties the LRS sets, left out when two statements with the same id are compared.
+LRS_SET = ("stored", "authority", "version")
+
+
+def _same_statement(a: dict, b: dict) -> bool:
+    def comparable(statement: dict) -> dict:
+        return {k: v for k, v in statement.items() if k not in LRS_SET}
+
+    return comparable(a) == comparable(b)
+
+
+def authority_of(api_key: ApiKey) -> dict:
+    return {
+        "objectType": "Agent",
+        "name": api_key.name,
+        "account": {"homePage": "urn:ssw:api-key", "name": api_key.prefix},
+    }
+
+
+@dataclass(frozen=True)
+class StoredOutcome:
+    statement: XapiStatement
+    created: bool  # False: the same statement had been stored already
+
+
+def statements_store(*, api_key: ApiKey, statements: list[ValidStatement]) -> list[StoredOutcome]:
+    """Store validated statements for the key's institution, all or none, with their progress.
+
+    An id stored before with the same content is a no-op; with other content it is refused
+    (409) and nothing of the request is stored. Two statements with one id in one request: 400.
+    """
+    ids = [statement.id for statement in statements]
+    if len(set(ids)) != len(ids):
+        _fail("id: the same statement id appears twice in this request.")
+    institution = api_key.institution
+    outcomes = []
+    with transaction.atomic():
+        for statement in statements:
+            outcomes.append(_statement_store(api_key=api_key, institution=institution, s=statement))
+    return outcomes
+
+
+def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidStatement):
+    existing = XapiStatement.objects.filter(institution=institution, statement_id=s.id).first()
+    if existing is not None:
+        return _existing_outcome(existing, s)
+    if s.voids is not None:
+        target = XapiStatement.objects.filter(institution=institution, statement_id=s.voids).first()
+        if target is not None and target.verb_iri == VOIDED:
+            _fail("object.id: a voiding statement cannot void another voiding statement.")
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            stored = XapiStatement.objects.create(
+                institution=institution,
+                statement_id=s.id,
+                raw=s.raw,
+                stored=now,
+                timestamp=s.timestamp or now,
+                authority=authority_of(api_key),
+                api_key=api_key,
+                actor_ifi=s.actor_ifi[:600],
+                verb_iri=s.verb_iri[:500],
+                activity_iri=s.activity_iri[:500],
+                voids=s.voids,
+            )
+    except IntegrityError:
+        # Stored by a parallel request a moment ago: compare with theirs.
+        existing = XapiStatement.objects.get(institution=institution, statement_id=s.id)
+        return _existing_outcome(existing, s)
+    if s.voids is not None:
+        XapiStatement.objects.filter(institution=institution, statement_id=s.voids).update(
+            voided=True
+        )
+    _progress_apply(stored=stored, api_key=api_key, institution=institution)
+    return StoredOutcome(stored, created=True)
+
+
+def _existing_outcome(existing: XapiStatement, s: ValidStatement) -> StoredOutcome:
+    if not _same_statement(existing.raw, s.raw):
+        _fail(f"id: statement {s.id} was stored before with different content.", status=409)
+    return StoredOutcome(existing, created=False)
+
+
+# --- Mapping to progress ----------------------------------------------------------------------
+
+
+def _score_percent(result: dict) -> Decimal | None:
+    score = result.get("score") or {}
+    if "scaled" in score:
+        value = Decimal(str(score["scaled"])) * 100
+    elif "raw" in score and score.get("max"):
+        low = Decimal(str(score.get("min", 0)))
+        high = Decimal(str(score["max"]))
+        if high <= low:
+            return None
+        value = (Decimal(str(score["raw"])) - low) / (high - low) * 100
+    else:
+        return None
+    value = min(max(value, Decimal(0)), Decimal(100))
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _mapped_module(*, institution: Institution, activity_iri: str):
+    """The institution's live module (in a live course) mapped to ``activity_iri``, or None."""
+    from courses import selectors
+
+    if not institution.root_page_id or not activity_iri:
+        return None
+    candidates = list(
+        ModulePage.objects.live()
+        .filter(xapi_activity_iri=activity_iri)
+        .descendant_of(institution.root_page)
+        .order_by("path")
+    )
+    if not candidates:
+        return None
+    parents = {module.path[: -ModulePage.steplen] for module in candidates}
+    courses = {
+        course.path: course
+        for course in selectors.institution_courses(institution=institution).filter(
+            path__in=parents
+        )
+    }
+    for module in candidates:
+        course = courses.get(module.path[: -ModulePage.steplen])
+        if course is not None:
+            return module, course
+    return None
+
+
+def _progress_apply(*, stored: XapiStatement, api_key: ApiKey, institution: Institution) -> None:
+    """Turn a newly stored statement into a progress event when it maps to a module."""
+    raw = stored.raw
+    verb = PROGRESS_VERBS.get(stored.verb_iri)
+    mapped = (
+        _mapped_module(institution=institution, activity_iri=stored.activity_iri)
+        if verb is not None
+        else None
+    )
+    if mapped is None:
+        _progress_note(stored, XapiProgressStatus.NOT_MAPPED)
+        return
+    module, course = mapped
+    account = raw["actor"].get("account") if isinstance(raw["actor"], dict) else None
+    external_id = account.get("name") if isinstance(account, dict) else None
+    learner = (
+        lms_selectors.learners_by_external_id(
+            institution=institution, external_ids=[external_id]
+        ).get(external_id)
+        if external_id
+        else None
+    )
+    if learner is None:
+        _progress_note(
+            stored,
+            XapiProgressStatus.UNKNOWN_LEARNER,
+            "No learner with this actor.account.name as external id at your institution.",
+        )
+        return
+    result = raw.get("result") or {}
+    success = result.get("success")
+    if verb == ProgressVerb.PASSED:
+        success = True
+    elif verb == ProgressVerb.FAILED:
+        success = False
+    try:
+        with transaction.atomic():
+            recorded = progress_event_record(
+                event_id=stored.statement_id,
+                learner=learner,
+                verb=verb,
+                course=course,
+                module=module,
+                score=_score_percent(result),
+                success=success,
+                occurred_at=stored.timestamp,
+                source=ProgressSource.XAPI,
+                recorded_by=api_key,
+                extra={"xapi_statement_id": str(stored.statement_id), "xapi_verb": stored.verb_iri},
+            )
+    except LearningError as error:
+        _progress_note(stored, XapiProgressStatus.REJECTED, str(error))
+        return
+    stored.progress_event = recorded.event
+    _progress_note(
+        stored,
+        XapiProgressStatus.APPLIED if recorded.created else XapiProgressStatus.DUPLICATE,
+    )
+
+
+def _progress_note(stored: XapiStatement, status: str, reason: str = "") -> None:
+    stored.progress_status = status
+    stored.progress_reason = reason[:500]
+    stored.save(update_fields=["progress_status", "progress_reason", "progress_event"])
+
+
+# --- Reading ----------------------------------------------------------------------------------
+
+
+def statement_json(stored: XapiStatement) -> dict:
+    """The statement as the LRS returns it: as received, with the properties the LRS sets."""
+    statement = dict(stored.raw)
+    statement["stored"] = stored.stored.isoformat()
+    statement["authority"] = stored.authority
+    statement.setdefault("timestamp", stored.timestamp.isoformat())
+    statement.setdefault("version", "1.0.0")
+    return statement
