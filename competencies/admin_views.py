@@ -7,6 +7,7 @@ JavaScript: every button is a link or a form.
 """
 
 import json
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -73,6 +74,22 @@ def _render(request, template: str, context: dict, *, title: str, subtitle: str 
             "header_icon": ICON,
             **context,
         },
+    )
+
+
+def _form_page(request, form, framework, *, submit_label, cancel_url, title):
+    """The one form page of the framework admin (details, items, moves, versions, links)."""
+    return _render(
+        request,
+        "form.html",
+        {
+            "form": form,
+            "framework": framework,
+            "submit_label": submit_label,
+            "cancel_url": cancel_url,
+        },
+        title=title,
+        subtitle=str(framework),
     )
 
 
@@ -284,19 +301,15 @@ def framework_edit(request, pk: int):
         return _not_a_draft(request, framework)
     form = FrameworkForm(request.POST or None, instance=framework)
 
-    def show_form():
-        return _render(
-            request,
-            "form.html",
-            {
-                "form": form,
-                "framework": framework,
-                "submit_label": _("Save"),
-                "cancel_url": _framework_url(framework),
-            },
-            title=_("Edit framework"),
-            subtitle=str(framework),
-        )
+    show_form = partial(
+        _form_page,
+        request,
+        form,
+        framework,
+        submit_label=_("Save"),
+        cancel_url=_framework_url(framework),
+        title=_("Edit framework"),
+    )
 
     if request.method == "POST" and form.is_valid():
         try:
@@ -419,19 +432,15 @@ def framework_new_version(request, pk: int):
         request.POST or None, initial={"version": next_version_number(framework.version)}
     )
 
-    def show_form():
-        return _render(
-            request,
-            "form.html",
-            {
-                "form": form,
-                "framework": framework,
-                "submit_label": _("Create new version"),
-                "cancel_url": _framework_url(framework),
-            },
-            title=_("New version"),
-            subtitle=str(framework),
-        )
+    show_form = partial(
+        _form_page,
+        request,
+        form,
+        framework,
+        submit_label=_("Create new version"),
+        cancel_url=_framework_url(framework),
+        title=_("New version"),
+    )
 
     if request.method == "POST" and form.is_valid():
         try:
@@ -554,19 +563,15 @@ def item_create(request, pk: int):
         initial={"parent": request.GET.get("parent", "")},
     )
 
-    def show_form():
-        return _render(
-            request,
-            "form.html",
-            {
-                "form": form,
-                "framework": framework,
-                "submit_label": _("Add item"),
-                "cancel_url": _framework_url(framework),
-            },
-            title=_("New item"),
-            subtitle=str(framework),
-        )
+    show_form = partial(
+        _form_page,
+        request,
+        form,
+        framework,
+        submit_label=_("Add item"),
+        cancel_url=_framework_url(framework),
+        title=_("New item"),
+    )
 
     if request.method == "POST" and form.is_valid():
         try:
@@ -589,19 +594,15 @@ def item_edit(request, pk: int, item_pk: int):
     rows = selectors.framework_tree_rows(framework=framework)
     form = ItemForm(request.POST or None, rows=rows, instance=item)
 
-    def show_form():
-        return _render(
-            request,
-            "form.html",
-            {
-                "form": form,
-                "framework": framework,
-                "submit_label": _("Save"),
-                "cancel_url": _framework_url(framework, item),
-            },
-            title=_("Edit item"),
-            subtitle=str(framework),
-        )
+    show_form = partial(
+        _form_page,
+        request,
+        form,
+        framework,
+        submit_label=_("Save"),
+        cancel_url=_framework_url(framework, item),
+        title=_("Edit item"),
+    )
 
     if request.method == "POST" and form.is_valid():
         parent = form.cleaned_data["parent"]
@@ -626,19 +627,15 @@ def item_move(request, pk: int, item_pk: int):
     rows = selectors.framework_tree_rows(framework=framework)
     form = ItemMoveForm(request.POST or None, rows=rows, item=item)
 
-    def show_form():
-        return _render(
-            request,
-            "form.html",
-            {
-                "form": form,
-                "framework": framework,
-                "submit_label": _("Move"),
-                "cancel_url": _framework_url(framework, item),
-            },
-            title=_("Move “%(item)s”") % {"item": item},
-            subtitle=str(framework),
-        )
+    show_form = partial(
+        _form_page,
+        request,
+        form,
+        framework,
+        submit_label=_("Move"),
+        cancel_url=_framework_url(framework, item),
+        title=_("Move “%(item)s”") % {"item": item},
+    )
 
     if request.method == "POST" and form.is_valid():
         try:
@@ -717,19 +714,15 @@ def association_create(request, pk: int):
         initial={"origin": request.GET.get("origin", ""), "destination_framework": framework.pk},
     )
 
-    def show_form():
-        return _render(
-            request,
-            "form.html",
-            {
-                "form": form,
-                "framework": framework,
-                "submit_label": _("Add association"),
-                "cancel_url": _framework_url(framework) + "#associations",
-            },
-            title=_("New association"),
-            subtitle=str(framework),
-        )
+    show_form = partial(
+        _form_page,
+        request,
+        form,
+        framework,
+        submit_label=_("Add association"),
+        cancel_url=_framework_url(framework) + "#associations",
+        title=_("New association"),
+    )
 
     if request.method == "POST" and form.is_valid():
         try:

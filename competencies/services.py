@@ -126,6 +126,21 @@ def framework_delete(*, framework: Framework) -> None:
     framework.delete()
 
 
+#: What a new version inherits from the version it copies (besides its scale, items and links).
+VERSIONED_FRAMEWORK_FIELDS = (
+    "title",
+    "code",
+    "language",
+    "creator",
+    "publisher",
+    "description",
+    "licence",
+    "licence_uri",
+    "official_source_url",
+    "owner_institution",
+)
+
+
 @transaction.atomic
 def framework_new_version(*, framework: Framework, version: str, created_by=None) -> Framework:
     """Copy a framework into a new draft version.
@@ -145,17 +160,8 @@ def framework_new_version(*, framework: Framework, version: str, created_by=None
         )
     source = framework
     copy = Framework.objects.create(
-        title=source.title,
-        code=source.code,
+        **{name: getattr(source, name) for name in VERSIONED_FRAMEWORK_FIELDS},
         version=version,
-        language=source.language,
-        creator=source.creator,
-        publisher=source.publisher,
-        description=source.description,
-        licence=source.licence,
-        licence_uri=source.licence_uri,
-        official_source_url=source.official_source_url,
-        owner_institution=source.owner_institution,
         created_by=created_by,
         previous_version=source,
     )

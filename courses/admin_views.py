@@ -8,7 +8,6 @@ JavaScript.
 
 import csv
 import io
-from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -23,89 +22,17 @@ from django.views.decorators.http import require_POST
 from courses import selectors, services
 from courses.cohorts import COLUMNS
 from courses.forms import CohortForm, LearnerImportForm
-from courses.models import Cohort, Enrolment, EnrolmentStatus, ModuleCompletion
+from courses.models import Cohort
 from lms.models import Institution
-from lms.roles import InstitutionRole
 
 ICON = "group"
-#: Roles that run an institution's cohorts.
-COHORT_ROLES = (InstitutionRole.MANAGER, InstitutionRole.INSTRUCTOR)
-
-
-# --- Reads (candidates for courses.selectors) ------------------------------------------------
-
-
-def cohort_institutions(*, user) -> list[Institution]:
-    """Institutions whose cohorts ``user`` runs, as a manager or instructor."""
-    if not user.is_authenticated:
-        return []
-    return list(
-        Institution.objects.filter(
-            memberships__user=user, memberships__role__in=COHORT_ROLES
-        ).distinct()
-    )
-
-
-def cohorts_for(*, user):
-    return Cohort.objects.filter(institution__in=cohort_institutions(user=user)).select_related(
-        "institution", "course"
-    )
-
-
-@dataclass(frozen=True)
-class LearnerProgress:
-    learner: object
-    full_name: str
-    completed: int
-    total: int
-    status: str  # an EnrolmentStatus, or "" when not enrolled
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.completed / self.total) if self.total else 0
-
-    @property
-    def status_label(self) -> str:
-        return EnrolmentStatus(self.status).label if self.status else _("Not enrolled")
-
-
-def cohort_progress(*, cohort: Cohort) -> list[LearnerProgress]:
-    """Each of the cohort's learners: modules completed of those required, and status.
-
-    Counted as a learner's own course page counts them (required modules, or all when none
-    is required). Five queries whatever the cohort's size.
-    """
-    modules = selectors.course_modules(course=cohort.course)
-    counted = {m.pk for m in modules if m.is_required} or {m.pk for m in modules}
-    learners = list(cohort.learners.select_related("learner_profile").order_by("username"))
-    done = dict(
-        ModuleCompletion.objects.filter(learner__in=learners, module_id__in=counted)
-        .values("learner_id")
-        .annotate(n=Count("id"))
-        .values_list("learner_id", "n")
-    )
-    status = dict(
-        Enrolment.objects.filter(course=cohort.course, learner__in=learners).values_list(
-            "learner_id", "status"
-        )
-    )
-    return [
-        LearnerProgress(
-            learner=learner,
-            full_name=getattr(getattr(learner, "learner_profile", None), "full_name", ""),
-            completed=done.get(learner.pk, 0),
-            total=len(counted),
-            status=status.get(learner.pk, ""),
-        )
-        for learner in learners
-    ]
 
 
 # --- Pages --------------------------------------------------------------------------------
 
 
 def _institutions(request) -> list[Institution]:
-    institutions = cohort_institutions(user=request.user)
+    institutions = selectors.cohort_institutions(user=request.user)
     if not institutions:
         raise PermissionDenied(_("Only an institution's managers and instructors run cohorts."))
     return institutions
@@ -113,7 +40,7 @@ def _institutions(request) -> list[Institution]:
 
 def _cohort(request, pk: int) -> Cohort:
     _institutions(request)
-    return get_object_or_404(cohorts_for(user=request.user), pk=pk)
+    return get_object_or_404(selectors.cohorts_for(user=request.user), pk=pk)
 
 
 def _render(request, template: str, context: dict, *, title: str, subtitle: str = "", **kw):
@@ -133,7 +60,7 @@ def _render(request, template: str, context: dict, *, title: str, subtitle: str 
 
 def cohort_list(request):
     _institutions(request)
-    cohorts = cohorts_for(user=request.user).annotate(learner_count=Count("learners"))
+    cohorts = selectors.cohorts_for(user=request.user).annotate(learner_count=Count("learners"))
     return _render(request, "cohort_list.html", {"cohorts": cohorts}, title=_("Cohorts"))
 
 
@@ -153,7 +80,7 @@ def cohort_create(request):
 
 def cohort_detail(request, pk: int):
     cohort = _cohort(request, pk)
-    rows = cohort_progress(cohort=cohort)
+    rows = selectors.cohort_progress(cohort=cohort)
     return _render(
         request,
         "cohort_detail.html",

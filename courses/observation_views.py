@@ -15,35 +15,6 @@ from django.utils.translation import gettext_lazy
 
 from courses import selectors, services
 from courses.forms import ObservationForm
-from courses.models import Observation
-from lms.models import Institution
-from lms.roles import InstitutionRole
-
-# --- Reads (candidates for courses.selectors) ------------------------------------------------
-
-
-def supervised_institutions(*, user) -> list[Institution]:
-    """Institutions where ``user`` is a supervisor."""
-    if not user.is_authenticated:
-        return []
-    return list(
-        Institution.objects.filter(
-            memberships__user=user, memberships__role=InstitutionRole.SUPERVISOR
-        ).distinct()
-    )
-
-
-def observations_recorded_by(*, supervisor):
-    return Observation.objects.filter(supervisor=supervisor).select_related(
-        "learner__learner_profile", "competency", "level", "institution", "module"
-    )
-
-
-def observations_about(*, learner):
-    return Observation.objects.filter(learner=learner).select_related(
-        "competency", "level", "supervisor__learner_profile", "institution", "module"
-    )
-
 
 # --- Pages --------------------------------------------------------------------------------
 
@@ -60,7 +31,7 @@ NOT_A_SUPERVISOR = gettext_lazy("Only supervisors of a training institution reco
 @login_required
 def observation_new(request):
     """Record one observation. A supervisor at several institutions first picks one."""
-    institutions = supervised_institutions(user=request.user)
+    institutions = selectors.supervised_institutions(user=request.user)
     if not institutions:
         return _refused(request, str(NOT_A_SUPERVISOR))
     chosen = request.GET.get("institution", "")
@@ -116,9 +87,9 @@ def observation_new(request):
 @login_required
 def observation_list(request):
     """The observations the supervisor recorded, newest first."""
-    if not supervised_institutions(user=request.user):
+    if not selectors.supervised_institutions(user=request.user):
         return _refused(request, str(NOT_A_SUPERVISOR))
-    page = Paginator(observations_recorded_by(supervisor=request.user), 50).get_page(
+    page = Paginator(selectors.observations_recorded_by(supervisor=request.user), 50).get_page(
         request.GET.get("page")
     )
     return TemplateResponse(request, "courses/observation_list.html", {"page_obj": page})

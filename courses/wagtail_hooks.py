@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
-from courses import admin_views, observation_views, selectors
+from courses import admin_views, selectors
 from courses.models import CourseIndexPage
 
 
@@ -36,7 +36,7 @@ DASHBOARD_OBSERVATIONS = 20
 def observations_dashboard_panel(request):
     """Supervisors' observations of the learner's practice, when there are any."""
     observations = list(
-        observation_views.observations_about(learner=request.user)[:DASHBOARD_OBSERVATIONS]
+        selectors.observations_about(learner=request.user)[:DASHBOARD_OBSERVATIONS]
     )
     if not observations:
         return ""
@@ -50,7 +50,7 @@ def observations_dashboard_panel(request):
 @hooks.register("learner_dashboard_panels")
 def supervision_dashboard_panel(request):
     """For supervisors: where to record an observation and find those recorded."""
-    if not observation_views.supervised_institutions(user=request.user):
+    if not selectors.supervised_institutions(user=request.user):
         return ""
     return render_to_string("courses/observation_supervisor_panel.html", request=request)
 
@@ -83,7 +83,7 @@ def register_cohort_urls():
 
 class CohortMenuItem(MenuItem):
     def is_shown(self, request):
-        return bool(admin_views.cohort_institutions(user=request.user))
+        return bool(selectors.cohort_institutions(user=request.user))
 
 
 @hooks.register("register_admin_menu_item")

@@ -39,11 +39,17 @@ def user_roles(*, user) -> list[RoleGrant]:
     return grants
 
 
-def user_institutions(*, user, role: str | None = None) -> QuerySet[Institution]:
-    """Institutions where the user holds ``role`` (any role when None)."""
+def user_institutions(
+    *, user, role: str | None = None, roles: tuple[str, ...] = ()
+) -> QuerySet[Institution]:
+    """Institutions where the user holds ``role`` or one of ``roles`` (any role when neither)."""
+    if not user.is_authenticated:
+        return Institution.objects.none()
     memberships = Membership.objects.filter(user=user)
     if role:
         memberships = memberships.filter(role=role)
+    if roles:
+        memberships = memberships.filter(role__in=roles)
     return Institution.objects.filter(pk__in=memberships.values("institution_id"))
 
 

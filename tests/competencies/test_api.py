@@ -61,6 +61,9 @@ def test_another_institutions_draft_is_not_found(client, frameworks, key_b):
         f"/api/v1/frameworks/{draft.identifier}", HTTP_AUTHORIZATION=f"Bearer {key_b}"
     )
     assert response.status_code == HTTPStatus.NOT_FOUND
+    assert draft.title not in response.content.decode()
+    listed = client.get("/api/v1/frameworks", HTTP_AUTHORIZATION=f"Bearer {key_b}").json()
+    assert str(draft.identifier) not in {f["identifier"] for f in listed}
 
 
 def test_one_item_with_its_crosswalk(client, frameworks, people_a):

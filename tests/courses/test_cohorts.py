@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from courses import admin_views, services
+from courses import selectors, services
 from courses.models import Cohort, Enrolment, ModulePage, ProgressEvent
 from lms.models import LearnerProfile
 from tests.conftest import enable_totp
@@ -399,10 +399,10 @@ def test_progress_table_shows_each_learner(client, people_a, cohort, trainee):
 def test_progress_table_queries_do_not_grow_with_the_cohort(cohort, trainee, people_a):
     cohort.learners.add(trainee)
     with CaptureQueriesContext(connection) as one:
-        admin_views.cohort_progress(cohort=cohort)
+        selectors.cohort_progress(cohort=cohort)
     cohort.learners.add(people_a.trainee, *(UserFactory() for _ in range(5)))
     with CaptureQueriesContext(connection) as seven:
-        rows = admin_views.cohort_progress(cohort=cohort)
+        rows = selectors.cohort_progress(cohort=cohort)
     assert len(rows) == 7
     assert len(seven) == len(one)
 

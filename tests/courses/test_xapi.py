@@ -153,6 +153,7 @@ def test_version_1_0_x_accepted(client, key_a, version):
         **headers(key_a, version=version),
     )
     assert response.status_code == HTTPStatus.OK
+    assert XapiStatement.objects.get().statement_id == uuid.UUID(response.json()[0])
 
 
 # --- Validation ------------------------------------------------------------------------------
@@ -210,6 +211,8 @@ def test_same_id_twice_in_one_batch_is_400(client, key_a):
     sid = str(uuid.uuid4())
     response = post(client, [statement(id=sid), statement(id=sid)], key_a)
     assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "appears twice" in response.json()["error"]
+    assert not XapiStatement.objects.exists()
 
 
 def test_agents_groups_and_other_objects_are_valid(client, key_a):
@@ -315,6 +318,8 @@ def test_wrong_content_type_is_400(client, key_a):
         "/xapi/statements", "actor=x", content_type="text/plain", **headers(key_a)
     )
     assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "application/json" in response.content.decode()
+    assert not XapiStatement.objects.exists()
 
 
 # --- Queries ----------------------------------------------------------------------------------
@@ -432,6 +437,8 @@ def test_a_voiding_statement_cannot_be_voided(client, key_a):
     (voider,) = post(client, voiding(target), key_a).json()
     response = post(client, voiding(voider), key_a)
     assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert XapiStatement.objects.count() == 2
+    assert not XapiStatement.objects.get(statement_id=voider).voided
 
 
 def test_voiding_another_institutions_statement_does_nothing(client, key_a, key_b):
