@@ -198,15 +198,20 @@ def _apply_event(
     completes_module = module is not None and (
         verb == ProgressVerb.COMPLETED or (verb == ProgressVerb.PASSED and success is not False)
     )
-    if completes_module:
-        _complete_module(learner=learner, module=module, course=course, event=event)
+    if completes_module and _complete_module(
+        learner=learner, module=module, course=course, event=event
+    ):
         _complete_course_if_done(enrolment=enrolment, at=occurred_at)
+        signals.learning_changed.send(
+            sender=ProgressEvent, learner_id=learner.pk, course_id=course.pk
+        )
     return event
 
 
-def _complete_module(*, learner, module, course, event) -> None:
+def _complete_module(*, learner, module, course, event) -> bool:
+    """Record the learner's completion of the module; False if it was complete already."""
     if ModuleCompletion.objects.filter(learner=learner, module=module).exists():
-        return
+        return False
     # The enrolment row lock serialises a learner's events; the constraint is the backstop.
     try:
         with transaction.atomic():
@@ -219,7 +224,7 @@ def _complete_module(*, learner, module, course, event) -> None:
                 completed_at=event.occurred_at,
             )
     except IntegrityError:
-        return  # completed by a parallel request: one completion stands
+        return False  # completed by a parallel request: one completion stands
     _completion_evidence_record(completion=completion, module=module)
     webhooks_dispatch(
         # The course's institution, as a subquery: one query for the webhooks, not three.
@@ -235,6 +240,7 @@ def _complete_module(*, learner, module, course, event) -> None:
             "event_id": str(event.event_id),
         },
     )
+    return True
 
 
 def _complete_course_if_done(*, enrolment: Enrolment, at) -> None:
@@ -457,6 +463,9 @@ def observation_record(
         event=event,
     )
     _observation_evidence_record(observation=observation)
+    signals.learning_changed.send(
+        sender=Observation, learner_id=learner.pk, course_id=course.pk if course else None
+    )
     learner_id = learner.pk
     transaction.on_commit(
         lambda: signals.progress_recorded.send(
