@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("lms.app_urls")),
     path("", include("competencies.urls")),
     path("learn/", include("courses.urls")),
+    path("", include("certificates.urls")),
 ]
 
 if settings.DEBUG:

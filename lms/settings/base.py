@@ -200,7 +200,28 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "certificates-sweep-pending": {
+        "task": "certificates.tasks.sweep_pending_certificates",
+        "schedule": 300.0,
+    },
+    "certificates-expiry-reminders": {
+        "task": "certificates.tasks.send_expiry_reminders",
+        "schedule": 6 * 3600.0,  # idempotent: each reminder is sent once
+    },
+}
+
+# --- Certificates -----------------------------------------------------------------------
+# The Ed25519 key that signs credentials: `manage.py certificate_signing_key` makes one.
+CERTIFICATE_SIGNING_KEY = env("CERTIFICATE_SIGNING_KEY", default="")
+CERTIFICATE_SIGNING_KEY_FILE = env("CERTIFICATE_SIGNING_KEY_FILE", default="")
+CERTIFICATE_PREVIOUS_PUBLIC_KEYS = env_list("CERTIFICATE_PREVIOUS_PUBLIC_KEYS", default=[])
+CERTIFICATE_SIGNING_KEY_AUTOGENERATE = env_bool("CERTIFICATE_SIGNING_KEY_AUTOGENERATE", False)
+CERTIFICATE_EXPIRY_REMINDER_DAYS = [
+    int(days) for days in env_list("CERTIFICATE_EXPIRY_REMINDER_DAYS", default=["60", "14"])
+]
+# Verification by anyone: requests per client and minute, before a 429.
+CERTIFICATE_VERIFY_RATE = env("CERTIFICATE_VERIFY_RATE", default="60/m")
 
 # --- Wagtail ------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = env("WAGTAIL_SITE_NAME", default="SSW Learning")

@@ -15,3 +15,5 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+# A signing key of its own for this machine, made on first use under var/ (never committed).
+CERTIFICATE_SIGNING_KEY_AUTOGENERATE = env_bool("CERTIFICATE_SIGNING_KEY_AUTOGENERATE", True)

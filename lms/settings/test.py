@@ -26,3 +26,6 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
 ACCOUNT_RATE_LIMITS = False
 WAGTAILADMIN_BASE_URL = "http://testserver"
 SITE_BASE_URL = WAGTAILADMIN_BASE_URL
+# Tests sign with a key made once under var/ (shared by the test worker processes).
+CERTIFICATE_SIGNING_KEY_AUTOGENERATE = True
+CERTIFICATE_VERIFY_RATE = "10000/m"  # the rate-limit test sets its own

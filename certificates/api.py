@@ -1,0 +1,165 @@
+"""Certificates in the JSON API (/api/v1/…).
+
+- ``GET /verify/{code}``: anyone, no key; the minimal public facts; rate-limited per client.
+- ``POST /verify``: many codes at once, for an institution's API key or a logged-in regulator.
+- ``GET /learners/{external_id}/certificates``: an institution's certificates of one of its
+  learners (by the external id it gave them), with links to the PDF and signed credential.
+"""
+
+from http import HTTPStatus
+
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+from ninja.errors import HttpError
+from pydantic import Field
+from wagtail import hooks
+
+from certificates import credentials, selectors, services, views
+from lms import selectors as lms_selectors
+from lms.api_auth import api_key_auth
+
+router = Router(tags=["certificates"])
+
+
+class CompetencyOut(Schema):
+    code: str
+    statement: str
+    level: str
+    uri: str
+
+
+class FrameworkOut(Schema):
+    title: str
+    version: str
+
+
+class VerificationOut(Schema):
+    code: str
+    status: str = Field(description="valid, expired or revoked")
+    holder_name: str
+    course: str
+    course_version: str
+    institution: str
+    issued_on: str
+    valid_until: str | None
+    revoked_on: str | None
+    revocation_reason: str | None
+    version: int
+    renewed_by: str | None
+    framework: FrameworkOut | None
+    competencies: list[CompetencyOut]
+
+
+class ProblemOut(Schema):
+    detail: str
+    problem: str = Field(description="typo (fails the check symbol) or unknown")
+
+
+class BulkIn(Schema):
+    codes: list[str] = Field(max_length=views.BULK_MAX_CODES)
+
+
+class BulkRowOut(Schema):
+    input: str
+    code: str
+    status: str = Field(description="valid, expired, revoked, typo or unknown")
+    holder_name: str
+    course: str
+    institution: str
+    issued_on: str
+    valid_until: str
+    revoked_on: str
+    revocation_reason: str
+    message: str
+
+
+class BulkOut(Schema):
+    results: list[BulkRowOut]
+
+
+@router.get(
+    "/verify/{code}",
+    auth=None,
+    response={200: VerificationOut, 404: ProblemOut, 429: ProblemOut},
+    summary="Verify one certificate by its code",
+    description="No authentication. Dashes, spaces, case and O/0, I/1 confusions are forgiven. "
+    "A code that fails its check symbol is a `typo`; a well-formed code nobody issued is "
+    "`unknown`. Rate-limited per client: 429 with Retry-After.",
+)
+def verify(request, code: str):
+    if views.rate_limited(request):
+        response = JsonResponse(
+            {
+                "detail": _("Too many verifications. Wait a minute, then try again."),
+                "problem": "rate",
+            },
+            status=HTTPStatus.TOO_MANY_REQUESTS,
+        )
+        response["Retry-After"] = "60"
+        return response
+    lookup = selectors.certificate_by_code(code)
+    if lookup.certificate is None:
+        return 404, {"detail": lookup.message, "problem": lookup.problem}
+    services.verifications_count(certificate_ids=[lookup.certificate.pk])
+    return selectors.verification_facts(lookup.certificate)
+
+
+@router.post(
+    "/verify",
+    response=BulkOut,
+    summary="Verify many certificates",
+    description=f"Up to {views.BULK_MAX_CODES:,} codes; one result per code, in order.",
+)
+def verify_many(request, payload: BulkIn):
+    user = getattr(request, "user", None)
+    if getattr(request, "api_key", None) is None and not (
+        user is not None and user.is_authenticated and views.may_verify_in_bulk(user)
+    ):
+        raise HttpError(403, _("Bulk verification is for regulators and training institutions."))
+    return {"results": views.bulk_rows(payload.codes)}
+
+
+class CertificateOut(VerificationOut):
+    id: str
+    pdf_url: str | None
+    credential_url: str | None
+    verification_url: str
+
+
+@router.get(
+    "/learners/{external_id}/certificates",
+    auth=api_key_auth,
+    response=list[CertificateOut],
+    summary="A learner's certificates from your institution",
+)
+def learner_certificates(request, external_id: str):
+    identity = lms_selectors.learner_identity_for(
+        institution=request.api_key.institution, external_id=external_id
+    )
+    if identity is None:
+        raise HttpError(
+            404, _("No learner with external id '%s' at your institution.") % external_id
+        )
+    certificates = selectors.learner_certificates(learner=identity.user).filter(
+        institution=request.api_key.institution
+    )
+    return [
+        {
+            **selectors.verification_facts(certificate),
+            "id": str(certificate.uuid),
+            "pdf_url": services.site_url(f"/certificates/{certificate.uuid}/pdf/")
+            if certificate.is_ready
+            else None,
+            "credential_url": credentials.credential_url(certificate)
+            if certificate.credential
+            else None,
+            "verification_url": services.verification_url(certificate),
+        }
+        for certificate in certificates
+    ]
+
+
+@hooks.register("register_api_routers")
+def register_certificates_router():
+    return "/", router

@@ -1,0 +1,62 @@
+"""Machine-readable documents: credentials, issuer profiles and keys, status lists.
+
+Public and cacheable: a verifier's software fetches these without an account.
+"""
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from certificates import credentials
+from certificates.models import Certificate
+from lms.models import Institution
+
+LD_JSON = "application/ld+json"
+
+
+def _json(document: dict) -> JsonResponse:
+    response = JsonResponse(document, json_dumps_params={"ensure_ascii": False, "indent": 1})
+    response["Content-Type"] = f"{LD_JSON}; charset=utf-8"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+@cache_control(public=True, max_age=3600)
+def keys(request):
+    return _json(credentials.keys_document())
+
+
+@require_GET
+@cache_control(public=True, max_age=3600)
+def issuer(request, uuid):
+    return _json(credentials.issuer_profile(get_object_or_404(Institution, uuid=uuid)))
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def status_list(request, number: int):
+    if (
+        number < 0
+        or not Certificate.objects.filter(
+            status_list_index__gte=number * credentials.STATUS_LIST_SIZE,
+            status_list_index__lt=(number + 1) * credentials.STATUS_LIST_SIZE,
+        ).exists()
+    ):
+        raise Http404("No such status list.")
+    return _json(credentials.status_list_credential(list_number=number))
+
+
+@require_GET
+def credential(request, uuid):
+    """The signed credential of a certificate (its id URL); the holder can also download it."""
+    certificate = get_object_or_404(Certificate, uuid=uuid)
+    if certificate.credential is None:
+        raise Http404("The credential is being prepared.")
+    response = _json(certificate.credential)
+    if request.GET.get("download"):
+        response["Content-Disposition"] = (
+            f'attachment; filename="certificate-{certificate.display_code}.json"'
+        )
+    return response

@@ -1,0 +1,280 @@
+"""Each certificate as an Open Badges 3.0 ``OpenBadgeCredential`` (W3C VC 2.0), signed.
+
+The credential is signed with the service's Ed25519 key (``DataIntegrityProof``, cryptosuite
+``eddsa-rdfc-2022``); its issuer is the institution's profile, served with the public key at
+a stable URL; its achievement is aligned to the CASE items of the certified competencies;
+and its ``credentialStatus`` points into a ``BitstringStatusList`` served by the site, so a
+verifier learns of a revocation without asking about each certificate.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+from django.core.cache import cache
+from django.db.models import Count, Max
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from certificates import keys, signing, status_list
+from certificates.models import Certificate, CertificateState
+from certificates.services import STATUS_LIST_SIZE, site_url, verification_url
+
+VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def issuer_id(institution) -> str:
+    return site_url(reverse("certificates:issuer", args=[institution.uuid]))
+
+
+def verification_method(institution) -> str:
+    return (
+        f"{issuer_id(institution)}#{signing.public_key_multibase(keys.signing_key().public_key())}"
+    )
+
+
+def status_list_url(list_number: int) -> str:
+    return site_url(reverse("certificates:status_list", args=[list_number]))
+
+
+def credential_url(certificate: Certificate) -> str:
+    return site_url(reverse("certificates:credential", args=[certificate.uuid]))
+
+
+def credential_build(*, certificate: Certificate) -> dict:
+    """The unsigned OpenBadgeCredential of the certificate's current version."""
+    institution = certificate.institution
+    list_number, position = divmod(certificate.status_list_index, STATUS_LIST_SIZE)
+    course_url = certificate.course.full_url or site_url("/")
+    alignments = [
+        {
+            "type": ["Alignment"],
+            "targetName": f"{item['code']} {item['statement']}".strip(),
+            "targetUrl": item["uri"],
+            "targetCode": item["code"] or item["identifier"],
+            "targetDescription": _("Level reached: %s") % item["level"],
+            "targetFramework": f"{item['framework']} {item['framework_version']}".strip(),
+            "targetType": "CFItem",
+        }
+        for item in certificate.competencies
+    ]
+    achievement = {
+        "id": f"{course_url}#certificate-{certificate.course_version}",
+        "type": ["Achievement"],
+        "achievementType": "Certificate",
+        "name": certificate.course_title,
+        "description": _("Certificate of %(course)s, awarded by %(institution)s.")
+        % {"course": certificate.course_title, "institution": certificate.institution_name},
+        "criteria": {
+            "narrative": _(
+                "Awarded when the learner has met the course's criteria set by the institution."
+            )
+        },
+        "humanCode": certificate.display_code,
+    }
+    if alignments:
+        achievement["alignment"] = alignments
+    credential = {
+        "@context": [VC_CONTEXT, OB_CONTEXT],
+        "id": credential_url(certificate),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {
+            "id": issuer_id(institution),
+            "type": ["Profile"],
+            "name": certificate.institution_name,
+            "url": site_url("/"),
+        },
+        "validFrom": _iso(certificate.issued_at),
+        "name": certificate.course_title,
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityHash": certificate.holder_name,
+                    "identityType": "name",
+                    "hashed": False,
+                }
+            ],
+            "achievement": achievement,
+        },
+        "credentialStatus": status_list.status_entry(
+            list_url=status_list_url(list_number), index=position
+        ),
+    }
+    if certificate.valid_until:
+        end = datetime.combine(certificate.valid_until, time(23, 59, 59), tzinfo=UTC)
+        credential["validUntil"] = _iso(end)
+    return credential
+
+
+def credential_build_signed(*, certificate: Certificate) -> dict:
+    return signing.sign(
+        credential_build(certificate=certificate),
+        private_key=keys.signing_key(),
+        verification_method=verification_method(certificate.institution),
+        created=timezone.now().replace(microsecond=0),
+    )
+
+
+def status_list_changed(*, index: int) -> None:
+    """Nothing to invalidate: the served list is keyed by the state of its revocations."""
+
+
+def status_list_credential(*, list_number: int) -> dict:
+    """The signed BitstringStatusListCredential of one list, rebuilt when a revocation lands."""
+    low, high = list_number * STATUS_LIST_SIZE, (list_number + 1) * STATUS_LIST_SIZE
+    revoked = Certificate.objects.filter(
+        state=CertificateState.REVOKED, status_list_index__gte=low, status_list_index__lt=high
+    )
+    state = revoked.aggregate(n=Count("pk"), last=Max("revoked_at"))
+    cache_key = f"certificates:status-list:{list_number}:{state['n']}:{state['last']}"
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return json.loads(cached)
+    positions = [index - low for index in revoked.values_list("status_list_index", flat=True)]
+    url = status_list_url(list_number)
+    unsigned = status_list.status_list_credential(
+        list_url=url,
+        issuer=platform_issuer_id(),
+        encoded_list=status_list.encode(positions, length=STATUS_LIST_SIZE),
+        valid_from=state["last"] or datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    signed = signing.sign(
+        unsigned,
+        private_key=keys.signing_key(),
+        verification_method=platform_verification_method(),
+        created=timezone.now().replace(microsecond=0),
+    )
+    cache.set(cache_key, json.dumps(signed), timeout=3600)
+    return signed
+
+
+def platform_issuer_id() -> str:
+    return site_url("/")
+
+
+def platform_verification_method() -> str:
+    return (
+        site_url(reverse("certificates:keys"))
+        + "#"
+        + signing.public_key_multibase(keys.signing_key().public_key())
+    )
+
+
+def issuer_profile(institution) -> dict:
+    """The institution's issuer profile, with the public key(s) its credentials verify with."""
+    methods = [
+        signing.multikey_document(
+            public_key,
+            key_id=f"{issuer_id(institution)}#{multibase}",
+            controller=issuer_id(institution),
+        )
+        for multibase, public_key in keys.known_public_keys().items()
+    ]
+    return {
+        "@context": [VC_CONTEXT, OB_CONTEXT, MULTIKEY_CONTEXT],
+        "id": issuer_id(institution),
+        "type": ["Profile"],
+        "name": institution.name,
+        "url": site_url("/"),
+        "verificationMethod": methods,
+        "assertionMethod": [method["id"] for method in methods],
+    }
+
+
+def keys_document() -> dict:
+    """The service's own keys (they sign the status lists)."""
+    controller = platform_issuer_id()
+    methods = [
+        signing.multikey_document(
+            public_key,
+            key_id=site_url(reverse("certificates:keys")) + "#" + multibase,
+            controller=controller,
+        )
+        for multibase, public_key in keys.known_public_keys().items()
+    ]
+    return {
+        "@context": [MULTIKEY_CONTEXT],
+        "id": site_url(reverse("certificates:keys")),
+        "verificationMethod": methods,
+        "assertionMethod": [method["id"] for method in methods],
+    }
+
+
+# --- Checking an uploaded credential -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    status: str  # valid / expired / revoked / tampered / unknown
+    message: str
+    certificate: Certificate | None = None
+
+
+def _public_key_for(verification_method_id: str):
+    """Our keys only: a credential signed by anyone else is not ours to vouch for."""
+    if "#" not in verification_method_id:
+        return None
+    return keys.known_public_keys().get(verification_method_id.rsplit("#", 1)[1])
+
+
+def credential_check(document) -> CredentialCheck:
+    """Check a credential file: signature, then our record of it, status and expiry."""
+    if not isinstance(document, dict):
+        return CredentialCheck("tampered", _("The file is not a credential (JSON object)."))
+    result = signing.verify(document, public_key_for=_public_key_for)
+    if not result.ok:
+        return CredentialCheck("tampered", result.reason)
+    credential_id = str(document.get("id", ""))
+    uuid_part = credential_id.rstrip("/").rsplit("/", 1)[-1]
+    certificate = Certificate.objects.filter(
+        uuid=uuid_part if _is_uuid(uuid_part) else None
+    ).first()
+    if certificate is None:
+        return CredentialCheck(
+            "unknown", _("The signature is ours, but no certificate of ours has this id.")
+        )
+    if certificate.is_revoked:
+        return CredentialCheck(
+            "revoked",
+            _(
+                "The credential is authentic, but the certificate was revoked on %(date)s: "
+                "%(reason)s"
+            )
+            % {
+                "date": timezone.localtime(certificate.revoked_at).date().isoformat(),
+                "reason": certificate.revocation_reason,
+            },
+            certificate,
+        )
+    valid_until = document.get("validUntil")
+    if certificate.is_expired() or (
+        isinstance(valid_until, str) and valid_until < _iso(timezone.now())
+    ):
+        return CredentialCheck(
+            "expired", _("The credential is authentic, but it has expired."), certificate
+        )
+    return CredentialCheck(
+        "valid",
+        _("The credential is authentic and valid. Verification page: %s")
+        % verification_url(certificate),
+        certificate,
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

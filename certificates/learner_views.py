@@ -1,0 +1,39 @@
+"""The holder's side: their certificates, the PDF download."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+
+from certificates import selectors
+from certificates.models import Certificate
+from lms.selectors import user_institutions
+
+
+@login_required
+def mine(request):
+    return render(
+        request,
+        "certificates/mine.html",
+        {"certificates": selectors.learner_certificates(learner=request.user)},
+    )
+
+
+@login_required
+def pdf(request, uuid):
+    """The PDF, for its holder and the staff of the issuing institution."""
+    certificate = get_object_or_404(Certificate, uuid=uuid)
+    allowed = (
+        certificate.learner_id == request.user.pk
+        or request.user.is_superuser
+        or user_institutions(user=request.user).filter(pk=certificate.institution_id).exists()
+    )
+    if not allowed:
+        raise Http404
+    if not certificate.is_ready or not certificate.pdf:
+        raise Http404("The PDF is being prepared.")
+    return FileResponse(
+        certificate.pdf.open("rb"),
+        content_type="application/pdf",
+        as_attachment=bool(request.GET.get("download")),
+        filename=f"certificate-{certificate.display_code}.pdf",
+    )

@@ -1,0 +1,48 @@
+"""Celery tasks of the certificates app: ids in, idempotent, enqueued on commit."""
+
+from celery import shared_task
+
+from certificates import services
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,  # a worker killed mid-render: the task is delivered again
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+)
+def render_certificate(self, certificate_id: int, email: bool = False) -> str:
+    """Render and store a certificate's PDF and signed credential, then e-mail the holder."""
+    try:
+        certificate = services.certificate_render(certificate_id=certificate_id)
+    except Exception as error:
+        if self.request.retries >= self.max_retries:
+            services.certificate_render_failed(certificate_id=certificate_id, error=repr(error))
+        raise
+    if certificate is None:
+        return "missing"
+    if email and certificate.is_ready:
+        services.certificate_email(certificate_id=certificate_id)
+    return certificate.render_status
+
+
+@shared_task
+def sweep_pending_certificates() -> int:
+    """Beat: render certificates whose task never ran (broker down at issue time)."""
+    return services.certificates_pending_sweep()
+
+
+@shared_task
+def send_expiry_reminders() -> int:
+    """Beat, daily: remind holders before their certificates expire."""
+    return services.expiry_reminders_send()
+
+
+@shared_task(acks_late=True)
+def run_bulk_issue(job_id: int) -> int:
+    """Issue a cohort's certificates, keeping the job's progress up to date."""
+    return services.bulk_issue_run(job_id=job_id).issued

@@ -1,0 +1,232 @@
+"""Verification by anyone, without an account: a form, the page a QR code opens, bulk.
+
+Verifiers learn the minimal facts (status, printed name, course, institution, competencies,
+dates) and nothing else about the holder. Each client gets a limited number of lookups a
+minute (a clear 429 past it): codes are unguessable, and this keeps them so.
+"""
+
+import csv
+import io
+import json
+from http import HTTPStatus
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django_ratelimit.core import is_ratelimited
+
+from certificates import credentials, selectors, services
+from lms.selectors import user_institutions, user_is_regulator
+
+#: How many codes one bulk request may hold.
+BULK_MAX_CODES = 10_000
+#: The largest credential or CSV file accepted.
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+def verify_rate(group, request) -> str:
+    return settings.CERTIFICATE_VERIFY_RATE
+
+
+def rate_limited(request) -> bool:
+    """True once the client has used up its verifications for the minute (counted here)."""
+    return is_ratelimited(
+        request, group="certificates.verify", key="ip", rate=verify_rate, increment=True
+    )
+
+
+def too_many(request, *, as_json: bool = False) -> HttpResponse:
+    message = _("Too many verifications from your network. Wait a minute, then try again.")
+    if as_json:
+        response = JsonResponse({"detail": message}, status=HTTPStatus.TOO_MANY_REQUESTS)
+    else:
+        response = render(
+            request,
+            "certificates/verify.html",
+            {"error": message},
+            status=HTTPStatus.TOO_MANY_REQUESTS,
+        )
+    response["Retry-After"] = "60"
+    return response
+
+
+def verify(request):
+    """The form: type a code, or upload a credential file."""
+    if request.method == "POST" and request.FILES.get("credential"):
+        if rate_limited(request):
+            return too_many(request)
+        return _verify_credential_file(request)
+    code = (request.GET.get("code") or request.POST.get("code") or "").strip()
+    if code:
+        return redirect("certificates:verify_code", code=code.replace("/", ""))
+    return render(request, "certificates/verify.html", {})
+
+
+def _verify_credential_file(request):
+    upload = request.FILES["credential"]
+    if upload.size > MAX_UPLOAD_BYTES:
+        check = credentials.CredentialCheck(
+            "tampered", _("The file is too large to be a credential.")
+        )
+    else:
+        try:
+            document = json.loads(upload.read().decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            check = credentials.CredentialCheck(
+                "tampered", _("The file is not a credential: it is not JSON.")
+            )
+        else:
+            check = credentials.credential_check(document)
+    facts = selectors.verification_facts(check.certificate) if check.certificate else None
+    if check.certificate:
+        services.verifications_count(certificate_ids=[check.certificate.pk])
+    return render(
+        request,
+        "certificates/verify.html",
+        {"credential_check": check, "facts": facts},
+        status=HTTPStatus.OK if check.status == "valid" else HTTPStatus.UNPROCESSABLE_ENTITY,
+    )
+
+
+def verify_code(request, code: str):
+    """The page a certificate's QR code opens; also where the form sends a typed code."""
+    if rate_limited(request):
+        return too_many(request)
+    lookup = selectors.certificate_by_code(code)
+    if lookup.certificate is None:
+        return render(
+            request,
+            "certificates/verify.html",
+            {"lookup": lookup, "typed": code},
+            status=HTTPStatus.NOT_FOUND,
+        )
+    services.verifications_count(certificate_ids=[lookup.certificate.pk])
+    return render(
+        request,
+        "certificates/verify.html",
+        {"lookup": lookup, "facts": selectors.verification_facts(lookup.certificate)},
+    )
+
+
+# --- Bulk -------------------------------------------------------------------------------------
+
+
+def may_verify_in_bulk(user) -> bool:
+    """Regulators, institution staff and superusers (a logged-in person we know)."""
+    return (
+        user.is_superuser or user_is_regulator(user=user) or user_institutions(user=user).exists()
+    )
+
+
+BULK_COLUMNS = [
+    "input",
+    "code",
+    "status",
+    "holder_name",
+    "course",
+    "institution",
+    "issued_on",
+    "valid_until",
+    "revoked_on",
+    "revocation_reason",
+    "message",
+]
+
+
+def bulk_rows(codes: list[str]) -> list[dict]:
+    """One row per code, in order: valid / expired / revoked, or typo / unknown with why."""
+    lookups = selectors.certificates_by_codes(codes)
+    services.verifications_count(
+        certificate_ids=[lookup.certificate.pk for lookup in lookups if lookup.certificate]
+    )
+    rows = []
+    for lookup in lookups:
+        row = dict.fromkeys(BULK_COLUMNS, "")
+        row["input"] = lookup.text
+        if lookup.certificate is None:
+            row.update(code=lookup.code, status=lookup.problem, message=lookup.message)
+        else:
+            facts = selectors.verification_facts(lookup.certificate)
+            row.update({key: facts.get(key) or "" for key in BULK_COLUMNS if key in facts})
+        rows.append(row)
+    return rows
+
+
+class BulkInputError(ValueError):
+    pass
+
+
+def codes_from_csv(data: bytes) -> list[str]:
+    """Codes from an uploaded CSV: the column headed "code", or else the first column."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BulkInputError(_("The file is not UTF-8 text: save it as CSV UTF-8.")) from None
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise BulkInputError(_("The file holds no codes."))
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = header.index("code") if "code" in header else 0
+    if "code" in header:
+        rows = rows[1:]
+    codes = [row[column].strip() if column < len(row) else "" for row in rows]
+    if len(codes) > BULK_MAX_CODES:
+        raise BulkInputError(
+            _("At most %(max)s codes at a time; the file holds %(n)s.")
+            % {"max": BULK_MAX_CODES, "n": len(codes)}
+        )
+    return codes
+
+
+def bulk_csv_response(rows: list[dict]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="certificate-verification.csv"'
+    writer = csv.DictWriter(response, fieldnames=BULK_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return response
+
+
+@login_required
+def verify_bulk(request):
+    """Upload a CSV of codes (or paste them); get a CSV or JSON of their statuses."""
+    if not may_verify_in_bulk(request.user):
+        return render(
+            request,
+            "certificates/verify_bulk.html",
+            {"error": _("Bulk verification is for regulators and training institutions.")},
+            status=HTTPStatus.FORBIDDEN,
+        )
+    if request.method != "POST":
+        return render(request, "certificates/verify_bulk.html", {"max": BULK_MAX_CODES})
+    try:
+        if request.FILES.get("file"):
+            upload = request.FILES["file"]
+            if upload.size > MAX_UPLOAD_BYTES:
+                raise BulkInputError(_("The file is larger than 2 MB."))
+            codes = codes_from_csv(upload.read())
+        else:
+            codes = [line.strip() for line in request.POST.get("codes", "").splitlines()]
+            codes = [code for code in codes if code]
+            if not codes:
+                raise BulkInputError(_("Paste codes, one a line, or upload a CSV file."))
+            if len(codes) > BULK_MAX_CODES:
+                raise BulkInputError(
+                    _("At most %(max)s codes at a time.") % {"max": BULK_MAX_CODES}
+                )
+    except BulkInputError as error:
+        return render(
+            request,
+            "certificates/verify_bulk.html",
+            {"error": str(error), "max": BULK_MAX_CODES},
+            status=HTTPStatus.BAD_REQUEST,
+        )
+    rows = bulk_rows(codes)
+    wanted = request.POST.get("format", "html")
+    if wanted == "csv":
+        return bulk_csv_response(rows)
+    if wanted == "json":
+        return JsonResponse({"results": rows})
+    return render(request, "certificates/verify_bulk.html", {"rows": rows, "max": BULK_MAX_CODES})
