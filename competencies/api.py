@@ -6,6 +6,7 @@ frameworks only, as CASE providers do, so other LMSs and regulators can pull the
 """
 
 import uuid
+from datetime import datetime
 from http import HTTPStatus
 
 from django.conf import settings
@@ -14,11 +15,14 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, NinjaAPI, Router, Schema
 from ninja.files import UploadedFile
+from pydantic import Field
 from wagtail import hooks
 
 from competencies import selectors, services
 from competencies.interchange import FrameworkFileError
 from competencies.models import CompetencyItem, Framework, FrameworkStatus
+from lms.api_auth import api_key_auth
+from lms.selectors import learner_identity_for
 
 router = Router(tags=["competency frameworks"])
 
@@ -283,6 +287,86 @@ def item_detail(request, identifier: uuid.UUID):
         "children": list(item.children.order_by("order").values_list("identifier", flat=True)),
         "associations": associations,
     }
+
+
+# --- a learner's competency profile, for the LMS that reports their progress -----------------
+
+
+class EvidenceOut(Schema):
+    kind: str
+    level: str
+    title: str
+    uri: str
+    occurred_at: datetime
+
+
+class ProfileItemOut(Schema):
+    identifier: uuid.UUID
+    code: str
+    statement: str
+    depth: int
+    level: str | None = Field(None, description="The level reached, if any.")
+    level_order: int | None = None
+    since: datetime | None = None
+    via: str | None = Field(None, description="direct, rollup or crosswalk")
+    evidence: list[EvidenceOut]
+
+
+class ProfileFrameworkOut(Schema):
+    identifier: uuid.UUID
+    title: str
+    version: str
+    attained: int
+    items: list[ProfileItemOut]
+
+
+@router.get(
+    "/learners/{external_id}/competencies",
+    auth=api_key_auth,
+    response={200: list[ProfileFrameworkOut], 404: DetailOut},
+    summary="A learner's competency profile",
+    description="Per framework: the items the learner has evidence or a level for (with "
+    "their ancestors), the level reached, since when, how, and the evidence trail. Only "
+    "for a learner of the key's institution (by the external id it gave them).",
+)
+def learner_competencies(request, external_id: str):
+    identity = learner_identity_for(
+        institution=request.api_key.institution, external_id=external_id
+    )
+    if identity is None:
+        return 404, {"detail": f"No learner with external id '{external_id}' at your institution."}
+    return [
+        {
+            "identifier": profile.framework.identifier,
+            "title": profile.framework.title,
+            "version": profile.framework.version,
+            "attained": profile.attained,
+            "items": [
+                {
+                    "identifier": row.item.identifier,
+                    "code": row.item.code,
+                    "statement": row.item.abbreviated_statement or row.item.full_statement,
+                    "depth": row.depth,
+                    "level": row.attainment.level.name if row.attainment else None,
+                    "level_order": row.attainment.level.order if row.attainment else None,
+                    "since": row.attainment.since if row.attainment else None,
+                    "via": row.attainment.via if row.attainment else None,
+                    "evidence": [
+                        {
+                            "kind": evidence.source_kind,
+                            "level": evidence.level.name,
+                            "title": evidence.source_title,
+                            "uri": evidence.source_uri,
+                            "occurred_at": evidence.occurred_at,
+                        }
+                        for evidence in row.evidence
+                    ],
+                }
+                for row in profile.rows
+            ],
+        }
+        for profile in selectors.learner_competency_profile(learner=identity.user)
+    ]
 
 
 @hooks.register("register_api_routers")
