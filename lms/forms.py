@@ -2,7 +2,7 @@ from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from lms.models import LearnerProfile
+from lms.models import LearnerProfile, WebhookEvent
 
 
 class LearnerProfileForm(forms.ModelForm):
@@ -73,6 +73,28 @@ class ApiKeyCreateForm(forms.Form):
         label=_("Name"),
         max_length=100,
         help_text=_("What will use this key, e.g. 'Moodle at the regional college'."),
+    )
+
+    def __init__(self, *args, institutions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = institutions
+        if institutions.count() == 1:
+            self.fields["institution"].initial = institutions.first()
+
+
+class WebhookCreateForm(forms.Form):
+    institution = forms.ModelChoiceField(queryset=None, label=_("Institution"))
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("Where to POST the events, e.g. https://lms.example.org/ssw/webhook."),
+    )
+    events = forms.MultipleChoiceField(
+        label=_("Events"),
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(WebhookEvent.values),
     )
 
     def __init__(self, *args, institutions, **kwargs):

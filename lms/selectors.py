@@ -84,6 +84,19 @@ def api_keys_for_manager(*, user) -> QuerySet[ApiKey]:
     ).select_related("institution", "created_by")
 
 
+def webhooks_for_manager(*, user) -> QuerySet:
+    """Webhooks of the institutions the user manages."""
+    from lms.models import Webhook
+
+    return Webhook.objects.filter(
+        institution__in=user_institutions(user=user, role=InstitutionRole.MANAGER)
+    ).select_related("institution")
+
+
+def webhook_recent_deliveries(*, webhook, limit: int = 50) -> list:
+    return list(webhook.deliveries.order_by("-created_at", "-pk")[:limit])
+
+
 def learner_identity_for(*, institution: Institution, external_id: str) -> LearnerIdentity | None:
     """The institution's learner known by ``external_id``; another institution's ids are None."""
     return (

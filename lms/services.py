@@ -407,6 +407,13 @@ def webhook_create(
     return webhook, secret
 
 
+def webhook_set_active(*, webhook: Webhook, active: bool) -> Webhook:
+    """Pause or resume a webhook; paused ones are sent nothing (pending deliveries fail)."""
+    Webhook.objects.filter(pk=webhook.pk).update(active=active)
+    webhook.active = active
+    return webhook
+
+
 def webhook_signature(*, secret: str, body: bytes) -> str:
     """The value of ``X-SSW-Signature``: an HMAC-SHA256 of the exact body bytes, in hex."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

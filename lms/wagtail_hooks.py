@@ -14,6 +14,9 @@ def register_api_key_urls():
     return [
         path("api-keys/", admin_views.api_keys, name="lms_api_keys"),
         path("api-keys/<int:pk>/revoke/", admin_views.api_key_revoke, name="lms_api_key_revoke"),
+        path("webhooks/", admin_views.webhooks, name="lms_webhooks"),
+        path("webhooks/<int:pk>/", admin_views.webhook_detail, name="lms_webhook"),
+        path("webhooks/<int:pk>/toggle/", admin_views.webhook_toggle, name="lms_webhook_toggle"),
     ]
 
 
@@ -25,3 +28,10 @@ class ManagerMenuItem(MenuItem):
 @hooks.register("register_settings_menu_item")
 def register_api_keys_menu_item():
     return ManagerMenuItem(_("API keys"), reverse("lms_api_keys"), icon_name="key", order=900)
+
+
+@hooks.register("register_settings_menu_item")
+def register_webhooks_menu_item():
+    return ManagerMenuItem(
+        _("Webhooks"), reverse("lms_webhooks"), icon_name="link-external", order=910
+    )

@@ -155,6 +155,13 @@ def test_verify_accepts_a_proof_that_repeats_the_credential_context():
     assert signing.verify(signed, public_key_for=our_key).ok
 
 
+def test_verify_accepts_a_proof_set_of_one_proof():
+    signed = signed_vector()
+    signed["proof"] = [signed["proof"]]
+
+    assert signing.verify(signed, public_key_for=our_key).ok
+
+
 ALTERED = "The signature does not match: the credential was altered after it was signed."
 
 
