@@ -15,9 +15,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_login_redirect_url(self, request):
         user = request.user
         is_trainee = not (
-            user.is_superuser
-            or user.memberships.exists()
-            or selectors.user_is_regulator(user=user)
+            user.is_superuser or user.memberships.exists() or selectors.user_is_regulator(user=user)
         )
         if is_trainee and selectors.learner_profile_for(user=user) is None:
             return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
