@@ -29,6 +29,8 @@ def pdf(request, uuid):
     )
     if not allowed:
         raise Http404
+    if certificate.is_revoked and certificate.learner_id == request.user.pk:
+        raise Http404("This certificate was revoked.")
     if not certificate.is_ready or not certificate.pdf:
         raise Http404("The PDF is being prepared.")
     return FileResponse(
