@@ -6,7 +6,11 @@ from django.shortcuts import get_object_or_404, render
 
 from certificates import selectors
 from certificates.models import Certificate
+from lms.roles import InstitutionRole
 from lms.selectors import user_institutions
+
+#: Who at the issuing institution may open a certificate's PDF: those who keep the register.
+REGISTER_ROLES = (InstitutionRole.MANAGER, InstitutionRole.INSTRUCTOR)
 
 
 @login_required
@@ -20,12 +24,14 @@ def mine(request):
 
 @login_required
 def pdf(request, uuid):
-    """The PDF, for its holder and the staff of the issuing institution."""
+    """The PDF, for its holder and the issuing institution's managers and instructors."""
     certificate = get_object_or_404(Certificate, uuid=uuid)
     allowed = (
         certificate.learner_id == request.user.pk
         or request.user.is_superuser
-        or user_institutions(user=request.user).filter(pk=certificate.institution_id).exists()
+        or user_institutions(user=request.user, roles=REGISTER_ROLES)
+        .filter(pk=certificate.institution_id)
+        .exists()
     )
     if not allowed:
         raise Http404

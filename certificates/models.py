@@ -152,6 +152,12 @@ class CertificateRule(models.Model):
     def clean(self):
         if self.validity_months == 0:
             raise ValidationError({"validity_months": _("Leave empty, or give at least 1 month.")})
+        if self.course_id and self.template_id:
+            institution = self.course.institution
+            if institution is not None and self.template.institution_id != institution.pk:
+                raise ValidationError(
+                    {"template": _("Choose a template of the course's own institution.")}
+                )
 
 
 class CertificateState(models.TextChoices):
