@@ -2,8 +2,9 @@
 
 Run:  make bench-ingest      (PostgreSQL at DATABASE_URL; starts gunicorn on 127.0.0.1)
 
-Sets up a fresh test database with the demo course and N learners (each enrolled), starts
-gunicorn (2 workers, as on this 2-core machine), and measures, in one run:
+Sets up a fresh database (``test_bench``) with the demo course and N learners (each enrolled),
+starts gunicorn (2 sync workers, as on this 2-core machine; ``--preload``) with production
+settings (:mod:`bench.settings`: DEBUG off, persistent connections), and measures, in one run:
 - batched ingest: POST /api/v1/progress/events with batches of 1,000 events, two clients in
   parallel — events per second, including validation and derived state (completions,
   evidence, attainment). Targets: at least 2,000/s, aim 5,000/s.
@@ -31,7 +32,7 @@ import django
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings.test")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 LEARNERS = int(os.environ.get("BENCH_LEARNERS", "2000"))
@@ -157,8 +158,7 @@ def main() -> int:
         env = {
             **os.environ,
             "DATABASE_URL": db_url,
-            "DJANGO_SETTINGS_MODULE": "lms.settings.test",
-            "DATABASE_CONN_MAX_AGE": "600",
+            "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"],
         }
         server = subprocess.Popen(
             [
@@ -168,6 +168,7 @@ def main() -> int:
                 "lms.wsgi",
                 "--workers",
                 "2",
+                "--preload",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--log-level",
@@ -257,7 +258,13 @@ def main() -> int:
         p50 = statistics.median(latencies) * 1000
         p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1] * 1000
         single_rate = len(single_events) / single_seconds
-        print(f"Database: PostgreSQL ({test_db}); gunicorn 2 workers; {LEARNERS} learners")
+        from django.conf import settings
+
+        print(
+            f"Database: PostgreSQL ({test_db}); gunicorn 2 sync workers, --preload; settings "
+            f"{os.environ['DJANGO_SETTINGS_MODULE']} (DEBUG {settings.DEBUG}, CONN_MAX_AGE "
+            f"{settings.DATABASES['default']['CONN_MAX_AGE']}); {LEARNERS} learners"
+        )
         print(
             f"batched ingest: {applied} events applied in {batch_seconds:.2f} s = "
             f"{rate:,.0f} events/s (target ≥ 2,000, aim 5,000); rejected: {len(rejected)}"

@@ -6,8 +6,9 @@ framework that is not a draft: published versions are what courses and certifica
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -725,15 +726,35 @@ class EvidenceRecorded:
     changed: list[CompetencyAttainment] = field(default_factory=list)
 
 
-def _lock_learner(learner) -> None:
-    """Serialise a learner's evidence: the stored attainment the next step reads stays true.
+@dataclass(frozen=True)
+class NewEvidence:
+    """One piece of evidence for :func:`evidence_record_many`: the arguments of
+    :func:`evidence_record`."""
 
-    A row lock on PostgreSQL; SQLite serialises writers anyway.
+    learner: Any
+    competency: CompetencyItem
+    level: ScaleLevel
+    source_kind: str
+    source_id: str | int = ""
+    source_uri: str = ""
+    source_title: str = ""
+    occurred_at: datetime | None = None
+    recorded_by: Any = None
+    institution: Any = None
+    notes: str = ""
+
+
+def _lock_learners(learner_ids) -> None:
+    """Serialise each learner's evidence: the stored attainment the next step reads stays true.
+
+    Row locks on PostgreSQL, taken in primary-key order so that two calls locking several
+    learners never wait for each other in a circle; SQLite serialises writers anyway.
     """
     list(
         get_user_model()
         .objects.select_for_update(no_key=True)
-        .filter(pk=learner.pk)
+        .filter(pk__in=sorted(set(learner_ids)))
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
 
@@ -760,89 +781,226 @@ def evidence_record(
     Attainment of the competency, its ancestors and its crosswalk matches is updated in the
     caller's transaction.
     """
-    source_id = str(source_id or "")
-    if source_kind not in EvidenceSource.values:
-        raise EvidenceError(_("Unknown kind of evidence: %s") % source_kind)
-    if not source_id and not source_uri:
-        raise EvidenceError(_("Evidence must name its source: an id or a URI."))
-    if level.framework_id != competency.framework_id:
-        raise EvidenceError(
-            _("The level “%(level)s” is not on the scale of “%(competency)s”'s framework.")
-            % {"level": level.name, "competency": competency}
-        )
-    _lock_learner(learner)
-    same_source = CompetencyEvidence.objects.filter(source_kind=source_kind, competency=competency)
-    if source_id:
-        same_source = same_source.filter(source_id=source_id)
-    else:
-        same_source = same_source.filter(source_id="", source_uri=source_uri, learner=learner)
-    existing = same_source.first()
-    if existing is not None:
-        if existing.learner_id != learner.pk:
-            raise EvidenceError(_("This source was already recorded for another learner."))
-        return EvidenceRecorded(existing, created=False)
-    evidence = CompetencyEvidence.objects.create(
+    piece = NewEvidence(
         learner=learner,
         competency=competency,
         level=level,
         source_kind=source_kind,
         source_id=source_id,
         source_uri=source_uri,
-        source_title=source_title[:300],
-        occurred_at=occurred_at or timezone.now(),
+        source_title=source_title,
+        occurred_at=occurred_at,
         recorded_by=recorded_by,
         institution=institution,
         notes=notes,
     )
-    raised: list[CompetencyAttainment] = []
-    changed = _attainment_step(
-        learner=learner,
-        competency_id=competency.pk,
-        at=evidence.occurred_at,
-        upto=evidence.pk,
-        raised=raised,
+    return evidence_record_many(evidence=[piece])[0]
+
+
+def _source_key(*, kind: str, source_id: str, source_uri: str, learner_id, competency_id):
+    """What makes two pieces the same source (see :func:`evidence_record`)."""
+    if source_id:
+        return (kind, competency_id, source_id)
+    return (kind, competency_id, "", source_uri, learner_id)
+
+
+@transaction.atomic
+def evidence_record_many(*, evidence: list[NewEvidence]) -> list[EvidenceRecorded]:
+    """Record pieces of evidence in order, each as :func:`evidence_record` would, set-wise.
+
+    One result per piece, in order; a piece whose source was recorded before (or earlier in
+    the list) is ``created=False`` and changes nothing. All or nothing: a piece that cannot be
+    recorded raises :class:`EvidenceError` before anything is written. Each learner's
+    attainment is stepped through their new pieces in memory, in order, by the step one call
+    per piece takes, and written once; so the rows (and their ``since``) are those one call
+    per piece gives, in a number of queries that does not grow with the number of pieces.
+    """
+    if not evidence:
+        return []
+    for piece in evidence:
+        if piece.source_kind not in EvidenceSource.values:
+            raise EvidenceError(_("Unknown kind of evidence: %s") % piece.source_kind)
+        if not piece.source_id and not piece.source_uri:
+            raise EvidenceError(_("Evidence must name its source: an id or a URI."))
+        if piece.level.framework_id != piece.competency.framework_id:
+            raise EvidenceError(
+                _("The level “%(level)s” is not on the scale of “%(competency)s”'s framework.")
+                % {"level": piece.level.name, "competency": piece.competency}
+            )
+    learners = {piece.learner.pk: piece.learner for piece in evidence}
+    _lock_learners(learners)
+    known = _recorded_sources(evidence)
+    results: list[CompetencyEvidence | EvidenceRecorded] = []
+    new: list[CompetencyEvidence] = []
+    for piece in evidence:
+        source_id = str(piece.source_id or "")
+        key = _source_key(
+            kind=piece.source_kind,
+            source_id=source_id,
+            source_uri=piece.source_uri,
+            learner_id=piece.learner.pk,
+            competency_id=piece.competency.pk,
+        )
+        existing = known.get(key)
+        if existing is not None:
+            if existing.learner_id != piece.learner.pk:
+                raise EvidenceError(_("This source was already recorded for another learner."))
+            results.append(EvidenceRecorded(existing, created=False))
+            continue
+        row = CompetencyEvidence(
+            learner=piece.learner,
+            competency=piece.competency,
+            level=piece.level,
+            source_kind=piece.source_kind,
+            source_id=source_id,
+            source_uri=piece.source_uri,
+            source_title=piece.source_title[:300],
+            occurred_at=piece.occurred_at or timezone.now(),
+            recorded_by=piece.recorded_by,
+            institution=piece.institution,
+            notes=piece.notes,
+        )
+        known[key] = row
+        new.append(row)
+        results.append(row)
+    if not new:
+        return results
+    # Read the learners' attainment and evidence before the new pieces join it: the replay
+    # then adds them one by one, as one call per piece would have.
+    replay = _AttainmentReplay(
+        learner_ids=list(learners), competency_ids={row.competency_id for row in new}
     )
+    CompetencyEvidence.objects.bulk_create(new)
+    raised: list[_Raised] = []
+    changed_by_piece = {
+        id(row): replay.step(
+            learner_id=row.learner_id,
+            competency_id=row.competency_id,
+            level_order=row.level.order,
+            at=row.occurred_at,
+            raised=raised,
+        )
+        for row in new
+    }
+    rows = replay.write()
     if raised:
-        _attainment_webhooks_dispatch(learner=learner, rows=raised)
-    return EvidenceRecorded(evidence, created=True, changed=changed)
+        _attainment_webhooks_dispatch(learners=learners, raised=raised)
+    return [
+        result
+        if isinstance(result, EvidenceRecorded)
+        else EvidenceRecorded(
+            result,
+            created=True,
+            changed=[
+                rows[result.learner_id, pk]
+                for pk in changed_by_piece[id(result)]
+                if (result.learner_id, pk) in rows
+            ],
+        )
+        for result in results
+    ]
 
 
-def _attainment_webhooks_dispatch(*, learner, rows: list[CompetencyAttainment]) -> None:
+def _recorded_sources(evidence: list[NewEvidence]) -> dict:
+    """The pieces already recorded from the sources of ``evidence``, by source key."""
+    with_id = [piece for piece in evidence if piece.source_id]
+    by_uri = [piece for piece in evidence if not piece.source_id]
+    condition = Q(pk__in=[])
+    if with_id:
+        condition |= Q(
+            source_kind__in={piece.source_kind for piece in with_id},
+            source_id__in={str(piece.source_id) for piece in with_id},
+            competency__in={piece.competency.pk for piece in with_id},
+        )
+    if by_uri:
+        condition |= Q(
+            source_kind__in={piece.source_kind for piece in by_uri},
+            source_id="",
+            source_uri__in={piece.source_uri for piece in by_uri},
+            competency__in={piece.competency.pk for piece in by_uri},
+            learner__in={piece.learner.pk for piece in by_uri},
+        )
+    known = {}
+    for row in CompetencyEvidence.objects.filter(condition).order_by("pk"):
+        key = _source_key(
+            kind=row.source_kind,
+            source_id=row.source_id,
+            source_uri=row.source_uri,
+            learner_id=row.learner_id,
+            competency_id=row.competency_id,
+        )
+        known.setdefault(key, row)
+    return known
+
+
+@dataclass(frozen=True)
+class _Raised:
+    """An attainment reached or raised by one step, as it was then (for the webhook)."""
+
+    learner_id: int
+    competency_id: int
+    level_id: int
+    via: str
+    since: datetime
+
+
+def _attainment_webhooks_dispatch(*, learners: dict, raised: list[_Raised]) -> None:
     """Tell the owning institution's webhooks (``competency_attained``) of each level reached
     or raised; regulators' frameworks have no owner, so nobody is told."""
     from lms.models import WebhookEvent
-    from lms.services import webhooks_dispatch
 
     items = CompetencyItem.objects.select_related("framework").in_bulk(
-        [row.competency_id for row in rows]
+        {row.competency_id for row in raised}
     )
-    levels = ScaleLevel.objects.in_bulk([row.level_id for row in rows])
-    for row in rows:
+    levels = ScaleLevel.objects.in_bulk({row.level_id for row in raised})
+    by_owner = defaultdict(list)
+    for row in raised:
+        owner = items[row.competency_id].framework.owner_institution_id
+        if owner is not None:
+            by_owner[owner].append(row)
+
+    def payload(row: _Raised) -> dict:
         item, level = items[row.competency_id], levels[row.level_id]
         framework = item.framework
-        if framework.owner_institution_id is None:
-            continue
-        webhooks_dispatch(
-            institution=framework.owner_institution_id,
-            event=WebhookEvent.COMPETENCY_ATTAINED,
-            payload={
-                "learner": {"id": learner.pk, "username": learner.username},
-                "competency": {
-                    "identifier": str(item.identifier),
-                    "code": item.code,
-                    "label": item.label,
-                    "uri": item.uri,
-                },
-                "framework": {
-                    "identifier": str(framework.identifier),
-                    "title": framework.title,
-                    "version": framework.version,
-                },
-                "level": {"name": level.name, "order": level.order},
-                "via": row.via,
-                "since": row.since.isoformat(),
+        learner = learners[row.learner_id]
+        return {
+            "learner": {"id": learner.pk, "username": learner.username},
+            "competency": {
+                "identifier": str(item.identifier),
+                "code": item.code,
+                "label": item.label,
+                "uri": item.uri,
             },
+            "framework": {
+                "identifier": str(framework.identifier),
+                "title": framework.title,
+                "version": framework.version,
+            },
+            "level": {"name": level.name, "order": level.order},
+            "via": row.via,
+            "since": row.since.isoformat(),
+        }
+
+    for owner, rows in by_owner.items():
+        webhooks_dispatch_each(
+            institution=owner,
+            event=WebhookEvent.COMPETENCY_ATTAINED,
+            payloads=(payload(row) for row in rows),
         )
+
+
+def webhooks_dispatch_each(*, institution, event: str, payloads) -> None:
+    """Log one delivery of ``event`` per payload (see :func:`lms.services.webhooks_dispatch`).
+
+    An institution without a webhook for the event costs one query, however many payloads:
+    the first dispatch finds no webhook and the rest (and the building of their payloads,
+    given as an iterable) is skipped. Webhooks do not change within the caller's transaction.
+    """
+    from lms.services import webhooks_dispatch
+
+    for payload in payloads:
+        if not webhooks_dispatch(institution=institution, event=event, payload=payload):
+            return
 
 
 @transaction.atomic
@@ -853,15 +1011,23 @@ def attainment_rebuild(*, learner) -> int:
     :func:`evidence_record` takes, so the result equals what the incremental updates built
     (unless rules, crosswalks or framework statuses changed since: then this is the truth).
     """
-    _lock_learner(learner)
+    _lock_learners([learner.pk])
     CompetencyAttainment.objects.filter(learner=learner).delete()
-    for pk, competency_id, occurred_at in (
+    pieces = list(
         CompetencyEvidence.objects.filter(learner=learner)
         .order_by("pk")
-        .values_list("pk", "competency_id", "occurred_at")
-    ):
-        _attainment_step(learner=learner, competency_id=competency_id, at=occurred_at, upto=pk)
-    return CompetencyAttainment.objects.filter(learner=learner).count()
+        .values_list("competency_id", "level__order", "occurred_at")
+    )
+    replay = _AttainmentReplay(
+        learner_ids=[learner.pk],
+        competency_ids={competency_id for competency_id, _order, _at in pieces},
+        from_scratch=True,
+    )
+    for competency_id, order, occurred_at in pieces:
+        replay.step(
+            learner_id=learner.pk, competency_id=competency_id, level_order=order, at=occurred_at
+        )
+    return len(replay.write())
 
 
 @dataclass
@@ -869,6 +1035,7 @@ class _Node:
     pk: int
     parent_id: int | None
     framework_id: int
+    published: bool
     rule_type: str
     rule_config: dict
     partners: set[int] = field(default_factory=set)
@@ -886,17 +1053,34 @@ class _Scale:
         return order if order is not None and order > self.lowest else None
 
 
-def _affected_items(competency_id: int) -> dict[int, _Node]:
-    """The item, its ancestors, their exact matches in published frameworks, and so on."""
-    fields = ("pk", "parent_id", "framework_id", "rule_type", "rule_config")
+@dataclass
+class _Row:
+    """A learner's attainment of one item, as stored or as a replay has it."""
+
+    framework_id: int
+    level_id: int
+    via: str
+    via_item_id: int | None
+    since: datetime
+    pk: int | None = None
+
+
+def _affected_items(competency_ids: set[int]) -> dict[int, _Node]:
+    """The items, their ancestors, their exact matches in published frameworks, and so on.
+
+    The smallest set holding the items that is closed under "parent of" (whatever the
+    framework's status) and "exact match of, in a published framework". Each node knows its
+    exact matches within the set and all its children.
+    """
+    fields = ("pk", "parent_id", "framework_id", "framework__status", "rule_type", "rule_config")
     nodes: dict[int, _Node] = {}
-    any_status: set[int] = {competency_id}  # the item and ancestors: whatever their status
+    any_status: set[int] = set(competency_ids)  # the items and ancestors: whatever their status
     published_only: set[int] = set()  # crosswalk matches
     links: set[tuple[int, int]] = set()
     while any_status or published_only:
         new = [
-            _Node(*row)
-            for row in CompetencyItem.objects.filter(
+            _Node(pk, parent_id, framework_id, status == FrameworkStatus.PUBLISHED, rule, config)
+            for pk, parent_id, framework_id, status, rule, config in CompetencyItem.objects.filter(
                 Q(pk__in=any_status)
                 | Q(pk__in=published_only, framework__status=FrameworkStatus.PUBLISHED)
             ).values_list(*fields)
@@ -987,112 +1171,181 @@ def _crosswalked(order: int | None, scale: _Scale) -> int | None:
     return scale.counts(order if order in scale.level_at else scale.proficient)
 
 
-def _attainment_step(
-    *,
-    learner,
-    competency_id: int,
-    at: datetime,
-    upto: int,
-    raised: list[CompetencyAttainment] | None = None,
-) -> list[CompetencyAttainment]:
-    """Recompute the items evidence on ``competency_id`` can change; return changed rows.
+class _AttainmentReplay:
+    """Learners' attainment, stepped through pieces of evidence in memory, then written once.
 
-    Rows whose level is new or higher are also appended to ``raised``, when given.
-
-    Reads evidence up to ``upto`` (its primary key) and the stored attainment of every item
-    outside the affected set, which that evidence cannot change.
+    Loads, in a fixed number of queries, every item the given competencies' evidence can
+    change (:func:`_affected_items`), those items' children, the learners' stored attainment
+    of them and the highest level of their evidence on them. :meth:`step` is what recording
+    one piece does; :meth:`write` stores the difference with what was loaded.
     """
-    nodes = _affected_items(competency_id)
-    child_ids = {pk for node in nodes.values() for pk, _code in node.children}
-    scales = _scales({node.framework_id for node in nodes.values()})
-    stored = {
-        row.competency_id: row
-        for row in CompetencyAttainment.objects.filter(
-            learner=learner, competency__in=[*nodes, *child_ids]
-        )
-    }
-    direct: dict[int, int | None] = dict.fromkeys(nodes)
-    for pk, top in (
-        CompetencyEvidence.objects.filter(learner=learner, competency__in=list(nodes), pk__lte=upto)
-        .values("competency_id")
-        .annotate(top=Max("level__order"))
-        .values_list("competency_id", "top")
-    ):
-        direct[pk] = scales[nodes[pk].framework_id].counts(top)
-    value: dict[int, int | None] = {
-        pk: scales[row.framework_id].order_of.get(row.level_id)
-        for pk, row in stored.items()
-        if pk not in nodes
-    }
-    value.update(direct)
 
-    def candidates(node: _Node) -> dict[str, int | None]:
-        scale = scales[node.framework_id]
-        crosswalk = [
-            (_crosswalked(value.get(partner), scale), partner) for partner in sorted(node.partners)
-        ]
-        best = max((c for c in crosswalk if c[0] is not None), default=(None, None))
-        return {
-            AttainmentVia.DIRECT: direct[node.pk],
-            AttainmentVia.ROLLUP: _rollup(node, value, scale),
-            AttainmentVia.CROSSWALK: best[0],
-            "via_item": best[1],
+    def __init__(self, *, learner_ids, competency_ids: set[int], from_scratch: bool = False):
+        self.nodes = _affected_items(competency_ids)
+        self.scales = _scales({node.framework_id for node in self.nodes.values()})
+        self.closures: dict[int, tuple[list[int], set[int]]] = {}
+        self.stored: dict[tuple[int, int], _Row] = {}
+        self.tops: dict[tuple[int, int], int] = {}  # (learner, item) -> highest level order
+        if not from_scratch and self.nodes:
+            items = {*self.nodes, *(pk for n in self.nodes.values() for pk, _c in n.children)}
+            for row in CompetencyAttainment.objects.filter(
+                learner__in=learner_ids, competency__in=items
+            ):
+                self.stored[row.learner_id, row.competency_id] = _Row(
+                    row.framework_id, row.level_id, row.via, row.via_item_id, row.since, row.pk
+                )
+            for learner_id, competency_id, top in (
+                CompetencyEvidence.objects.filter(
+                    learner__in=learner_ids, competency__in=list(self.nodes)
+                )
+                .values("learner_id", "competency_id")
+                .annotate(top=Max("level__order"))
+                .values_list("learner_id", "competency_id", "top")
+            ):
+                self.tops[learner_id, competency_id] = top
+        self.rows = {key: replace(row) for key, row in self.stored.items()}
+
+    def _closure(self, competency_id: int) -> tuple[list[int], set[int]]:
+        """The items evidence on ``competency_id`` can change (see :func:`_affected_items`)."""
+        if competency_id not in self.closures:
+            seen, todo = {competency_id}, [competency_id]
+            while todo:
+                node = self.nodes[todo.pop()]
+                ends = [p for p in node.partners if self.nodes[p].published]
+                if node.parent_id is not None:
+                    ends.append(node.parent_id)
+                for end in ends:
+                    if end not in seen:
+                        seen.add(end)
+                        todo.append(end)
+            self.closures[competency_id] = (sorted(seen), seen)
+        return self.closures[competency_id]
+
+    def _order(self, row: _Row | None) -> int | None:
+        return None if row is None else self.scales[row.framework_id].order_of.get(row.level_id)
+
+    def step(
+        self,
+        *,
+        learner_id: int,
+        competency_id: int,
+        level_order: int,
+        at: datetime,
+        raised: list[_Raised] | None = None,
+    ) -> list[int]:
+        """Add a piece of evidence on ``competency_id`` at ``level_order``; recompute the items
+        it can change from it, the learner's other evidence and the attainment of every item
+        outside that set (which it cannot change). Return the items whose row changed; levels
+        reached or raised are appended to ``raised``, when given."""
+        key = (learner_id, competency_id)
+        top = self.tops.get(key)
+        self.tops[key] = level_order if top is None or level_order > top else top
+        order, in_set = self._closure(competency_id)
+        nodes, scales, rows = self.nodes, self.scales, self.rows
+        direct: dict[int, int | None] = {
+            pk: scales[nodes[pk].framework_id].counts(self.tops.get((learner_id, pk)))
+            for pk in order
         }
+        value: dict[int, int | None] = {
+            child: self._order(rows.get((learner_id, child)))
+            for pk in order
+            for child, _code in nodes[pk].children
+            if child not in in_set
+        }
+        value.update(direct)
+        partners = {pk: sorted(p for p in nodes[pk].partners if p in in_set) for pk in order}
 
-    order = sorted(nodes)
-    # The rules only ever raise levels, so this settles within a few rounds; the cap guards
-    # against a malformed crosswalk cycle.
-    for _round in range(len(nodes) + 2):
-        changed = False
+        def candidates(node: _Node) -> dict[str, int | None]:
+            scale = scales[node.framework_id]
+            crosswalk = [
+                (_crosswalked(value.get(partner), scale), partner) for partner in partners[node.pk]
+            ]
+            best = max((c for c in crosswalk if c[0] is not None), default=(None, None))
+            return {
+                AttainmentVia.DIRECT: direct[node.pk],
+                AttainmentVia.ROLLUP: _rollup(node, value, scale),
+                AttainmentVia.CROSSWALK: best[0],
+                "via_item": best[1],
+            }
+
+        # The rules only ever raise levels, so this settles within a few rounds; the cap guards
+        # against a malformed crosswalk cycle.
+        for _round in range(len(order) + 2):
+            changed = False
+            for pk in order:
+                found = candidates(nodes[pk])
+                best = max(
+                    (found[v] for v in AttainmentVia.values if found[v] is not None), default=None
+                )
+                if best != value.get(pk):
+                    value[pk], changed = best, True
+            if not changed:
+                break
+
+        changed_items = []
         for pk in order:
-            found = candidates(nodes[pk])
-            best = max(
-                (found[v] for v in AttainmentVia.values if found[v] is not None), default=None
+            node, row = nodes[pk], rows.get((learner_id, pk))
+            found = candidates(node)
+            # The first way that gives the best level names it: direct, then rollup, then
+            # crosswalk.
+            best, via = max(
+                ((found[v], -rank) for rank, v in enumerate(AttainmentVia.values) if found[v]),
+                default=(None, 0),
             )
-            if best != value.get(pk):
-                value[pk], changed = best, True
-        if not changed:
-            break
+            if best is None:
+                if row is not None:
+                    del rows[learner_id, pk]
+                    changed_items.append(pk)
+                continue
+            via = AttainmentVia.values[-via]
+            via_item = found["via_item"] if via == AttainmentVia.CROSSWALK else None
+            level_id = scales[node.framework_id].level_at[best]
+            if row is None:
+                rows[learner_id, pk] = _Row(node.framework_id, level_id, via, via_item, at)
+                changed_items.append(pk)
+                if raised is not None:
+                    raised.append(_Raised(learner_id, pk, level_id, via, at))
+            elif (row.level_id, row.via, row.via_item_id) != (level_id, via, via_item):
+                if row.level_id != level_id:
+                    if raised is not None and best > (self._order(row) or 0):
+                        raised.append(_Raised(learner_id, pk, level_id, via, at))
+                    row.since = at
+                row.level_id, row.via, row.via_item_id = level_id, via, via_item
+                changed_items.append(pk)
+        return changed_items
 
-    to_create, to_update, to_delete = [], [], []
-    for pk in order:
-        node, row = nodes[pk], stored.get(pk)
-        found = candidates(node)
-        # The first way that gives the best level names it: direct, then rollup, then crosswalk.
-        best, via = max(
-            ((found[v], -rank) for rank, v in enumerate(AttainmentVia.values) if found[v]),
-            default=(None, 0),
-        )
-        if best is None:
-            if row is not None:
-                to_delete.append(row.pk)
-            continue
-        via = AttainmentVia.values[-via]
-        via_item = found["via_item"] if via == AttainmentVia.CROSSWALK else None
-        level_id = scales[node.framework_id].level_at[best]
-        if row is None:
-            row = CompetencyAttainment(
-                learner=learner,
-                competency_id=pk,
-                framework_id=node.framework_id,
-                level_id=level_id,
-                since=at,
-                via=via,
-                via_item_id=via_item,
+    def write(self) -> dict[tuple[int, int], CompetencyAttainment]:
+        """Store the difference with what was loaded; return every row the replay holds."""
+        to_create, to_update = [], []
+        result = {}
+        for (learner_id, competency_id), row in self.rows.items():
+            instance = CompetencyAttainment(
+                pk=row.pk,
+                learner_id=learner_id,
+                competency_id=competency_id,
+                framework_id=row.framework_id,
+                level_id=row.level_id,
+                since=row.since,
+                via=row.via,
+                via_item_id=row.via_item_id,
             )
-            to_create.append(row)
-            if raised is not None:
-                raised.append(row)
-        elif (row.level_id, row.via, row.via_item_id) != (level_id, via, via_item):
-            if row.level_id != level_id:
-                row.since = at
-                if raised is not None and best > (
-                    scales[node.framework_id].order_of.get(row.level_id) or 0
-                ):
-                    raised.append(row)
-            row.level_id, row.via, row.via_item_id = level_id, via, via_item
-            to_update.append(row)
-    if to_delete:
-        CompetencyAttainment.objects.filter(pk__in=to_delete).delete()
-    CompetencyAttainment.objects.bulk_update(to_update, ["level", "since", "via", "via_item"])
-    return [*CompetencyAttainment.objects.bulk_create(to_create), *to_update]
+            result[learner_id, competency_id] = instance
+            before = self.stored.get((learner_id, competency_id))
+            if before is None:
+                to_create.append(instance)
+            elif before != row:
+                to_update.append(instance)
+        gone = [row.pk for key, row in self.stored.items() if key not in self.rows]
+        if gone:
+            CompetencyAttainment.objects.filter(pk__in=gone).delete()
+        # A bulk update as an upsert on the primary key (the learners are locked): one INSERT …
+        # ON CONFLICT, which Django builds far faster than bulk_update's CASE WHENs.
+        CompetencyAttainment.objects.bulk_create(
+            to_update,
+            update_conflicts=True,
+            unique_fields=["pk"],
+            update_fields=["level", "since", "via", "via_item"],
+            batch_size=1000,
+        )
+        CompetencyAttainment.objects.bulk_create(to_create, batch_size=1000)
+        return result

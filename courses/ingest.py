@@ -3,8 +3,9 @@
 A services module beside :mod:`courses.services` (same conventions), kept apart because it is
 the plugin API's: every write acts for one institution, on its own learners (known by their
 external ids, see :class:`lms.models.LearnerIdentity`) and its own courses, and every event
-goes through :func:`courses.services.progress_event_record`, so an event from another LMS is
-applied exactly as one from our pages: once, with its derived state.
+goes through :func:`courses.services.progress_events_record` (set-wise, the same checks as
+:func:`courses.services.progress_event_record`), so an event from another LMS is applied
+exactly as one from our pages: once, with its derived state.
 """
 
 import uuid
@@ -14,7 +15,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -28,7 +28,13 @@ from courses.models import (
     ProgressSource,
     ProgressVerb,
 )
-from courses.services import LearningError, progress_event_record
+from courses.services import (
+    LearningError,
+    NewProgressEvent,
+    RecordedEvent,
+    progress_event_record,
+    progress_events_record,
+)
 from lms import selectors as lms_selectors
 from lms.models import ApiKey, Institution
 
@@ -117,9 +123,12 @@ def progress_batch_record(
 
     Idempotent per event: an event id applied before (in an earlier batch or earlier in this
     one) is a ``duplicate`` and changes nothing, so a replayed batch changes nothing at all.
-    Each event is applied in its own savepoint: a bad one is ``rejected`` with the reason and
-    leaves no trace, and never blocks the others. Learners and courses are looked up among
-    the institution's own only, so another institution's are as unknown as made-up ones.
+    The batch is applied set-wise in one transaction (see
+    :func:`courses.services.progress_events_record`): a bad event is ``rejected`` with the
+    reason and leaves no trace, and never blocks the others; when two batches collide the
+    events are applied one by one, each in its own savepoint. Learners and courses are looked
+    up among the institution's own only, so another institution's are as unknown as made-up
+    ones.
     More than :data:`MAX_BATCH_EVENTS` events raises :class:`LearningError` before any work.
     """
     if len(events) > MAX_BATCH_EVENTS:
@@ -155,21 +164,25 @@ def progress_batch_record(
         course_ids={e.course_id for e in valid if e.course_id is not None},
         module_ids={e.module_id for e in valid if e.module_id is not None},
     )
-    outcomes = []
-    with transaction.atomic():
-        for event in parsed:
-            if isinstance(event, EventOutcome):
-                outcomes.append(event)
-            else:
-                outcomes.append(
-                    _batch_event_apply(
-                        event=event,
-                        learners=learners,
-                        courses=courses,
-                        modules=modules,
-                        recorded_by=recorded_by,
-                    )
-                )
+    outcomes: list[EventOutcome | None] = []
+    checked: list[tuple[int, BatchEvent, NewProgressEvent]] = []
+    for event in parsed:
+        if isinstance(event, BatchEvent):
+            event = _batch_event_check(
+                event=event,
+                learners=learners,
+                courses=courses,
+                modules=modules,
+                recorded_by=recorded_by,
+            )
+        if isinstance(event, EventOutcome):
+            outcomes.append(event)
+        else:
+            checked.append((len(outcomes), *event))
+            outcomes.append(None)
+    recorded = progress_events_record(events=[new for _i, _event, new in checked])
+    for (index, event, new), result in zip(checked, recorded, strict=True):
+        outcomes[index] = _batch_event_outcome(event=event, new=new, result=result)
     return outcomes
 
 
@@ -185,18 +198,24 @@ def _institution_objects(*, institution, course_ids: set, module_ids: set):
     }
     parent_paths = {module.path[: -ModulePage.steplen] for module in modules.values()}
     courses_of_modules = {
-        course.path: course for course in own_courses.filter(path__in=parent_paths)
+        course.path: course
+        for course in (own_courses.filter(path__in=parent_paths) if parent_paths else [])
     }
     modules = {
         pk: (module, courses_of_modules[module.path[: -ModulePage.steplen]])
         for pk, module in modules.items()
         if module.path[: -ModulePage.steplen] in courses_of_modules
     }
-    courses = {course.pk: course for course in own_courses.filter(pk__in=course_ids)}
+    courses = {
+        course.pk: course
+        for course in (own_courses.filter(pk__in=course_ids) if course_ids else [])
+    }
     return courses, modules
 
 
-def _batch_event_apply(*, event: BatchEvent, learners, courses, modules, recorded_by):
+def _batch_event_check(*, event: BatchEvent, learners, courses, modules, recorded_by):
+    """The event as the progress service takes it, or why it is rejected before that."""
+
     def rejected(reason: str) -> EventOutcome:
         return EventOutcome(id=str(event.id), status=EventStatus.REJECTED, reason=reason)
 
@@ -221,33 +240,38 @@ def _batch_event_apply(*, event: BatchEvent, learners, courses, modules, recorde
             return rejected(
                 _("No course %s among your institution's published courses.") % event.course_id
             )
-    try:
-        with transaction.atomic():
-            recorded = progress_event_record(
-                event_id=event.id,
-                learner=learner,
-                verb=event.verb,
-                course=course,
-                module=module,
-                score=event.score,
-                success=event.success,
-                occurred_at=event.timestamp,
-                source=ProgressSource.API,
-                recorded_by=recorded_by,
-            )
-    except LearningError as error:
-        return rejected(str(error))
-    except IntegrityError:
-        return rejected(_("This event clashed with one recorded at the same moment; resend it."))
-    if recorded.created:
+    return event, NewProgressEvent(
+        event_id=event.id,
+        learner=learner,
+        verb=event.verb,
+        course=course,
+        module=module,
+        score=event.score,
+        success=event.success,
+        occurred_at=event.timestamp,
+        source=ProgressSource.API,
+        recorded_by=recorded_by,
+    )
+
+
+def _batch_event_outcome(
+    *, event: BatchEvent, new: NewProgressEvent, result: RecordedEvent | LearningError
+) -> EventOutcome:
+    if isinstance(result, LearningError):
+        return EventOutcome(id=str(event.id), status=EventStatus.REJECTED, reason=str(result))
+    if result.created:
         return EventOutcome(id=str(event.id), status=EventStatus.APPLIED)
-    earlier = recorded.event
+    earlier = result.event
     if (earlier.verb, earlier.course_id, earlier.module_id) != (
         event.verb,
-        course.pk,
-        module.pk if module else None,
+        new.course.pk,
+        new.module.pk if new.module else None,
     ):
-        return rejected(_("This event id was already used for a different event."))
+        return EventOutcome(
+            id=str(event.id),
+            status=EventStatus.REJECTED,
+            reason=_("This event id was already used for a different event."),
+        )
     return EventOutcome(id=str(event.id), status=EventStatus.DUPLICATE)
 
 

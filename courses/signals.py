@@ -11,6 +11,15 @@ concern any of the learner's courses). It is for receivers whose own records mus
 roll back together with the progress (a certificate issued when its criteria are met): what
 they write is part of the same transaction, and an exception they raise rolls it all back,
 so they must only raise for a real inconsistency.
+
+Batches of events (:func:`courses.services.progress_events_record`, the plugin API's) are
+written set-wise: ``learning_changed`` is sent once per learner and course that got a new
+module completion, after the whole batch's derived records are written, and
+``progress_recorded`` once per event after commit. If that attempt fails (a collision with a
+parallel request, or a :class:`courses.services.LearningError` raised by a receiver), it is
+rolled back with what receivers wrote, and the events are applied one at a time, each in its
+own savepoint: the signal is then sent per event that completes a module, and a
+``LearningError`` refuses only the event that raised it.
 """
 
 from django.dispatch import Signal

@@ -464,14 +464,14 @@ def test_a_failure_half_way_through_an_event_leaves_no_half_event(
     """If the derived state cannot be written, the event's own row goes too; others stay."""
     learner_of(client, key_a)
     first, second = modules(course)
-    real = course_services._complete_module
+    real = course_services._completions_evidence_record
 
-    def fail_on_second_module(*, module, **kwargs):
-        if module.pk == second.pk:
+    def fail_on_second_module(*, completions):
+        if any(module.pk == second.pk for _completion, module, _course in completions):
             raise course_services.LearningError("disk on fire")
-        return real(module=module, **kwargs)
+        return real(completions=completions)
 
-    monkeypatch.setattr(course_services, "_complete_module", fail_on_second_module)
+    monkeypatch.setattr(course_services, "_completions_evidence_record", fail_on_second_module)
     batch = [
         event(course, verb="enrolled"),
         event(module=second, verb="completed"),
