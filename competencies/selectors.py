@@ -285,3 +285,14 @@ def attainment_grid(*, learner_ids, competency_ids) -> dict[tuple[int, int], Sca
         learner_id__in=list(learner_ids), competency_id__in=list(competency_ids)
     ).select_related("level")
     return {(row.learner_id, row.competency_id): row.level for row in rows}
+
+
+def evidence_of_institutions(*, institution_ids, source_kind: str) -> QuerySet[CompetencyEvidence]:
+    """Evidence of one kind that the given institutions recorded, newest first."""
+    return (
+        CompetencyEvidence.objects.filter(
+            institution_id__in=institution_ids, source_kind=source_kind
+        )
+        .select_related("learner", "competency", "level", "recorded_by", "institution")
+        .order_by("-recorded_at", "-pk")
+    )

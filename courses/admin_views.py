@@ -228,3 +228,66 @@ def cohort_grid_xlsx(request, pk: int):
     response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{_grid_filename(cohort, "xlsx")}"'
     return response
+
+
+# --- Recognised prior learning ----------------------------------------------------------------
+
+PRIOR_LEARNING_LISTED = 100
+
+
+def prior_learning(request):
+    """Recognise a learner's prior learning, and list what the institution recognised."""
+    from competencies.models import EvidenceSource
+    from competencies.selectors import evidence_of_institutions
+    from courses.forms import PriorLearningForm
+
+    institutions = _institutions(request)
+    chosen = request.GET.get("institution") or request.POST.get("institution_slug", "")
+    institution = next((i for i in institutions if i.slug == chosen), institutions[0])
+    form = PriorLearningForm(
+        request.POST or None,
+        institution=institution,
+        learners=selectors.institution_learners(institution=institution),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.prior_learning_record(
+                recorded_by=request.user,
+                institution=institution,
+                learner=data["learner"],
+                competency=data["competency"],
+                level=data["level"],
+                achieved_on=data["observed_on"],
+                title=data["title"],
+                notes=data["notes"],
+                evidence_url=data["evidence_url"],
+            )
+        except services.LearningError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("Prior learning of %(learner)s recognised: %(code)s at %(level)s.")
+                % {
+                    "learner": data["learner"].get_username(),
+                    "code": data["competency"].code,
+                    "level": data["level"].name,
+                },
+            )
+            return redirect(f"{request.path}?institution={institution.slug}")
+    recognised = evidence_of_institutions(
+        institution_ids=[i.pk for i in institutions], source_kind=EvidenceSource.PRIOR_LEARNING
+    )[:PRIOR_LEARNING_LISTED]
+    return _render(
+        request,
+        "prior_learning.html",
+        {
+            "form": form,
+            "institution": institution,
+            "institutions": institutions,
+            "recognised": recognised,
+        },
+        title=_("Prior learning"),
+        subtitle=institution.name,
+    )

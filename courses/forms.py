@@ -161,3 +161,30 @@ def _learner_label(user) -> str:
     if profile is not None and profile.full_name:
         return f"{profile.full_name} ({user.get_username()})"
     return user.get_username()
+
+
+class PriorLearningForm(ObservationForm):
+    """Recognition of what a learner learnt elsewhere (a diploma, years of supervised work)."""
+
+    title = forms.CharField(
+        label=_("What is recognised"),
+        max_length=300,
+        help_text=_("E.g. “Diploma in Social Work, University of Nairobi, 2019”."),
+    )
+    evidence_url = forms.URLField(
+        label=_("Link to the evidence"),
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("Optional: where the certificate or assessment can be seen."),
+    )
+
+    field_order = ["learner", "competency", "level", "observed_on", "title", "evidence_url"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["module"]
+        self.fields["observed_on"].label = _("Achieved on")
+        self.fields["level"].label = _("Level recognised")
+        self.fields["notes"].help_text = _("How the institution assessed it.")
+        self.order_fields(self.field_order)

@@ -1016,3 +1016,76 @@ def _cohort_invitation_send(*, cohort: Cohort, account: NewAccount) -> None:
             "link_days": max(1, settings.PASSWORD_RESET_TIMEOUT // (24 * 3600)),
         },
     )
+
+
+# --- Recognised prior learning ---------------------------------------------------------------
+
+
+@transaction.atomic
+def prior_learning_record(
+    *,
+    recorded_by,
+    institution: Institution,
+    learner,
+    competency,
+    level,
+    achieved_on: date,
+    title: str,
+    notes: str = "",
+    evidence_url: str = "",
+):
+    """Recognise that a learner already has a competency (a diploma, assessed work elsewhere).
+
+    Within the institution's remit, as observations are: a manager or instructor, one of the
+    institution's learners, a competency of a framework its courses train against and a level
+    of that framework. The recognition becomes evidence (kind ``prior_learning``) in this
+    transaction, so attainment and certificate criteria see it at once.
+    """
+    from lms.models import Membership
+    from lms.roles import InstitutionRole
+
+    title = (title or "").strip()
+    if not Membership.objects.filter(
+        user=recorded_by,
+        institution=institution,
+        role__in=[InstitutionRole.MANAGER, InstitutionRole.INSTRUCTOR],
+    ).exists():
+        raise LearningError(
+            _("Only the institution's managers and instructors recognise prior learning."),
+            status=403,
+        )
+    if not selectors.institution_learners(institution=institution).filter(pk=learner.pk).exists():
+        raise LearningError(
+            _("%(learner)s is not enrolled in any of %(institution)s's courses.")
+            % {"learner": learner.get_username(), "institution": institution.name},
+            status=403,
+        )
+    if not selectors.institution_courses(institution=institution).filter(
+        framework_id=competency.framework_id
+    ).exists():
+        raise LearningError(
+            _("%(institution)s's courses do not train against this competency's framework.")
+            % {"institution": institution.name}
+        )
+    if level.framework_id != competency.framework_id:
+        raise LearningError(_("Choose a level of the competency's own framework."))
+    if achieved_on > timezone.localdate():
+        raise LearningError(_("Prior learning cannot be dated in the future."))
+    if not title:
+        raise LearningError(_("Say what is recognised (e.g. the diploma and its year)."))
+    achieved = datetime.combine(achieved_on, time(12))
+    recorded = evidence_record(
+        learner=learner,
+        competency=competency,
+        level=level,
+        source_kind=EvidenceSource.PRIOR_LEARNING,
+        source_id=str(uuid.uuid4()),
+        source_uri=evidence_url,
+        source_title=title,
+        occurred_at=timezone.make_aware(achieved) if settings.USE_TZ else achieved,
+        recorded_by=recorded_by,
+        institution=institution,
+        notes=notes,
+    )
+    signals.learning_changed.send(sender=Institution, learner_id=learner.pk, course_id=None)
+    return recorded

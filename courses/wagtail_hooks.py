@@ -35,9 +35,7 @@ DASHBOARD_OBSERVATIONS = 20
 @hooks.register("learner_dashboard_panels")
 def observations_dashboard_panel(request):
     """Supervisors' observations of the learner's practice, when there are any."""
-    observations = list(
-        selectors.observations_about(learner=request.user)[:DASHBOARD_OBSERVATIONS]
-    )
+    observations = list(selectors.observations_about(learner=request.user)[:DASHBOARD_OBSERVATIONS])
     if not observations:
         return ""
     return render_to_string(
@@ -78,7 +76,10 @@ cohort_urls = [
 
 @hooks.register("register_admin_urls")
 def register_cohort_urls():
-    return [path("cohorts/", include(cohort_urls))]
+    return [
+        path("cohorts/", include(cohort_urls)),
+        path("prior-learning/", admin_views.prior_learning, name="courses_prior_learning"),
+    ]
 
 
 class CohortMenuItem(MenuItem):
@@ -90,4 +91,15 @@ class CohortMenuItem(MenuItem):
 def register_cohorts_menu_item():
     return CohortMenuItem(
         _("Cohorts"), reverse("courses_cohorts"), name="cohorts", icon_name="group", order=300
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def register_prior_learning_menu_item():
+    return CohortMenuItem(
+        _("Prior learning"),
+        reverse("courses_prior_learning"),
+        name="prior-learning",
+        icon_name="doc-full-inverse",
+        order=310,
     )
