@@ -6,12 +6,11 @@
   learners (by the external id it gave them), with links to the PDF and signed credential.
 """
 
-from http import HTTPStatus
-
-from django.http import JsonResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
 from pydantic import Field
 from wagtail import hooks
 
@@ -53,7 +52,9 @@ class VerificationOut(Schema):
 
 class ProblemOut(Schema):
     detail: str
-    problem: str = Field(description="typo (fails the check symbol) or unknown")
+    problem: str = Field(
+        description="typo (fails the check symbol), unknown (nobody issued it) or rate (429)"
+    )
 
 
 class BulkIn(Schema):
@@ -89,18 +90,10 @@ class BulkOut(Schema):
 )
 def verify(request, code: str):
     if views.rate_limited(request):
-        response = JsonResponse(
-            {
-                "detail": _("Too many verifications. Wait a minute, then try again."),
-                "problem": "rate",
-            },
-            status=HTTPStatus.TOO_MANY_REQUESTS,
-        )
-        response["Retry-After"] = "60"
-        return response
+        return views.too_many(request, as_json=True)
     lookup = selectors.certificate_by_code(code)
     if lookup.certificate is None:
-        return 404, {"detail": lookup.message, "problem": lookup.problem}
+        return Status(404, {"detail": lookup.message, "problem": lookup.problem})
     services.verifications_count(certificate_ids=[lookup.certificate.pk])
     return selectors.verification_facts(lookup.certificate)
 
@@ -148,7 +141,7 @@ def learner_certificates(request, external_id: str):
         {
             **selectors.verification_facts(certificate),
             "id": str(certificate.uuid),
-            "pdf_url": services.site_url(f"/certificates/{certificate.uuid}/pdf/")
+            "pdf_url": services.site_url(reverse("certificates:pdf", args=[certificate.uuid]))
             if certificate.is_ready
             else None,
             "credential_url": credentials.credential_url(certificate)

@@ -15,11 +15,12 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from certificates import keys, signing, status_list
 from certificates.models import Certificate, CertificateState
-from certificates.services import STATUS_LIST_SIZE, site_url, verification_url
+from certificates.services import STATUS_LIST_SIZE, site_url
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -135,7 +136,8 @@ def status_list_credential(*, list_number: int) -> dict:
         state=CertificateState.REVOKED, status_list_index__gte=low, status_list_index__lt=high
     )
     state = revoked.aggregate(n=Count("pk"), last=Max("revoked_at"))
-    cache_key = f"certificates:status-list:{list_number}:{state['n']}:{state['last']}"
+    last = state["last"].timestamp() if state["last"] else 0
+    cache_key = f"certificates:status-list:{list_number}:{state['n']}:{last}"
     cached = cache.get(cache_key)
     if cached is not None:
         return json.loads(cached)
@@ -214,9 +216,18 @@ def keys_document() -> dict:
 
 @dataclass(frozen=True)
 class CredentialCheck:
-    status: str  # valid / expired / revoked / tampered / unknown
+    """What an uploaded credential file turned out to be.
+
+    ``status``: valid / expired / revoked (authentic, with our record's status), tampered
+    (the signature does not hold: altered, or not signed by us), unknown (signed by us, but
+    no certificate of ours has its id), unreadable (not a credential at all).
+    """
+
+    status: str
     message: str
     certificate: Certificate | None = None
+    #: Authentic, but an earlier version: the certificate was re-issued since.
+    superseded: bool = False
 
 
 def _public_key_for(verification_method_id: str):
@@ -226,22 +237,32 @@ def _public_key_for(verification_method_id: str):
     return keys.known_public_keys().get(verification_method_id.rsplit("#", 1)[1])
 
 
+def _unsigned(document: dict) -> dict:
+    return {key: value for key, value in document.items() if key != "proof"}
+
+
 def credential_check(document) -> CredentialCheck:
     """Check a credential file: signature, then our record of it, status and expiry."""
-    if not isinstance(document, dict):
-        return CredentialCheck("tampered", _("The file is not a credential (JSON object)."))
+    if not isinstance(document, dict) or "@context" not in document:
+        return CredentialCheck(
+            "unreadable",
+            _("The file is not a credential: a credential is a JSON object with an @context."),
+        )
     result = signing.verify(document, public_key_for=_public_key_for)
     if not result.ok:
         return CredentialCheck("tampered", result.reason)
     credential_id = str(document.get("id", ""))
     uuid_part = credential_id.rstrip("/").rsplit("/", 1)[-1]
-    certificate = Certificate.objects.filter(
-        uuid=uuid_part if _is_uuid(uuid_part) else None
-    ).first()
+    certificate = (
+        Certificate.objects.filter(uuid=uuid_part).first() if _is_uuid(uuid_part) else None
+    )
     if certificate is None:
         return CredentialCheck(
             "unknown", _("The signature is ours, but no certificate of ours has this id.")
         )
+    superseded = bool(certificate.credential) and _unsigned(certificate.credential) != _unsigned(
+        document
+    )
     if certificate.is_revoked:
         return CredentialCheck(
             "revoked",
@@ -250,23 +271,24 @@ def credential_check(document) -> CredentialCheck:
                 "%(reason)s"
             )
             % {
-                "date": timezone.localtime(certificate.revoked_at).date().isoformat(),
+                "date": date_format(timezone.localtime(certificate.revoked_at).date()),
                 "reason": certificate.revocation_reason,
             },
             certificate,
+            superseded,
         )
     valid_until = document.get("validUntil")
     if certificate.is_expired() or (
         isinstance(valid_until, str) and valid_until < _iso(timezone.now())
     ):
         return CredentialCheck(
-            "expired", _("The credential is authentic, but it has expired."), certificate
+            "expired",
+            _("The credential is authentic, but it has expired."),
+            certificate,
+            superseded,
         )
     return CredentialCheck(
-        "valid",
-        _("The credential is authentic and valid. Verification page: %s")
-        % verification_url(certificate),
-        certificate,
+        "valid", _("The credential is authentic and valid."), certificate, superseded
     )
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from certificates.codes import code_parse
@@ -187,9 +188,11 @@ def verification_facts(certificate: Certificate) -> dict:
         "course": certificate.course_title,
         "course_version": certificate.course_version,
         "institution": certificate.institution_name,
-        "issued_on": certificate.issued_at.date().isoformat(),
+        "issued_on": timezone.localdate(certificate.issued_at).isoformat(),
         "valid_until": certificate.valid_until.isoformat() if certificate.valid_until else None,
-        "revoked_on": certificate.revoked_at.date().isoformat() if certificate.revoked_at else None,
+        "revoked_on": timezone.localdate(certificate.revoked_at).isoformat()
+        if certificate.revoked_at
+        else None,
         "revocation_reason": certificate.revocation_reason or None,
         "version": certificate.version,
         "renewed_by": renewal.display_code if renewal else None,

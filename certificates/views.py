@@ -8,16 +8,19 @@ minute (a clear 429 past it): codes are unguessable, and this keeps them so.
 import csv
 import io
 import json
+import re
 from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django_ratelimit.core import is_ratelimited
 
 from certificates import credentials, selectors, services
+from certificates.codes import code_display, code_parse
 from lms.selectors import user_institutions, user_is_regulator
 
 #: How many codes one bulk request may hold.
@@ -30,17 +33,40 @@ def verify_rate(group, request) -> str:
     return settings.CERTIFICATE_VERIFY_RATE
 
 
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def rate_period_seconds() -> int:
+    """The rate's window in seconds ("60/m" → 60, "100/5m" → 300): the longest wait."""
+    match = re.fullmatch(r"\s*\d+\s*/\s*(\d*)\s*([smhd])\s*", settings.CERTIFICATE_VERIFY_RATE)
+    if match is None:
+        return 60
+    return int(match.group(1) or 1) * _PERIODS[match.group(2)]
+
+
 def rate_limited(request) -> bool:
-    """True once the client has used up its verifications for the minute (counted here)."""
+    """True once the client has used up its verifications for the period (counted here)."""
     return is_ratelimited(
         request, group="certificates.verify", key="ip", rate=verify_rate, increment=True
     )
 
 
+def too_many_message() -> str:
+    seconds = rate_period_seconds()
+    if seconds <= 60:
+        return _("Too many verifications from your network. Wait a minute, then try again.")
+    return _(
+        "Too many verifications from your network. Wait %(minutes)s minutes, then try again."
+    ) % {"minutes": -(-seconds // 60)}
+
+
 def too_many(request, *, as_json: bool = False) -> HttpResponse:
-    message = _("Too many verifications from your network. Wait a minute, then try again.")
+    """429 with a message a person understands and a Retry-After a program understands."""
+    message = too_many_message()
     if as_json:
-        response = JsonResponse({"detail": message}, status=HTTPStatus.TOO_MANY_REQUESTS)
+        response = JsonResponse(
+            {"detail": message, "problem": "rate"}, status=HTTPStatus.TOO_MANY_REQUESTS
+        )
     else:
         response = render(
             request,
@@ -48,44 +74,55 @@ def too_many(request, *, as_json: bool = False) -> HttpResponse:
             {"error": message},
             status=HTTPStatus.TOO_MANY_REQUESTS,
         )
-    response["Retry-After"] = "60"
+    response["Retry-After"] = str(rate_period_seconds())
     return response
 
 
 def verify(request):
     """The form: type a code, or upload a credential file."""
-    if request.method == "POST" and request.FILES.get("credential"):
+    if request.method == "POST" and "credential" in request.FILES:
         if rate_limited(request):
             return too_many(request)
         return _verify_credential_file(request)
     code = (request.GET.get("code") or request.POST.get("code") or "").strip()
     if code:
-        return redirect("certificates:verify_code", code=code.replace("/", ""))
+        # A code that reads as one of ours lands on its canonical address (the QR's).
+        parsed = code_parse(code)
+        target = code_display(parsed.code) if parsed.ok else code.replace("/", "")
+        if target:
+            return redirect("certificates:verify_code", code=target)
     return render(request, "certificates/verify.html", {})
+
+
+def _certificate_context(certificate) -> dict:
+    """The public facts, and the certificate for its dates (shown localised)."""
+    return {"facts": selectors.verification_facts(certificate), "certificate": certificate}
 
 
 def _verify_credential_file(request):
     upload = request.FILES["credential"]
     if upload.size > MAX_UPLOAD_BYTES:
         check = credentials.CredentialCheck(
-            "tampered", _("The file is too large to be a credential.")
+            "unreadable", _("The file is too large to be a credential (at most 2 MB).")
         )
     else:
         try:
             document = json.loads(upload.read().decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, absurdly nested
             check = credentials.CredentialCheck(
-                "tampered", _("The file is not a credential: it is not JSON.")
+                "unreadable",
+                _("The file is not a credential: it is not JSON. Upload the .json file."),
             )
         else:
             check = credentials.credential_check(document)
-    facts = selectors.verification_facts(check.certificate) if check.certificate else None
+    context = {"credential_check": check}
     if check.certificate:
         services.verifications_count(certificate_ids=[check.certificate.pk])
+        context.update(_certificate_context(check.certificate))
     return render(
         request,
         "certificates/verify.html",
-        {"credential_check": check, "facts": facts},
+        context,
         status=HTTPStatus.OK if check.status == "valid" else HTTPStatus.UNPROCESSABLE_ENTITY,
     )
 
@@ -106,7 +143,7 @@ def verify_code(request, code: str):
     return render(
         request,
         "certificates/verify.html",
-        {"lookup": lookup, "facts": selectors.verification_facts(lookup.certificate)},
+        {"lookup": lookup, **_certificate_context(lookup.certificate)},
     )
 
 
@@ -146,7 +183,11 @@ def bulk_rows(codes: list[str]) -> list[dict]:
         row = dict.fromkeys(BULK_COLUMNS, "")
         row["input"] = lookup.text
         if lookup.certificate is None:
-            row.update(code=lookup.code, status=lookup.problem, message=lookup.message)
+            row.update(
+                code=code_display(lookup.code) if lookup.code else "",
+                status=lookup.problem,
+                message=lookup.message,
+            )
         else:
             facts = selectors.verification_facts(lookup.certificate)
             row.update({key: facts.get(key) or "" for key in BULK_COLUMNS if key in facts})
@@ -158,13 +199,20 @@ class BulkInputError(ValueError):
     pass
 
 
+def _number(value: int) -> str:
+    return number_format(value, force_grouping=True)
+
+
 def codes_from_csv(data: bytes) -> list[str]:
     """Codes from an uploaded CSV: the column headed "code", or else the first column."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BulkInputError(_("The file is not UTF-8 text: save it as CSV UTF-8.")) from None
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    except csv.Error as error:
+        raise BulkInputError(_("The file is not a readable CSV file: %s") % error) from None
     if not rows:
         raise BulkInputError(_("The file holds no codes."))
     header = [cell.strip().lower() for cell in rows[0]]
@@ -172,12 +220,24 @@ def codes_from_csv(data: bytes) -> list[str]:
     if "code" in header:
         rows = rows[1:]
     codes = [row[column].strip() if column < len(row) else "" for row in rows]
+    if not codes:
+        raise BulkInputError(_("The file holds no codes."))
     if len(codes) > BULK_MAX_CODES:
         raise BulkInputError(
             _("At most %(max)s codes at a time; the file holds %(n)s.")
-            % {"max": BULK_MAX_CODES, "n": len(codes)}
+            % {"max": _number(BULK_MAX_CODES), "n": _number(len(codes))}
         )
     return codes
+
+
+#: What makes a spreadsheet read a cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell a spreadsheet shows as text: a holder could name themselves ``=HYPERLINK(…)``."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def bulk_csv_response(rows: list[dict]) -> HttpResponse:
@@ -185,7 +245,7 @@ def bulk_csv_response(rows: list[dict]) -> HttpResponse:
     response["Content-Disposition"] = 'attachment; filename="certificate-verification.csv"'
     writer = csv.DictWriter(response, fieldnames=BULK_COLUMNS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
     return response
 
 
@@ -214,7 +274,8 @@ def verify_bulk(request):
                 raise BulkInputError(_("Paste codes, one a line, or upload a CSV file."))
             if len(codes) > BULK_MAX_CODES:
                 raise BulkInputError(
-                    _("At most %(max)s codes at a time.") % {"max": BULK_MAX_CODES}
+                    _("At most %(max)s codes at a time; you pasted %(n)s.")
+                    % {"max": _number(BULK_MAX_CODES), "n": _number(len(codes))}
                 )
     except BulkInputError as error:
         return render(

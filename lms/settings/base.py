@@ -222,6 +222,10 @@ CERTIFICATE_EXPIRY_REMINDER_DAYS = [
 ]
 # Verification by anyone: requests per client and minute, before a 429.
 CERTIFICATE_VERIFY_RATE = env("CERTIFICATE_VERIFY_RATE", default="60/m")
+# Behind a reverse proxy, the header that carries the client's address (e.g.
+# HTTP_X_FORWARDED_FOR, as the proxy sets it): otherwise every client counts as the proxy.
+if env("RATELIMIT_IP_META_KEY", default=""):
+    RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY")
 
 # --- Wagtail ------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = env("WAGTAIL_SITE_NAME", default="SSW Learning")

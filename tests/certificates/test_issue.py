@@ -157,9 +157,7 @@ def test_a_failed_quiz_does_not_earn_the_certificate_when_quizzes_are_required(
     assert Certificate.objects.filter(learner=trainee).count() == 1
 
 
-def test_competency_and_observation_criteria_name_what_is_missing(
-    trainee, course, rule, people_a
-):
+def test_competency_and_observation_criteria_name_what_is_missing(trainee, course, rule, people_a):
     rule.require_competencies = True
     rule.require_observations = True
     rule.save()
@@ -317,9 +315,7 @@ def test_the_pdf_shows_what_was_certified_and_its_qr_code_opens_the_verify_page(
     assert decoded == [f"http://testserver/verify/{certificate.display_code}/"]
 
 
-def test_later_framework_or_course_changes_never_alter_an_issued_certificate(
-    trainee, course, rule
-):
+def test_later_framework_or_course_changes_never_alter_an_issued_certificate(trainee, course, rule):
     finish_course(trainee, course)
     certificate = Certificate.objects.get()
     frozen = list(certificate.competencies)
@@ -409,9 +405,7 @@ def test_reissue_keeps_the_code_records_a_new_version_and_renders_it(
     assert event.data["previous_holder_name"] == trainee.learner_profile.full_name
     assert event.reason == "Name misspelt."
     credential = certificate.credential
-    assert (
-        credential["credentialSubject"]["identifier"][0]["identityHash"] == "Amina W. Njeri"
-    )
+    assert credential["credentialSubject"]["identifier"][0]["identityHash"] == "Amina W. Njeri"
 
 
 def test_the_audit_log_cannot_be_changed(trainee, course, rule):
