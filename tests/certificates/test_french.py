@@ -1,0 +1,197 @@
+"""Certificates in French: a PDF drawn from a French template, and the public verification
+page for a browser that asks for French. Assertions are on the words a reader sees.
+
+French typography puts a no-break space (U+00A0) before ":" and inside « »; the catalogue
+uses it, so expected strings with those characters would need it too.
+"""
+
+import io
+import re
+import uuid
+from datetime import date
+
+import pypdf
+import pytest
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from certificates import services
+from certificates.models import Certificate, CertificateRule, CertificateTemplate
+from courses import services as course_services
+from courses.models import ModulePage
+
+pytestmark = pytest.mark.django_db
+
+FRENCH_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+ENGLISH_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def french_date(day: date) -> str:
+    """Django's French DATE_FORMAT, "j F Y": 5 novembre 2026."""
+    return f"{day.day} {FRENCH_MONTHS[day.month - 1]} {day.year}"
+
+
+def issue_dates(certificate) -> set[date]:
+    """The day of issue, in UTC and in local time (they differ around midnight)."""
+    return {certificate.issued_at.date(), timezone.localtime(certificate.issued_at).date()}
+
+
+# --- Helpers as in test_issue.py --------------------------------------------------------------
+
+
+def modules(course):
+    return list(ModulePage.objects.child_of(course).order_by("path"))
+
+
+def right_answers(module) -> dict[str, list[str]]:
+    return {
+        question.id: [a.id for a in question.value["answers"].bound_blocks if a.value["is_correct"]]
+        for question in module.quiz_block().value["questions"].bound_blocks
+    }
+
+
+def finish_course(learner, course):
+    """Complete the demo course; what waits for commit (rendering, e-mail) runs at the end."""
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        course_services.enrol(learner=learner, course=course)
+        first, second = modules(course)
+        course_services.module_complete(learner=learner, module=first, event_id=uuid.uuid4())
+        course_services.quiz_submit(
+            learner=learner, module=second, answers=right_answers(second), event_id=uuid.uuid4()
+        )
+
+
+def pdf_text(certificate) -> str:
+    with default_storage.open(certificate.pdf.name, "rb") as handle:
+        reader = pypdf.PdfReader(io.BytesIO(handle.read()))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def pdf_title(certificate) -> str:
+    with default_storage.open(certificate.pdf.name, "rb") as handle:
+        return pypdf.PdfReader(io.BytesIO(handle.read())).metadata.title
+
+
+@pytest.fixture
+def template(institution_a):
+    return CertificateTemplate.objects.create(
+        institution=institution_a,
+        name="Modèle standard",
+        signatory_name="Dr Aïssatou Diallo",
+        signatory_title="Directrice de la formation",
+        language="fr",
+    )
+
+
+@pytest.fixture
+def rule(course, template):
+    return CertificateRule.objects.create(
+        course=course, template=template, require_modules=True, validity_months=24
+    )
+
+
+@pytest.fixture
+def certificate(trainee, course, rule) -> Certificate:
+    finish_course(trainee, course)
+    certificate = Certificate.objects.get(learner=trainee, course=course)
+    assert certificate.is_ready, certificate.render_error
+    assert certificate.language == "fr"
+    return certificate
+
+
+# --- The PDF ----------------------------------------------------------------------------------
+
+
+def test_the_pdf_of_a_french_template_is_in_french(certificate, course):
+    text = pdf_text(certificate)
+    # The title is set in capitals by the stylesheet; the document title keeps its case.
+    assert re.search(r"^Certificat$", text, re.IGNORECASE | re.MULTILINE), text
+    assert pdf_title(certificate).startswith("Certificat\u00a0: "), pdf_title(certificate)
+    assert "Nous certifions que" in text
+    assert "a suivi avec succès" in text
+    assert "Compétences certifiées" in text
+    assert "Code du certificat" in text
+    assert "Vérifier sur" in text
+    assert "Délivré le" in text
+    # What was certified is printed as it is, whatever the language.
+    for expected in (certificate.holder_name, course.title, certificate.display_code):
+        assert expected in text, expected
+
+    # Dates are French: the month of issue and the expiry date, written out.
+    assert any(FRENCH_MONTHS[day.month - 1] in text for day in issue_dates(certificate)), text
+    assert any(french_date(day) in text for day in issue_dates(certificate)), text
+    assert french_date(certificate.valid_until) in text, text
+    assert not any(month in text for month in ENGLISH_MONTHS), text
+
+    # No English left from the template.
+    for english in ("This certifies that", "has successfully completed", "Certificate code"):
+        assert english not in text, english
+
+
+def test_the_pdf_of_an_english_template_stays_in_english(trainee, course, rule, template):
+    template.language = "en"
+    template.save()
+    finish_course(trainee, course)
+    certificate = Certificate.objects.get(learner=trainee, course=course)
+    text = pdf_text(certificate)
+    assert "This certifies that" in text
+    assert "Nous certifions que" not in text
+
+
+# --- The verification page --------------------------------------------------------------------
+
+
+def test_the_verification_page_speaks_french_from_accept_language(client, certificate):
+    page = client.get(
+        f"/verify/{certificate.display_code}/", HTTP_ACCEPT_LANGUAGE="fr-SN,fr;q=0.9"
+    ).content.decode()
+    assert '<html lang="fr">' in page
+    assert "<h1>Vérifier un certificat</h1>" in page
+    assert 'id="certificate-status">Valide</span>' in page
+    assert "Délivré à" in page
+    assert "Valable jusqu’au" in page
+    assert french_date(certificate.valid_until) in page
+    assert any(french_date(day) in page for day in issue_dates(certificate))
+    assert "Code du certificat" in page
+    assert ">Valid<" not in page and "Awarded to" not in page
+
+
+def test_the_verification_page_speaks_french_from_the_language_cookie(
+    client, certificate, people_a
+):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    services.certificate_revoke(
+        certificate=certificate, actor=people_a.manager, reason="Délivré par erreur."
+    )
+    page = client.get(f"/verify/{certificate.display_code}/").content.decode()
+    assert 'id="certificate-status">Révoqué</span>' in page
+    assert "Révoqué le" in page and "Motif\u00a0: Délivré par erreur." in page
