@@ -2,14 +2,21 @@
 
 Run:  make bench-ingest      (PostgreSQL at DATABASE_URL; starts gunicorn on 127.0.0.1)
 
-Sets up a fresh database (``test_bench``) with the demo course and N learners (each enrolled),
-starts gunicorn (2 sync workers, as on this 2-core machine; ``--preload``) with production
-settings (:mod:`bench.settings`: DEBUG off, persistent connections), and measures, in one run:
+Sets up a fresh database (``BENCH_DB_NAME``, default ``test_bench``) with the demo course and
+N learners (each enrolled), starts gunicorn (``--preload``; by default 2 sync workers, as on
+this 2-core machine; ``BENCH_WORKERS`` and ``BENCH_THREADS`` — threads > 1 means the gthread
+worker — try others) with production settings (:mod:`bench.settings`: DEBUG off, persistent
+connections, the Redis cache), and measures, in one run:
 - batched ingest: POST /api/v1/progress/events with batches of 1,000 events, two clients in
   parallel — events per second, including validation and derived state (completions,
   evidence, attainment). Targets: at least 2,000/s, aim 5,000/s.
-- single events: one event per request, sequentially — requests per second and p50/p99
-  latency. Targets: at least 300/s, p99 under 50 ms.
+- single events: one event per request — sequentially (one client: latency) and from
+  ``BENCH_CLIENTS`` clients at once (default 4: throughput) — requests per second and p50/p99
+  latency, overall and per verb. Targets: at least 300/s, p99 under 50 ms.
+- the framework's floor for single requests, in the same gunicorn: ``GET /xapi/about`` (a
+  plain Django view through the whole middleware stack, no query) and ``GET /api/v1/me``
+  with the API key (a trivial django-ninja endpoint, key authentication included, cached).
+  No endpoint can answer faster than these on this machine in this run.
 - baseline: a raw ``bulk_create`` of the same number of ProgressEvent rows in the same run;
   the ratio shows what validation and derived state cost.
 All traffic goes to 127.0.0.1 only, and every loop is bounded.
@@ -19,7 +26,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -38,6 +44,10 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 LEARNERS = int(os.environ.get("BENCH_LEARNERS", "2000"))
 BATCH = 1000
 SINGLE_REQUESTS = int(os.environ.get("BENCH_SINGLE", "400"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
+FLOOR_REQUESTS = 300
 
 
 def free_port() -> int:
@@ -46,18 +56,68 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def post(url: str, body: dict, key: str) -> tuple[int, dict, float]:
-    data = json.dumps(body).encode()
+def post(url: str, body: dict | None, key: str) -> tuple[int, dict, float]:
+    """POST ``body`` (GET when None) with the key; the status, the JSON answer, the seconds."""
     request = urllib.request.Request(
         url,
-        data=data,
-        method="POST",
+        data=None if body is None else json.dumps(body).encode(),
+        method="GET" if body is None else "POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
     )
     start = time.perf_counter()
     with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback
         payload = json.loads(response.read())
         return response.status, payload, time.perf_counter() - start
+
+
+def percentile(latencies: list[float], share: float) -> float:
+    """In milliseconds; the nearest-rank percentile."""
+    ordered = sorted(latencies)
+    return ordered[max(0, int(len(ordered) * share + 0.5) - 1)] * 1000
+
+
+def requests_run(requests: list, send, clients: int) -> tuple[float, list[tuple[str, float]]]:
+    """Send each request once from ``clients`` threads; the seconds taken, (label, latency)s."""
+    queue = list(reversed(requests))
+    lock = threading.Lock()
+    timings: list[tuple[str, float]] = []
+
+    def client():
+        while True:
+            with lock:
+                if not queue:
+                    return
+                request = queue.pop()
+            label, seconds = send(request)
+            with lock:
+                timings.append((label, seconds))
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=1800)
+    return time.perf_counter() - start, timings
+
+
+def latency_line(name: str, seconds: float, timings: list[tuple[str, float]]) -> str:
+    latencies = [latency for _label, latency in timings]
+    line = (
+        f"{name}: {len(timings) / seconds:,.0f} requests/s, p50 {percentile(latencies, 0.5):.1f} "
+        f"ms, p99 {percentile(latencies, 0.99):.1f} ms"
+    )
+    labels = sorted({label for label, _latency in timings})
+    if len(labels) > 1:
+        line += (
+            " ("
+            + "; ".join(
+                f"{label} p50 {percentile([s for lb, s in timings if lb == label], 0.5):.1f} ms"
+                for label in labels
+            )
+            + ")"
+        )
+    return line
 
 
 def setup_data():
@@ -145,8 +205,12 @@ def main() -> int:
         all_events = []
         for i in range(LEARNERS):
             all_events.extend(events_for(i, modules, i))
+        # The last learners' events are sent one per request: half sequentially, half from
+        # several clients at once (a learner's events may then arrive in any order: all apply).
         single_events = all_events[-SINGLE_REQUESTS:]
         batch_events = all_events[:-SINGLE_REQUESTS]
+        half = (len(single_events) // 8) * 4
+        sequential_events, parallel_events = single_events[:half], single_events[half:]
         batches = [batch_events[i : i + BATCH] for i in range(0, len(batch_events), BATCH)]
 
         settings_dict = connection.settings_dict
@@ -167,7 +231,8 @@ def main() -> int:
                 "gunicorn",
                 "lms.wsgi",
                 "--workers",
-                "2",
+                str(WORKERS),
+                *(["--worker-class", "gthread", "--threads", str(THREADS)] if THREADS > 1 else []),
                 "--preload",
                 "--bind",
                 f"127.0.0.1:{port}",
@@ -224,12 +289,24 @@ def main() -> int:
             if r.get("status") != "applied"
         ]
 
-        latencies = []
-        start = time.perf_counter()
-        for event in single_events:
+        def send_event(event):
             status, body, seconds = post(f"{base}/api/v1/progress/events", {"events": [event]}, key)
-            latencies.append(seconds)
-        single_seconds = time.perf_counter() - start
+            assert body["results"][0]["status"] == "applied", body
+            return event["verb"], seconds
+
+        def send_floor(path):
+            status, _body, seconds = post(f"{base}{path}", None, key)
+            assert status == 200
+            return path, seconds
+
+        floors = []
+        for path in ("/xapi/about", "/api/v1/me"):
+            for clients in (1, CLIENTS):
+                requests_run([path] * 20, send_floor, clients)  # warm up
+                seconds, timings = requests_run([path] * FLOOR_REQUESTS, send_floor, clients)
+                floors.append(latency_line(f"  {path}, {clients} client(s)", seconds, timings))
+        sequential = requests_run(sequential_events, send_event, 1)
+        parallel = requests_run(parallel_events, send_event, CLIENTS)
 
         # Baseline: the same number of rows, raw.
         from django.utils import timezone
@@ -255,13 +332,13 @@ def main() -> int:
 
         rate = applied / batch_seconds
         baseline_rate = len(batch_events) / baseline_seconds
-        p50 = statistics.median(latencies) * 1000
-        p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1] * 1000
-        single_rate = len(single_events) / single_seconds
         from django.conf import settings
 
         print(
-            f"Database: PostgreSQL ({test_db}); gunicorn 2 sync workers, --preload; settings "
+            f"Database: PostgreSQL ({test_db}); gunicorn {WORKERS} "
+            f"{f'gthread workers x {THREADS} threads' if THREADS > 1 else 'sync workers'}, "
+            f"--preload; cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}; "
+            f"settings "
             f"{os.environ['DJANGO_SETTINGS_MODULE']} (DEBUG {settings.DEBUG}, CONN_MAX_AGE "
             f"{settings.DATABASES['default']['CONN_MAX_AGE']}); {LEARNERS} learners"
         )
@@ -273,10 +350,12 @@ def main() -> int:
             f"baseline raw bulk_create: {len(batch_events)} rows in {baseline_seconds:.2f} s = "
             f"{baseline_rate:,.0f} rows/s; ingest is {rate / baseline_rate:.2f}× the baseline"
         )
-        print(
-            f"single events: {single_rate:,.0f} requests/s sequential, p50 {p50:.1f} ms, "
-            f"p99 {p99:.1f} ms (targets ≥ 300/s, p99 < 50 ms)"
-        )
+        print("framework floor (same gunicorn, no progress work):")
+        for line in floors:
+            print(line)
+        print("single events (targets ≥ 300/s, p99 < 50 ms):")
+        print(latency_line("  1 client (sequential)", *sequential))
+        print(latency_line(f"  {CLIENTS} clients", *parallel))
         print(f"completions derived: {ModuleCompletion.objects.count()}")
         if rejected:
             print("first rejection:", rejected[0])

@@ -9,15 +9,16 @@ class CertificatesConfig(AppConfig):
 
     def ready(self):
         from certificates import api, learner_hooks  # noqa: F401 - they register hooks
-        from courses.signals import learning_changed
+        from courses.signals import learning_changed_many
 
-        learning_changed.connect(
+        # The batch form: a batch of progress costs one query for the rules of all its pairs.
+        learning_changed_many.connect(
             _issue_earned_certificates, dispatch_uid="certificates.issue_earned"
         )
 
 
-def _issue_earned_certificates(sender, *, learner_id, course_id, **kwargs):
-    """Inside the progress transaction: issue what the learner has just earned."""
-    from certificates.services import certificate_issue_if_eligible
+def _issue_earned_certificates(sender, *, pairs, **kwargs):
+    """Inside the progress transaction: issue what the learners have just earned."""
+    from certificates.services import certificates_issue_if_eligible_many
 
-    certificate_issue_if_eligible(learner_id=learner_id, course_id=course_id)
+    certificates_issue_if_eligible_many(pairs=pairs)

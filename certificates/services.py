@@ -241,34 +241,73 @@ def _certificate_create(*, learner, rule: CertificateRule, method, actor, renews
 def certificate_issue_if_eligible(*, learner_id: int, course_id: int | None) -> list[Certificate]:
     """Issue automatically whatever certificates the learner has just earned.
 
-    Called inside the progress transaction (``courses.signals.learning_changed``), so the
-    certificate commits or rolls back with the progress that earned it. ``course_id`` None
-    means any course the learner is enrolled in (an observation may serve several).
+    Called inside the progress transaction (``courses.signals.learning_changed_many``), so
+    the certificate commits or rolls back with the progress that earned it. ``course_id``
+    None means any course the learner is enrolled in (an observation may serve several).
+    """
+    return certificates_issue_if_eligible_many(pairs=[(learner_id, course_id)])
+
+
+def certificates_issue_if_eligible_many(
+    *, pairs: list[tuple[int, int | None]]
+) -> list[Certificate]:
+    """:func:`certificate_issue_if_eligible` for many (learner, course) pairs at once.
+
+    One query finds the automatic rules of all the pairs' courses (a batch of progress from
+    another LMS names a few courses for hundreds of learners, and most courses have no
+    automatic rule); only the pairs whose course has one are checked, one by one, in order.
     """
     from django.contrib.auth import get_user_model
+    from django.db.models import Q
 
     from courses.models import Enrolment
 
-    rules = CertificateRule.objects.filter(automatic=True).select_related(
-        "course", "template", "template__institution"
-    )
-    if course_id is not None:
-        rules = rules.filter(course_id=course_id)
-    else:
-        rules = rules.filter(
-            course_id__in=Enrolment.objects.filter(learner_id=learner_id).values("course_id")
-        )
-    rules = list(rules)
-    if not rules:
+    pairs = list(dict.fromkeys(pairs))
+    if not pairs:
         return []
-    learner = get_user_model().objects.get(pk=learner_id)
+    course_ids = {course_id for _learner, course_id in pairs if course_id is not None}
+    anywhere = {learner_id for learner_id, course_id in pairs if course_id is None}
+    condition = Q(course_id__in=course_ids)
+    if anywhere:
+        condition |= Q(
+            course_id__in=Enrolment.objects.filter(learner_id__in=anywhere).values("course_id")
+        )
+    rules_of: dict[int, list[CertificateRule]] = {}
+    position: dict[int, int] = {}  # the rules' own ordering, kept when a pair spans courses
+    for rule in CertificateRule.objects.filter(condition, automatic=True).select_related(
+        "course", "template", "template__institution"
+    ):
+        rules_of.setdefault(rule.course_id, []).append(rule)
+        position[rule.pk] = len(position)
+    if not rules_of:
+        return []
+    enrolled: dict[int, list[int]] = {}
+    if anywhere:
+        for learner_id, course_id in Enrolment.objects.filter(
+            learner_id__in=anywhere, course_id__in=list(rules_of)
+        ).values_list("learner_id", "course_id"):
+            enrolled.setdefault(learner_id, []).append(course_id)
+    learners = get_user_model().objects.in_bulk(
+        {
+            learner_id
+            for learner_id, course_id in pairs
+            if (course_id in rules_of) or (course_id is None and enrolled.get(learner_id))
+        }
+    )
     issued = []
-    for rule in rules:
-        if selectors.active_certificate(learner=learner, rule=rule) is not None:
-            continue
-        if not selectors.criteria_check(rule=rule, learner=learner).met:
-            continue
-        issued.append(certificate_issue(learner=learner, course=rule.course).certificate)
+    for learner_id, course_id in pairs:
+        courses = [course_id] if course_id is not None else enrolled.get(learner_id, [])
+        rules = sorted(
+            (rule for course in courses for rule in rules_of.get(course, [])),
+            key=lambda rule: position[rule.pk],
+        )
+        learner = learners.get(learner_id)
+        for rule in rules:
+            if selectors.active_certificate(learner=learner, rule=rule) is not None:
+                continue
+            if not selectors.criteria_check(rule=rule, learner=learner).met:
+                continue
+            issued.append(certificate_issue(learner=learner, course=rule.course).certificate)
     return issued
 
 

@@ -8,6 +8,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -804,8 +805,9 @@ def _source_key(*, kind: str, source_id: str, source_uri: str, learner_id, compe
     return (kind, competency_id, "", source_uri, learner_id)
 
 
-@transaction.atomic
-def evidence_record_many(*, evidence: list[NewEvidence]) -> list[EvidenceRecorded]:
+def evidence_record_many(
+    *, evidence: list[NewEvidence], fresh_sources: bool = False, webhooks: list | None = None
+) -> list[EvidenceRecorded]:
     """Record pieces of evidence in order, each as :func:`evidence_record` would, set-wise.
 
     One result per piece, in order; a piece whose source was recorded before (or earlier in
@@ -814,6 +816,13 @@ def evidence_record_many(*, evidence: list[NewEvidence]) -> list[EvidenceRecorde
     attainment is stepped through their new pieces in memory, in order, by the step one call
     per piece takes, and written once; so the rows (and their ``since``) are those one call
     per piece gives, in a number of queries that does not grow with the number of pieces.
+
+    ``fresh_sources``: the caller vouches that every source was created in its transaction
+    (a module completion just written), so none can have been recorded yet: the look-up is
+    skipped (the unique constraint on the source still backs this up) and, as nothing can be
+    refused after a query, the caller's transaction is used without a savepoint of its own.
+    ``webhooks``: when given, the ``competency_attained`` notices are appended to it
+    (:class:`lms.services.WebhookNotice`) for the caller to log with its own in one go.
     """
     if not evidence:
         return []
@@ -827,9 +836,16 @@ def evidence_record_many(*, evidence: list[NewEvidence]) -> list[EvidenceRecorde
                 _("The level “%(level)s” is not on the scale of “%(competency)s”'s framework.")
                 % {"level": piece.level.name, "competency": piece.competency}
             )
+    with transaction.atomic(savepoint=not fresh_sources):
+        return _evidence_write(evidence, fresh_sources=fresh_sources, webhooks=webhooks)
+
+
+def _evidence_write(
+    evidence: list[NewEvidence], *, fresh_sources: bool, webhooks: list | None
+) -> list[EvidenceRecorded]:
     learners = {piece.learner.pk: piece.learner for piece in evidence}
     _lock_learners(learners)
-    known = _recorded_sources(evidence)
+    known = {} if fresh_sources else _recorded_sources(evidence)
     results: list[CompetencyEvidence | EvidenceRecorded] = []
     new: list[CompetencyEvidence] = []
     for piece in evidence:
@@ -884,7 +900,13 @@ def evidence_record_many(*, evidence: list[NewEvidence]) -> list[EvidenceRecorde
     }
     rows = replay.write()
     if raised:
-        _attainment_webhooks_dispatch(learners=learners, raised=raised)
+        notices = _attainment_webhook_notices(learners=learners, raised=raised, replay=replay)
+        if webhooks is None:
+            from lms.services import webhooks_dispatch_many
+
+            webhooks_dispatch_many(notices=notices)
+        else:
+            webhooks.extend(notices)
     return [
         result
         if isinstance(result, EvidenceRecorded)
@@ -944,23 +966,30 @@ class _Raised:
     since: datetime
 
 
-def _attainment_webhooks_dispatch(*, learners: dict, raised: list[_Raised]) -> None:
-    """Tell the owning institution's webhooks (``competency_attained``) of each level reached
-    or raised; regulators' frameworks have no owner, so nobody is told."""
+def _attainment_webhook_notices(*, learners: dict, raised: list[_Raised], replay) -> list:
+    """A ``competency_attained`` notice for each level reached or raised, to the institution
+    owning the framework; regulators' frameworks have no owner, so nobody is told. The
+    payloads are built (two queries) only if a webhook wants them."""
     from lms.models import WebhookEvent
+    from lms.services import WebhookNotice
 
-    items = CompetencyItem.objects.select_related("framework").in_bulk(
-        {row.competency_id for row in raised}
-    )
-    levels = ScaleLevel.objects.in_bulk({row.level_id for row in raised})
-    by_owner = defaultdict(list)
-    for row in raised:
-        owner = items[row.competency_id].framework.owner_institution_id
-        if owner is not None:
-            by_owner[owner].append(row)
+    graph: _SettledGraph = replay.graph
+    framework_of = {pk: node.framework_id for pk, node in replay.nodes.items()}
+    owners = {pk: graph.owners[pk] for pk in framework_of.values() if pk in graph.owners}
+    unknown = {pk for pk in framework_of.values() if pk not in owners}
+    if unknown:
+        owners.update(
+            Framework.objects.filter(pk__in=unknown).values_list("pk", "owner_institution_id")
+        )
+    loaded: dict[str, dict] = {}
 
     def payload(row: _Raised) -> dict:
-        item, level = items[row.competency_id], levels[row.level_id]
+        if not loaded:
+            loaded["items"] = CompetencyItem.objects.select_related("framework").in_bulk(
+                {row.competency_id for row in raised}
+            )
+            loaded["levels"] = ScaleLevel.objects.in_bulk({row.level_id for row in raised})
+        item, level = loaded["items"][row.competency_id], loaded["levels"][row.level_id]
         framework = item.framework
         learner = learners[row.learner_id]
         return {
@@ -981,26 +1010,15 @@ def _attainment_webhooks_dispatch(*, learners: dict, raised: list[_Raised]) -> N
             "since": row.since.isoformat(),
         }
 
-    for owner, rows in by_owner.items():
-        webhooks_dispatch_each(
-            institution=owner,
+    return [
+        WebhookNotice(
+            institution_id=owners[framework_of[row.competency_id]],
             event=WebhookEvent.COMPETENCY_ATTAINED,
-            payloads=(payload(row) for row in rows),
+            payload=partial(payload, row),
         )
-
-
-def webhooks_dispatch_each(*, institution, event: str, payloads) -> None:
-    """Log one delivery of ``event`` per payload (see :func:`lms.services.webhooks_dispatch`).
-
-    An institution without a webhook for the event costs one query, however many payloads:
-    the first dispatch finds no webhook and the rest (and the building of their payloads,
-    given as an iterable) is skipped. Webhooks do not change within the caller's transaction.
-    """
-    from lms.services import webhooks_dispatch
-
-    for payload in payloads:
-        if not webhooks_dispatch(institution=institution, event=event, payload=payload):
-            return
+        for row in raised
+        if owners.get(framework_of[row.competency_id]) is not None
+    ]
 
 
 @transaction.atomic
@@ -1065,13 +1083,20 @@ class _Row:
     pk: int | None = None
 
 
-def _affected_items(competency_ids: set[int]) -> dict[int, _Node]:
+def _affected_items(competency_ids: set[int], *, graph: "_SettledGraph") -> dict[int, _Node]:
     """The items, their ancestors, their exact matches in published frameworks, and so on.
 
     The smallest set holding the items that is closed under "parent of" (whatever the
     framework's status) and "exact match of, in a published framework". Each node knows its
-    exact matches within the set and all its children.
+    exact matches within the set and all its children. Read from :func:`_settled_graph` when
+    every item is in a published or retired framework (one query), else from the database.
     """
+    if competency_ids <= graph.nodes.keys():
+        return graph.closure(competency_ids)
+    return _affected_items_from_database(competency_ids)
+
+
+def _affected_items_from_database(competency_ids: set[int]) -> dict[int, _Node]:
     fields = ("pk", "parent_id", "framework_id", "framework__status", "rule_type", "rule_config")
     nodes: dict[int, _Node] = {}
     any_status: set[int] = set(competency_ids)  # the items and ancestors: whatever their status
@@ -1110,7 +1135,15 @@ def _affected_items(competency_ids: set[int]) -> dict[int, _Node]:
     return nodes
 
 
-def _scales(framework_ids) -> dict[int, _Scale]:
+def _scales(framework_ids, *, graph: "_SettledGraph") -> dict[int, _Scale]:
+    scales = {pk: graph.scales[pk] for pk in framework_ids if pk in graph.scales}
+    missing = [pk for pk in framework_ids if pk not in scales]
+    if missing:
+        scales.update(_scales_from_database(missing))
+    return scales
+
+
+def _scales_from_database(framework_ids) -> dict[int, _Scale]:
     scales: dict[int, _Scale] = {}
     for pk, framework_id, order, is_proficient in ScaleLevel.objects.filter(
         framework__in=framework_ids
@@ -1122,6 +1155,87 @@ def _scales(framework_ids) -> dict[int, _Scale]:
         if is_proficient:
             scale.proficient = order
     return scales
+
+
+# --- The settled graph: a per-process copy of what published frameworks hold ----------------
+# A framework that is no longer a draft never changes (every write refuses it, see
+# _require_draft): its items, their rules, its scale and the associations it owns are fixed,
+# and an association between two such frameworks is owned by one of them. Only its status
+# moves on (published, then retired), which decides whether crosswalks reach it. So each
+# process keeps the items, exact matches and scales of the non-draft frameworks, keyed by
+# their (id, identifier, status, published_at): one small query tells whether the copy still
+# holds, and any publication, retirement or deletion makes the next call load it again (the
+# random identifier tells apart two frameworks given the same id, as after a rollback).
+# Drafts are never kept: evidence on a draft's item is worked out from the database.
+
+
+@dataclass
+class _SettledGraph:
+    key: frozenset
+    nodes: dict[int, _Node]
+    scales: dict[int, _Scale]
+    owners: dict[int, int | None]  # framework -> owner institution
+
+    def closure(self, competency_ids: set[int]) -> dict[int, _Node]:
+        """What :func:`_affected_items_from_database` gives, from memory (no query)."""
+        seen, todo = set(competency_ids), list(competency_ids)
+        while todo:
+            node = self.nodes[todo.pop()]
+            ends = [p for p in node.partners if self.nodes[p].published]
+            if node.parent_id is not None:
+                ends.append(node.parent_id)
+            for end in ends:
+                if end not in seen:
+                    seen.add(end)
+                    todo.append(end)
+        # Copies knowing only their matches within the set; children are shared, never changed.
+        return {pk: replace(self.nodes[pk], partners=self.nodes[pk].partners & seen) for pk in seen}
+
+
+_settled: _SettledGraph | None = None
+
+
+def _settled_graph() -> _SettledGraph:
+    """The current process's settled graph, checked with one query, loaded again if stale."""
+    global _settled
+    key = frozenset(
+        Framework.objects.exclude(status=FrameworkStatus.DRAFT).values_list(
+            "pk", "identifier", "status", "published_at"
+        )
+    )
+    graph = _settled
+    if graph is None or graph.key != key:
+        graph = _settled = _settled_graph_load(key)
+    return graph
+
+
+def _settled_graph_load(key: frozenset) -> _SettledGraph:
+    status_of = {pk: status for pk, _identifier, status, _published_at in key}
+    if not status_of:
+        return _SettledGraph(key, {}, {}, {})
+    nodes: dict[int, _Node] = {}
+    children = []
+    for pk, parent_id, framework_id, rule, config, code in CompetencyItem.objects.filter(
+        framework__in=list(status_of)
+    ).values_list("pk", "parent_id", "framework_id", "rule_type", "rule_config", "code"):
+        published = status_of[framework_id] == FrameworkStatus.PUBLISHED
+        nodes[pk] = _Node(pk, parent_id, framework_id, published, rule, config)
+        if parent_id is not None:
+            children.append((parent_id, pk, code))
+    for parent_id, pk, code in children:
+        if parent_id in nodes:
+            nodes[parent_id].children.append((pk, code))
+    for origin, destination in CompetencyAssociation.objects.filter(
+        association_type=AssociationType.EXACT_MATCH_OF,
+        origin__framework__in=list(status_of),
+        destination__framework__in=list(status_of),
+    ).values_list("origin_id", "destination_id"):
+        nodes[origin].partners.add(destination)
+        nodes[destination].partners.add(origin)
+    owners = dict(
+        Framework.objects.filter(pk__in=list(status_of)).values_list("pk", "owner_institution_id")
+    )
+    return _SettledGraph(key, nodes, _scales_from_database(list(status_of)), owners)
 
 
 def _rollup(node: _Node, value: dict[int, int | None], scale: _Scale) -> int | None:
@@ -1181,8 +1295,9 @@ class _AttainmentReplay:
     """
 
     def __init__(self, *, learner_ids, competency_ids: set[int], from_scratch: bool = False):
-        self.nodes = _affected_items(competency_ids)
-        self.scales = _scales({node.framework_id for node in self.nodes.values()})
+        self.graph = _settled_graph()
+        self.nodes = _affected_items(competency_ids, graph=self.graph)
+        self.scales = _scales({node.framework_id for node in self.nodes.values()}, graph=self.graph)
         self.closures: dict[int, tuple[list[int], set[int]]] = {}
         self.stored: dict[tuple[int, int], _Row] = {}
         self.tops: dict[tuple[int, int], int] = {}  # (learner, item) -> highest level order

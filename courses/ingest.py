@@ -15,10 +15,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from django.db.models import Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from wagtail.models import Page
 
 from courses import selectors
 from courses.models import (
@@ -187,29 +189,33 @@ def progress_batch_record(
 
 
 def _institution_objects(*, institution, course_ids: set, module_ids: set):
-    """The institution's live courses and modules among those ids, each module with its course."""
-    own_courses = selectors.institution_courses(institution=institution)
+    """The institution's live courses and modules among those ids, each module with its course.
+
+    Two queries at most, none for the institution's section itself: the modules by id, then
+    in one query the courses asked for and the modules' courses, each within the section
+    (its path read by a subquery).
+    """
+    if institution.root_page_id is None or not (course_ids or module_ids):
+        return {}, {}
     modules = {
         module.pk: module
-        for module in ModulePage.objects.live()
-        .filter(pk__in=module_ids)
-        .descendant_of(institution.root_page)
-        if institution.root_page_id and module_ids
+        for module in (ModulePage.objects.live().filter(pk__in=module_ids) if module_ids else [])
     }
     parent_paths = {module.path[: -ModulePage.steplen] for module in modules.values()}
-    courses_of_modules = {
-        course.path: course
-        for course in (own_courses.filter(path__in=parent_paths) if parent_paths else [])
-    }
+    section = Page.objects.filter(pk=institution.root_page_id)
+    own = CoursePage.objects.live().filter(
+        Q(pk__in=course_ids) | Q(path__in=parent_paths),
+        path__startswith=Subquery(section.values("path")),
+        depth__gt=Subquery(section.values("depth")),
+    )
+    found = list(own)
+    courses_of_modules = {course.path: course for course in found}
     modules = {
         pk: (module, courses_of_modules[module.path[: -ModulePage.steplen]])
         for pk, module in modules.items()
         if module.path[: -ModulePage.steplen] in courses_of_modules
     }
-    courses = {
-        course.pk: course
-        for course in (own_courses.filter(pk__in=course_ids) if course_ids else [])
-    }
+    courses = {course.pk: course for course in found if course.pk in course_ids}
     return courses, modules
 
 

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -48,7 +49,12 @@ from courses.models import (
     QuizAttempt,
 )
 from lms.models import Institution, LearnerProfile, WebhookEvent
-from lms.services import institution_root_page_set, learner_profile_save, webhooks_dispatch
+from lms.services import (
+    WebhookNotice,
+    institution_root_page_set,
+    learner_profile_save,
+    webhooks_dispatch_many,
+)
 
 
 class LearningError(Exception):
@@ -383,15 +389,13 @@ def _events_write(*, events, enrolments, completed_enrolments, completions) -> N
         update_fields=["status", "completed_at"],
     )
     if completions:
-        _completions_evidence_record(completions=completions)
-        _completions_webhooks_dispatch(completions=completions)
-        changed = dict.fromkeys(
-            (completion.learner_id, course.pk) for completion, _m, course in completions
+        notices = _completion_webhook_notices(completions=completions)
+        notices += _completions_evidence_record(completions=completions)
+        webhooks_dispatch_many(notices=notices)
+        signals.learning_changed_send(
+            sender=ProgressEvent,
+            pairs=[(completion.learner_id, course.pk) for completion, _m, course in completions],
         )
-        for learner_id, course_id in changed:
-            signals.learning_changed.send(
-                sender=ProgressEvent, learner_id=learner_id, course_id=course_id
-            )
     recorded = [(event.pk, event.learner_id) for event in events]
 
     def send_progress_recorded():
@@ -403,11 +407,14 @@ def _events_write(*, events, enrolments, completed_enrolments, completions) -> N
     transaction.on_commit(send_progress_recorded)
 
 
-def _completions_webhooks_dispatch(*, completions) -> None:
-    """Tell the course's institution's webhooks (``module_completed``) of each completion."""
-    by_course: dict[int, list] = defaultdict(list)
-    for completion, module, course in completions:
-        by_course[course.pk].append((completion, module, course))
+def _completion_webhook_notices(*, completions) -> list[WebhookNotice]:
+    """A ``module_completed`` notice per completion, to the course's institution (found in one
+    query); payloads are built only for institutions with such a webhook."""
+    institution_of = dict(
+        InstitutionPage.objects.filter(
+            path__in={course.path[: -course.steplen] for _c, _m, course in completions}
+        ).values_list("path", "institution_id")
+    )
     urls: dict[int, str] = {}
 
     def payload(completion, module, course) -> dict:
@@ -421,18 +428,14 @@ def _completions_webhooks_dispatch(*, completions) -> None:
             "event_id": str(completion.event.event_id),
         }
 
-    for rows in by_course.values():
-        course = rows[0][2]
-        # The course's institution, as a subquery: one query for the webhooks, not three.
-        institution = InstitutionPage.objects.filter(path=course.path[: -course.steplen]).values(
-            "institution_id"
-        )[:1]
-        for row in rows:
-            # None logged: the institution has no webhook for this, so skip the rest too.
-            if not webhooks_dispatch(
-                institution=institution, event=WebhookEvent.MODULE_COMPLETED, payload=payload(*row)
-            ):
-                break
+    return [
+        WebhookNotice(
+            institution_id=institution_of.get(course.path[: -course.steplen]),
+            event=WebhookEvent.MODULE_COMPLETED,
+            payload=partial(payload, completion, module, course),
+        )
+        for completion, module, course in completions
+    ]
 
 
 # --- Competency evidence ----------------------------------------------------------------------
@@ -440,8 +443,12 @@ def _completions_webhooks_dispatch(*, completions) -> None:
 # derives attainment from it (its services, never its tables; it knows nothing of courses).
 
 
-def _completions_evidence_record(*, completions) -> None:
-    """Each competency a completed module is mapped to is shown at the mapping's target level."""
+def _completions_evidence_record(*, completions) -> list[WebhookNotice]:
+    """Each competency a completed module is mapped to is shown at the mapping's target level.
+
+    The completions were written just now, so their evidence cannot exist yet
+    (``fresh_sources``). Returns the ``competency_attained`` notices, for the caller to log
+    with its own."""
     mappings: dict[int, list[ModuleCompetency]] = defaultdict(list)
     for mapping in ModuleCompetency.objects.filter(
         module__in={module.pk for _c, module, _course in completions}
@@ -465,7 +472,9 @@ def _completions_evidence_record(*, completions) -> None:
                     occurred_at=completion.completed_at,
                 )
             )
-    evidence_record_many(evidence=evidence)
+    notices: list[WebhookNotice] = []
+    evidence_record_many(evidence=evidence, fresh_sources=True, webhooks=notices)
+    return notices
 
 
 def _observation_evidence_record(*, observation: Observation) -> None:
@@ -592,8 +601,8 @@ def quiz_submit(
             event=recorded.event,
         )
         if attempt.passed:  # a criterion of its own ("every quiz passed"), now recorded
-            signals.learning_changed.send(
-                sender=QuizAttempt, learner_id=learner.pk, course_id=module.course.pk
+            signals.learning_changed_send(
+                sender=QuizAttempt, pairs=[(learner.pk, module.course.pk)]
             )
     return QuizResult(attempt, True, scored.feedback)
 
@@ -657,8 +666,8 @@ def observation_record(
         event=event,
     )
     _observation_evidence_record(observation=observation)
-    signals.learning_changed.send(
-        sender=Observation, learner_id=learner.pk, course_id=course.pk if course else None
+    signals.learning_changed_send(
+        sender=Observation, pairs=[(learner.pk, course.pk if course else None)]
     )
     learner_id = learner.pk
     transaction.on_commit(
@@ -1060,9 +1069,11 @@ def prior_learning_record(
             % {"learner": learner.get_username(), "institution": institution.name},
             status=403,
         )
-    if not selectors.institution_courses(institution=institution).filter(
-        framework_id=competency.framework_id
-    ).exists():
+    if (
+        not selectors.institution_courses(institution=institution)
+        .filter(framework_id=competency.framework_id)
+        .exists()
+    ):
         raise LearningError(
             _("%(institution)s's courses do not train against this competency's framework.")
             % {"institution": institution.name}
@@ -1087,5 +1098,5 @@ def prior_learning_record(
         institution=institution,
         notes=notes,
     )
-    signals.learning_changed.send(sender=Institution, learner_id=learner.pk, course_id=None)
+    signals.learning_changed_send(sender=Institution, pairs=[(learner.pk, None)])
     return recorded

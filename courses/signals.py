@@ -12,17 +12,35 @@ roll back together with the progress (a certificate issued when its criteria are
 they write is part of the same transaction, and an exception they raise rolls it all back,
 so they must only raise for a real inconsistency.
 
+``learning_changed_many`` is the same news for many pairs at once: it is sent once, with
+``pairs`` (a list of ``(learner_id, course_id)``, each once, in the order they changed), at
+the same moment. Every change is announced on both signals — always through
+:func:`learning_changed_send` — so a receiver connects to exactly one of them: to
+``learning_changed`` if it handles one pair at a time, to ``learning_changed_many`` if it can
+handle a batch with fewer queries (certificates: one query for the rules of all the pairs).
+
 Batches of events (:func:`courses.services.progress_events_record`, the plugin API's) are
-written set-wise: ``learning_changed`` is sent once per learner and course that got a new
-module completion, after the whole batch's derived records are written, and
-``progress_recorded`` once per event after commit. If that attempt fails (a collision with a
-parallel request, or a :class:`courses.services.LearningError` raised by a receiver), it is
-rolled back with what receivers wrote, and the events are applied one at a time, each in its
-own savepoint: the signal is then sent per event that completes a module, and a
-``LearningError`` refuses only the event that raised it.
+written set-wise: the pairs that got a new module completion are announced once, after the
+whole batch's derived records are written, and ``progress_recorded`` is sent once per event
+after commit. If that attempt fails (a collision with a parallel request, or a
+:class:`courses.services.LearningError` raised by a receiver), it is rolled back with what
+receivers wrote, and the events are applied one at a time, each in its own savepoint: the
+signals are then sent per event that completes a module, and a ``LearningError`` refuses
+only the event that raised it.
 """
 
 from django.dispatch import Signal
 
 progress_recorded = Signal()
 learning_changed = Signal()
+learning_changed_many = Signal()
+
+
+def learning_changed_send(*, sender, pairs) -> None:
+    """Announce that these ``(learner_id, course_id)`` pairs changed, on both signals."""
+    pairs = list(dict.fromkeys(pairs))
+    if not pairs:
+        return
+    learning_changed_many.send(sender=sender, pairs=pairs)
+    for learner_id, course_id in pairs:
+        learning_changed.send(sender=sender, learner_id=learner_id, course_id=course_id)

@@ -371,5 +371,7 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_size(institution_a, course,
         # SQLite takes at most 999 parameters a query, so Django splits bulk inserts.
         assert counts[1000] <= 100, counts
     else:
-        assert abs(counts[1000] - counts[100]) <= 2, counts
-        assert counts[1000] <= 40, counts
+        # Not more for more events (the first batch also loads the published frameworks' graph
+        # into the process, see competencies.services._settled_graph).
+        assert counts[1000] <= counts[100] + 2, counts
+        assert counts[1000] <= 25, counts

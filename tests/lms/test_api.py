@@ -3,6 +3,9 @@
 from http import HTTPStatus
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from lms import services
@@ -65,6 +68,48 @@ def test_a_revoked_key_stops_working_at_once(client, key_a, people_a):
     services.api_key_revoke(api_key=api_key, revoked_by=people_a.manager)
     response = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == HTTPStatus.UNAUTHORIZED
+
+
+def me_queries(client, secret) -> tuple[int, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return response.status_code, [q["sql"] for q in queries]
+
+
+def test_a_cached_key_saves_its_query_and_a_revoked_one_is_refused_at_once(
+    client, key_a, people_a, settings
+):
+    settings.API_KEY_CACHE_SECONDS = 30
+    cache.clear()
+    api_key, secret = key_a
+    status, sql = me_queries(client, secret)
+    assert status == HTTPStatus.OK
+    assert any('FROM "lms_apikey"' in q for q in sql)
+    status, sql = me_queries(client, secret)
+    assert status == HTTPStatus.OK
+    assert sql == []  # from the cache, and last used a moment ago
+    assert secret not in str(cache.get(services._api_key_cache_key(api_key.key_digest)).__dict__)
+
+    services.api_key_revoke(api_key=api_key, revoked_by=people_a.manager)
+    status, _sql = me_queries(client, secret)
+    assert status == HTTPStatus.UNAUTHORIZED
+
+
+def test_a_tampered_key_is_refused_while_the_real_one_is_cached(client, key_a, settings):
+    settings.API_KEY_CACHE_SECONDS = 30
+    cache.clear()
+    _api_key, secret = key_a
+    assert me_queries(client, secret)[0] == HTTPStatus.OK
+    assert me_queries(client, secret[:-2] + "xx")[0] == HTTPStatus.UNAUTHORIZED
+
+
+def test_keys_are_not_cached_in_a_cache_of_one_process_only(client, key_a, settings):
+    """A per-process cache (locmem) cannot hear of a revocation in another worker."""
+    settings.API_KEY_CACHE_SECONDS = None
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert services._api_key_cache_seconds() == 0
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+    assert services._api_key_cache_seconds() == services.API_KEY_CACHE_SECONDS
 
 
 def test_me_with_a_session_lists_roles(client, people_a):
