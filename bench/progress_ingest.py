@@ -7,6 +7,9 @@ N learners (each enrolled), starts gunicorn (``--preload``; by default 2 sync wo
 this 2-core machine; ``BENCH_WORKERS`` and ``BENCH_THREADS`` — threads > 1 means the gthread
 worker — try others) with production settings (:mod:`bench.settings`: DEBUG off, persistent
 connections, the Redis cache), and measures, in one run:
+(2 sync workers measured best here: 4 sync workers, or 2 gthread workers of 4 threads, gave
+less in both batches and single requests, as more processes or threads than cores only
+contend with PostgreSQL for the same two CPUs; requests are CPU-bound, not waiting on I/O.)
 - batched ingest: POST /api/v1/progress/events with batches of 1,000 events, two clients in
   parallel — events per second, including validation and derived state (completions,
   evidence, attainment). Targets: at least 2,000/s, aim 5,000/s.
@@ -206,11 +209,14 @@ def main() -> int:
         for i in range(LEARNERS):
             all_events.extend(events_for(i, modules, i))
         # The last learners' events are sent one per request: half sequentially, half from
-        # several clients at once (a learner's events may then arrive in any order: all apply).
+        # several clients at once.
         single_events = all_events[-SINGLE_REQUESTS:]
         batch_events = all_events[:-SINGLE_REQUESTS]
         half = (len(single_events) // 8) * 4
         sequential_events, parallel_events = single_events[:half], single_events[half:]
+        # Interleaved, so that clients at once send different learners' events (one learner's
+        # events would wait for each other's lock) and each learner's come roughly in order.
+        parallel_events = [event for step in range(4) for event in parallel_events[step::4]]
         batches = [batch_events[i : i + BATCH] for i in range(0, len(batch_events), BATCH)]
 
         settings_dict = connection.settings_dict
