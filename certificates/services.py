@@ -57,7 +57,9 @@ class CertificateError(Exception):
 
 
 def site_url(path: str) -> str:
-    return settings.SITE_BASE_URL.rstrip("/") + path
+    # A host site may name its address only in Wagtail's setting (the apps are pluggable).
+    base = getattr(settings, "SITE_BASE_URL", "") or getattr(settings, "WAGTAILADMIN_BASE_URL", "")
+    return (base or "http://localhost").rstrip("/") + path
 
 
 def verification_url(certificate: Certificate) -> str:
@@ -594,7 +596,7 @@ def expiry_reminders_send(*, today: date | None = None) -> int:
 
     today = today or timezone.localdate()
     sent = 0
-    for days in settings.CERTIFICATE_EXPIRY_REMINDER_DAYS:
+    for days in getattr(settings, "CERTIFICATE_EXPIRY_REMINDER_DAYS", [60, 14]):
         for certificate in selectors.certificates_expiring(on=today + timedelta(days=days)):
             try:
                 with transaction.atomic():

@@ -30,7 +30,7 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
 def verify_rate(group, request) -> str:
-    return settings.CERTIFICATE_VERIFY_RATE
+    return getattr(settings, "CERTIFICATE_VERIFY_RATE", "60/m")
 
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -38,7 +38,7 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def rate_period_seconds() -> int:
     """The rate's window in seconds ("60/m" → 60, "100/5m" → 300): the longest wait."""
-    match = re.fullmatch(r"\s*\d+\s*/\s*(\d*)\s*([smhd])\s*", settings.CERTIFICATE_VERIFY_RATE)
+    match = re.fullmatch(r"\s*\d+\s*/\s*(\d*)\s*([smhd])\s*", verify_rate(None, None))
     if match is None:
         return 60
     return int(match.group(1) or 1) * _PERIODS[match.group(2)]

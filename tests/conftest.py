@@ -16,6 +16,17 @@ from tests.factories import UserFactory, learner_profile_data
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's default language: a request in French (the locale
+    middleware activates it for the thread) must not leak into the next test's messages."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 def enable_totp(user) -> str:
     """Give ``user`` a TOTP authenticator, as allauth's activation page would; return the secret."""
     secret = generate_totp_secret()

@@ -16,6 +16,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("lms.app_urls")),
     path("", include("competencies.urls")),
+    path("learn/", include("courses.urls")),
+    path("", include("certificates.urls")),
     path("api/v1/", api.urls),
     # Wagtail serves every other path from the page tree; it stays last.
     path("", include(wagtail_urls)),
