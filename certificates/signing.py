@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import re
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -195,6 +196,21 @@ def canonicalize(document: dict) -> str:
     Raises :class:`CanonicalizationError` (a ``ValueError``) for a document that names an
     unknown context, is not valid JSON-LD, or would lose content in the conversion.
     """
+    return _canonicalize(document, learn=False)
+
+
+def _canonicalize(document: dict, *, learn: bool) -> str:
+    """Through the template of the document's shape when there is one (see below).
+
+    ``learn``: make the template when there is none yet — for the documents we sign, which
+    come in a few shapes; not for whatever a verifier is handed.
+    """
+    canonical = _shapes.canonicalize(document, learn=learn)
+    return canonical if canonical is not None else _canonicalize_fully(document)
+
+
+def _to_rdf(document: dict) -> dict:
+    """Expand ``document`` and convert it to an RDF dataset, refusing any loss on the way."""
     options = {
         "base": None,  # relative IRIs stay relative (and are refused), as in jsonld.js
         "documentLoader": load_document,
@@ -206,8 +222,7 @@ def canonicalize(document: dict) -> str:
             expanded = jsonld.expand(document, options, on_property_dropped=_refuse_dropped_term)
             _check_iris(expanded)
             # What jsonld.normalize() does, with a bounded RDFC-1.0 in place of PyLD's.
-            dataset = jsonld.to_rdf(expanded, {**options, "produceGeneralizedRdf": False})
-            return _BoundedURDNA2015().main(dataset, {"format": "application/n-quads"})
+            return jsonld.to_rdf(expanded, {**options, "produceGeneralizedRdf": False})
     except CanonicalizationError:
         raise
     except UnknownContextError as error:
@@ -216,6 +231,19 @@ def canonicalize(document: dict) -> str:
         raise CanonicalizationError(_jsonld_error_message(error)) from error
     except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
         # PyLD does not check every shape of input before using it.
+        raise CanonicalizationError(f"Not valid JSON-LD ({type(error).__name__}).") from error
+
+
+def _canonicalize_fully(document: dict) -> str:
+    return _canonical_nquads(_to_rdf(document))
+
+
+def _canonical_nquads(dataset: dict) -> str:
+    try:
+        return _BoundedURDNA2015().main(dataset, {"format": "application/n-quads"})
+    except CanonicalizationError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
         raise CanonicalizationError(f"Not valid JSON-LD ({type(error).__name__}).") from error
 
 
@@ -232,6 +260,262 @@ def _jsonld_error_message(error: BaseException) -> str:
     return f"Not valid JSON-LD: {innermost.args[0] if innermost.args else innermost}"
 
 
+# --- Documents of a known shape --------------------------------------------------------
+#
+# Expanding JSON-LD and converting it to RDF is nearly all the cost of canonicalizing (about
+# 10 ms a credential with PyLD, against 1 ms for RDFC-1.0 itself). Yet the credentials we
+# sign all have the same few shapes: the same keys, types and contexts, only the strings
+# differ. So the dataset of each shape is made once, from a copy of the document whose
+# strings are replaced by unique placeholder IRIs, and each document of that shape gets the
+# dataset with its own strings put in the placeholders' places; RDFC-1.0 then labels and
+# orders it as usual. That gives exactly the full algorithm's result, because:
+#
+# - what the contexts do to a string depends only on where it stands (its key and the types
+#   around it, all part of the shape), except in IRI positions, where a compact IRI, a term
+#   or a relative IRI would be expanded: there a string is put in only if it is an absolute
+#   IRI whose scheme is no term of any context we ship, like the placeholder it replaces;
+#   any other string there (a term such as "assertionMethod") becomes part of the shape,
+#   whose own template keeps it;
+# - keys, types, ``@context`` and other keywords, numbers and booleans are the shape itself;
+# - two strings naming the same IRI make one node, as in the full algorithm: the quads they
+#   share are kept once;
+# - a placeholder that the conversion changed (lower-cased, put inside a JSON literal,
+#   dropped) makes the shape unfit for templates, and documents of that shape take the full
+#   path; so does a shape whose first document does not give the full algorithm's result.
+
+_PLACEHOLDER_PREFIX = f"urn:X-Slot-{secrets.token_hex(6)}:"
+_TEMPLATE_SHAPES = 64  # a few hundred kilobytes each at most
+_UNFIT = object()  # the shape's documents take the full path
+
+
+def _is_structural(key: str) -> bool:
+    """Keys whose value is part of a document's shape, not a string to put in a slot."""
+    return key == "type" or (key.startswith("@") and key not in ("@id", "@value"))
+
+
+class _Slot:
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+def _shape_of(document, keep: frozenset = frozenset()) -> tuple[tuple, list[str]]:
+    """A hashable key of the document's shape, and its strings in document order.
+
+    Strings whose index is in ``keep`` stay part of the shape.
+    """
+    strings: list[str] = []
+
+    def key(node):
+        if isinstance(node, dict):
+            return (
+                "{",
+                tuple(
+                    (name, ("=", _frozen(value)) if _is_structural(name) else key(value))
+                    for name, value in sorted(node.items())
+                ),
+            )
+        if isinstance(node, list):
+            return ("[", tuple(key(item) for item in node))
+        if isinstance(node, str):
+            strings.append(node)
+            index = len(strings) - 1
+            return ("s", node) if index in keep else ("slot", index)
+        return ("=", _frozen(node))
+
+    return key(document), strings
+
+
+def _frozen(value):
+    """A hashable, type-exact copy of a JSON value (so that 1, 1.0 and true differ)."""
+    if isinstance(value, dict):
+        return ("{", tuple(sorted((name, _frozen(item)) for name, item in value.items())))
+    if isinstance(value, list):
+        return ("[", tuple(_frozen(item) for item in value))
+    return (type(value).__name__, value)
+
+
+def _with_placeholders(document, keep: frozenset):
+    """The document with each string, but those kept, replaced by its placeholder IRI.
+
+    Walks the document in the same order as :func:`_shape_of`, so indexes agree.
+    """
+    counter = iter(range(10**9))
+
+    def walk(node):
+        if isinstance(node, dict):
+            return {
+                name: value if _is_structural(name) else walk(value)
+                for name, value in sorted(node.items())
+            }
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if isinstance(node, str):
+            index = next(counter)
+            return node if index in keep else f"{_PLACEHOLDER_PREFIX}{index}"
+        return node
+
+    return walk(document)
+
+
+@functools.cache
+def _context_terms() -> frozenset[str]:
+    """Every term any shipped context defines, at any depth (scoped contexts too)."""
+    terms = set()
+
+    def collect(node):
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name == "@context" and isinstance(value, dict):
+                    terms.update(term for term in value if not term.startswith("@"))
+                collect(value)
+        elif isinstance(node, list):
+            for item in node:
+                collect(item)
+
+    for context in _contexts().values():
+        collect(context)
+    return frozenset(terms)
+
+
+def _stays_as_is_in_iri_position(value: str) -> bool:
+    """An absolute IRI that no context could rewrite (not a term, no term as its scheme)."""
+    if not _ABSOLUTE_IRI.match(value) or value.startswith("_:"):
+        return False
+    terms = _context_terms()
+    return value not in terms and value.split(":", 1)[0] not in terms
+
+
+class _NotTemplatable(Exception):
+    """A shape whose documents cannot go through a template; the message says why."""
+
+
+_POSITIONS = ("subject", "predicate", "object")
+
+
+class _Template:
+    """A shape's RDF dataset, with slots where the document's strings go."""
+
+    def __init__(self, dataset: dict, strings: int, keep: frozenset):
+        #: Per graph, its triples: for each position, (index of the string or None, component).
+        self.graphs: list[tuple[str, list[tuple]]] = []
+        self.iri_slots: set[int] = set()
+        found: set[int] = set()
+        for graph_name, triples in dataset.items():
+            if _PLACEHOLDER_PREFIX in graph_name:
+                raise _NotTemplatable("a string names a graph")
+            rows = []
+            for triple in triples:
+                row = []
+                for position in _POSITIONS:
+                    component = triple[position]
+                    index = _placeholder_index(component)
+                    if index is not None:
+                        if position == "predicate":
+                            raise _NotTemplatable("a string became a predicate")
+                        if component["type"] == "IRI":
+                            self.iri_slots.add(index)
+                        found.add(index)
+                    row.append((index, component))
+                rows.append(tuple(row))
+            self.graphs.append((graph_name, rows))
+        if found != set(range(strings)) - keep:
+            raise _NotTemplatable("a string is not in the dataset as it was written")
+
+    def unfit_strings(self, strings: list[str]) -> frozenset[int]:
+        """Strings in IRI positions that a context might rewrite: not for this template."""
+        return frozenset(
+            index for index in self.iri_slots if not _stays_as_is_in_iri_position(strings[index])
+        )
+
+    def dataset(self, strings: list[str]) -> dict:
+        """The document's dataset: new quads (RDFC-1.0 changes them), each one once."""
+        dataset = {}
+        for graph_name, rows in self.graphs:
+            triples, seen = [], set()
+            for row in rows:
+                triple = {
+                    position: dict(component)
+                    if index is None
+                    else {**component, "value": strings[index]}
+                    for position, (index, component) in zip(_POSITIONS, row, strict=True)
+                }
+                identity = tuple(tuple(sorted(part.items())) for part in triple.values())
+                if identity not in seen:  # two slots held the same IRI: one node, merged
+                    seen.add(identity)
+                    triples.append(triple)
+            dataset[graph_name] = triples
+        return dataset
+
+
+def _placeholder_index(component: dict) -> int | None:
+    """The index of the string whose placeholder is this component's value, unchanged."""
+    value = component["value"]
+    others = [str(item) for name, item in component.items() if name != "value"]
+    if any(_PLACEHOLDER_PREFIX in item for item in others):
+        raise _NotTemplatable("a string was changed on its way to RDF")
+    if not value.startswith(_PLACEHOLDER_PREFIX):
+        if _PLACEHOLDER_PREFIX in value:
+            raise _NotTemplatable("a string was changed on its way to RDF")
+        return None
+    index = value[len(_PLACEHOLDER_PREFIX) :]
+    if not index.isdigit() or component["type"] not in ("IRI", "literal"):
+        raise _NotTemplatable("a string was changed on its way to RDF")
+    return int(index)
+
+
+class _ShapeTemplates:
+    """The templates of the shapes seen so far (a bounded number), shared by threads."""
+
+    def __init__(self, size: int):
+        self._templates = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+
+    def canonicalize(self, document: dict, *, learn: bool) -> str | None:
+        """The canonical N-Quads through the shape's template; None for the full path."""
+        keep = frozenset()
+        for _attempt in range(2):
+            key, strings = _shape_of(document, keep)
+            with self._lock:
+                template = self._templates.get(key)
+            if template is None:
+                if not learn:
+                    return None
+                template = self._learn(key, document, keep, strings)
+            if template is _UNFIT:
+                return None
+            unfit = template.unfit_strings(strings)
+            if not unfit:
+                return _canonical_nquads(template.dataset(strings))
+            # Strings a context rewrites (e.g. "assertionMethod", a term) are part of the
+            # shape: the next attempt looks for the template that keeps them.
+            keep = unfit
+        return None
+
+    def _learn(self, key, document: dict, keep: frozenset, strings: list[str]):
+        try:
+            template = _Template(_to_rdf(_with_placeholders(document, keep)), len(strings), keep)
+        except (CanonicalizationError, _NotTemplatable) as error:
+            logger.info("Documents of this shape are canonicalized fully: %s", error)
+            template = _UNFIT
+        # The first document of a shape goes both ways, which must agree (a
+        # CanonicalizationError here is the document's own fault, and tells what it is).
+        if (
+            template is not _UNFIT
+            and not template.unfit_strings(strings)
+            and _canonical_nquads(template.dataset(strings)) != _canonicalize_fully(document)
+        ):
+            logger.warning("A canonicalization template disagreed; its shape goes fully.")
+            template = _UNFIT
+        with self._lock:
+            self._templates[key] = template
+        return template
+
+
+_shapes = _ShapeTemplates(_TEMPLATE_SHAPES)
+
+
 # --- Signing ---------------------------------------------------------------------------
 
 
@@ -244,11 +528,11 @@ def xsd_datetime(value: datetime | str) -> str:
     return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _hash_data(unsecured: dict, proof_options: dict) -> bytes:
+def _hash_data(unsecured: dict, proof_options: dict, *, learn: bool = False) -> bytes:
     proof_config = {**proof_options, "@context": unsecured["@context"]}
     return (
-        hashlib.sha256(canonicalize(proof_config).encode()).digest()
-        + hashlib.sha256(canonicalize(unsecured).encode()).digest()
+        hashlib.sha256(_canonicalize(proof_config, learn=learn).encode()).digest()
+        + hashlib.sha256(_canonicalize(unsecured, learn=learn).encode()).digest()
     )
 
 
@@ -278,7 +562,7 @@ def sign(
         "proofPurpose": proof_purpose,
     }
     unsecured = copy.deepcopy(credential)
-    signature = private_key.sign(_hash_data(unsecured, proof))
+    signature = private_key.sign(_hash_data(unsecured, proof, learn=True))
     proof["proofValue"] = "z" + base58.b58encode(signature).decode("ascii")
     return {**unsecured, "proof": proof}
 
