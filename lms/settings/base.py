@@ -199,6 +199,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker that is down, or takes connections and never answers, must not hold a learner's
+# request: sending a task gives up after a few seconds (the pending sweep renders later).
+# A task held by a worker that died is handed out again after the visibility timeout;
+# keep it above CELERY_TASK_TIME_LIMIT.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", default=2),
+    "socket_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", default=2),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {
     "certificates-sweep-pending": {

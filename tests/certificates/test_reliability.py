@@ -51,6 +51,7 @@ FAST_RESTORE = {
     "visibility_timeout": VISIBILITY_TIMEOUT,
     "unacked_restore_interval": 1,  # look for abandoned tasks every second…
     "unacked_restore_throttle": 1,  # …each time (kombu's defaults: every 100 s)
+    "unacked_mutex_expire": 5,  # a worker killed while looking frees the lock soon
 }
 #: Certified competencies that make the PDF several pages long: rendering takes seconds,
 #: long enough to kill the worker in the middle of it.
@@ -160,7 +161,8 @@ def test_a_killed_pool_process_hands_the_render_back_to_its_worker(
 @pytest.mark.worker
 def test_a_killed_worker_task_goes_to_another_worker(workers, amina, course, certificate_rule):
     certificate = issue_with_a_long_list(amina, course)
-    first = workers.start(transport_options=FAST_RESTORE)
+    # (The first worker looks for abandoned tasks only at start: killed, it holds no lock.)
+    first = workers.start()
     wait_until_running(first, certificate, workers)
 
     first.kill()  # the whole worker dies mid-render, as with a machine that goes away
@@ -174,7 +176,12 @@ def test_a_killed_worker_task_goes_to_another_worker(workers, amina, course, cer
     workers.start(transport_options=FAST_RESTORE)
     assert_one_certificate_with_one_pdf(amina, course, workers)
     assert time.monotonic() - killed_at >= VISIBILITY_TIMEOUT - 1
-    assert broker.hlen(f"{workers.queue}:unacked") == 0
+    wait_for(
+        lambda: broker.hlen(f"{workers.queue}:unacked") == 0,
+        what="acknowledging every task",
+        workers=workers,
+        timeout=30,
+    )
 
 
 # --- The broker down when the criteria are met -----------------------------------------------
@@ -226,6 +233,43 @@ def test_broker_down_the_certificate_waits_as_pending_and_the_sweep_renders_it(
     assert event_kinds(certificate) == [EventKind.ISSUED, EventKind.RENDERED, EventKind.EMAILED]
     assert [message.to for message in mail.outbox] == [["amina@example.org"]]
     assert sweep_pending_certificates.delay().get() == 0  # nothing left behind
+
+
+def test_a_broker_that_does_not_answer_holds_no_request(client, amina, course, certificate_rule):
+    """A broker that takes connections but never answers (wedged, or a link that died without
+    a word): sending the task gives up within seconds — the broker's socket timeouts in
+    CELERY_BROKER_TRANSPORT_OPTIONS — and the certificate waits for the sweep."""
+    last = finish_all_but_one(amina, course)
+    client.force_login(amina)
+    outcome = {}
+
+    def complete_the_module():
+        try:
+            outcome["response"] = client.post(
+                reverse("courses:module_complete", args=[last.pk]),
+                {"event_id": str(uuid.uuid4())},
+            )
+        finally:
+            connections.close_all()
+
+    with socket.socket() as wedged:
+        wedged.bind(("127.0.0.1", 0))
+        wedged.listen(16)  # the kernel completes the handshakes; nobody ever answers
+        broker = f"redis://127.0.0.1:{wedged.getsockname()[1]}/0"
+        with tasks_sent_to(broker=broker, queue="nobody-listens"):
+            request = threading.Thread(target=complete_the_module, daemon=True)
+            started = time.monotonic()
+            request.start()
+            request.join(timeout=15)
+            seconds = time.monotonic() - started
+            still_waiting = request.is_alive()
+    # (Closing the socket above ends a request still waiting, so that nothing hangs on.)
+
+    assert not still_waiting, "completing the module still waited on the broker after 15 s"
+    assert outcome["response"].status_code == 302
+    assert seconds < 8, f"completing the module took {seconds:.1f} s with the broker wedged"
+    certificate = Certificate.objects.get(learner=amina, course=course)
+    assert certificate.render_status == RenderStatus.PENDING
 
 
 # --- Parallel requests -----------------------------------------------------------------------

@@ -51,7 +51,10 @@ WORKER_SETTINGS = '''\
 from lms.settings.test import *  # noqa: F403
 
 CELERY_TASK_DEFAULT_QUEUE = {queue!r}
-CELERY_BROKER_TRANSPORT_OPTIONS = {transport_options!r}
+CELERY_BROKER_TRANSPORT_OPTIONS = {{
+    **globals().get("CELERY_BROKER_TRANSPORT_OPTIONS", {{}}),
+    **{transport_options!r},
+}}
 '''
 
 
