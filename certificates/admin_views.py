@@ -2,25 +2,17 @@
 certificates (issuing rules), register of issued certificates, and issuing, revoking,
 re-issuing and renewing them, one by one or for a whole cohort.
 
-Who may do what is decided by the role held in the record's institution (superusers: all):
-
-* templates and course certificates — the institution's authors and managers;
-* the register (read) — its managers and instructors;
-* issuing, revoking, re-issuing, renewing, bulk issuing — its managers.
-
-Another institution's record is a 404. Every change is made by :mod:`certificates.services`;
-a refusal (:class:`~certificates.services.CertificateError`) is shown as it is and changes
-nothing. The pages work without JavaScript.
+Who may do what is decided by the role held in the record's institution
+(:mod:`certificates.permissions`). Another institution's record is a 404. Every change is
+made by :mod:`certificates.services`; a refusal
+(:class:`~certificates.services.CertificateError`) is shown as it is and changes nothing.
+The pages work without JavaScript.
 """
 
-from datetime import timedelta
-from decimal import Decimal
-
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, ProtectedError, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, ProtectedError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -34,10 +26,8 @@ from wagtail.admin.views import generic
 from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.widgets.button import Button
-from wagtail.permission_policies import BasePermissionPolicy
 
-from certificates import selectors, services
-from certificates.codes import check_symbol
+from certificates import rendering, selectors, services
 from certificates.forms import IssueForm, RegisterFilterForm, ReissueForm, RevokeForm
 from certificates.models import (
     BulkIssue,
@@ -45,146 +35,22 @@ from certificates.models import (
     Certificate,
     CertificateRule,
     CertificateState,
-    CertificateTemplate,
     IssueMethod,
 )
-from courses import selectors as course_selectors
+from certificates.permissions import (
+    ISSUE_ROLES,
+    REGISTER_ROLES,
+    institution_ids_for,
+    institutions_for,
+    scope,
+    template_permission_policy,
+)
 from courses.models import Cohort
-from lms.models import Institution, Membership
-from lms.roles import InstitutionRole
 
 ICON = "doc-full-inverse"
 
-#: Roles that design templates and set each course's certificate.
-DESIGN_ROLES = (InstitutionRole.AUTHOR, InstitutionRole.MANAGER)
-#: Roles that read the register of issued certificates.
-REGISTER_ROLES = (InstitutionRole.MANAGER, InstitutionRole.INSTRUCTOR)
-#: Roles that issue, revoke, re-issue and renew certificates.
-ISSUE_ROLES = (InstitutionRole.MANAGER,)
-
 #: Certificates per page of the register.
 REGISTER_PAGE_SIZE = 50
-
-
-# --- Who may do what ----------------------------------------------------------------------
-
-
-def _institution_ids_by_role(user) -> dict[str, frozenset[int]]:
-    """The institutions where ``user`` holds each role: one query per request, then cached."""
-    cached = getattr(user, "_certificates_roles_cache", None)
-    if cached is None:
-        by_role: dict[str, set[int]] = {}
-        for institution_id, role in Membership.objects.filter(user=user).values_list(
-            "institution_id", "role"
-        ):
-            by_role.setdefault(role, set()).add(institution_id)
-        cached = {role: frozenset(ids) for role, ids in by_role.items()}
-        user._certificates_roles_cache = cached
-    return cached
-
-
-def institution_ids_for(user, roles) -> frozenset[int] | None:
-    """Ids of the institutions where ``user`` holds one of ``roles``; None means all of them."""
-    if not user.is_authenticated or not user.is_active:
-        return frozenset()
-    if user.is_superuser:
-        return None
-    held = _institution_ids_by_role(user)
-    return frozenset().union(*(held.get(role, frozenset()) for role in roles))
-
-
-def _institutions(ids: frozenset[int] | None) -> QuerySet[Institution]:
-    return Institution.objects.all() if ids is None else Institution.objects.filter(pk__in=ids)
-
-
-def institutions_for(user, roles) -> QuerySet[Institution]:
-    return _institutions(institution_ids_for(user, roles))
-
-
-def _scope(queryset: QuerySet, ids: frozenset[int] | None, field: str = "institution"):
-    return queryset if ids is None else queryset.filter(**{f"{field}_id__in": ids})
-
-
-class InstitutionPermissionPolicy(BasePermissionPolicy):
-    """Wagtail permission policy: an action on a record is allowed to the roles ``actions``
-    names, held in the record's institution (found through ``institution_field``)."""
-
-    def __init__(self, model, *, actions: dict[str, tuple[str, ...]], institution_field: str):
-        super().__init__(model)
-        self.actions = actions
-        self.institution_field = institution_field
-
-    def _roles(self, actions) -> set[str]:
-        return {role for action in actions for role in self.actions.get(action, ())}
-
-    def _ids(self, user, actions) -> frozenset[int] | None:
-        roles = self._roles(actions)
-        if not roles:
-            return frozenset()
-        return institution_ids_for(user, roles)
-
-    def institutions_for(self, user, actions) -> QuerySet[Institution]:
-        """The institutions whose records ``user`` may act on in one of these ways."""
-        return _institutions(self._ids(user, actions))
-
-    def user_has_permission(self, user, action):
-        return self.user_has_any_permission(user, [action])
-
-    def user_has_any_permission(self, user, actions):
-        ids = self._ids(user, actions)
-        return ids is None or bool(ids)
-
-    def users_with_any_permission(self, actions):
-        return self._users(Q(memberships__role__in=self._roles(actions)))
-
-    def users_with_any_permission_for_instance(self, actions, instance):
-        return self._users(
-            Q(
-                memberships__role__in=self._roles(actions),
-                memberships__institution_id=self._institution_id(instance),
-            )
-        )
-
-    def _users(self, holds_role: Q):
-        return (
-            get_user_model()
-            .objects.filter(is_active=True)
-            .filter(Q(is_superuser=True) | holds_role)
-            .distinct()
-        )
-
-    def _institution_id(self, instance) -> int | None:
-        *path, last = self.institution_field.split("__")
-        for name in path:
-            instance = getattr(instance, name, None)
-            if instance is None:
-                return None
-        return getattr(instance, f"{last}_id", None)
-
-    def user_has_permission_for_instance(self, user, action, instance):
-        return self.user_has_any_permission_for_instance(user, [action], instance)
-
-    def user_has_any_permission_for_instance(self, user, actions, instance):
-        ids = self._ids(user, actions)
-        return ids is None or self._institution_id(instance) in ids
-
-    def instances_user_has_any_permission_for(self, user, actions):
-        return _scope(
-            self.model._default_manager.all(), self._ids(user, actions), self.institution_field
-        )
-
-
-template_permission_policy = InstitutionPermissionPolicy(
-    CertificateTemplate,
-    actions=dict.fromkeys(("add", "change", "delete", "view"), DESIGN_ROLES),
-    institution_field="institution",
-)
-rule_permission_policy = InstitutionPermissionPolicy(
-    CertificateRule,
-    # No "delete": a course stops awarding certificates by being changed, not by losing its rule.
-    actions=dict.fromkeys(("add", "change", "view"), DESIGN_ROLES),
-    institution_field="template__institution",
-)
 
 
 # --- Generic (ModelViewSet) views, scoped to the user's institutions -------------------------
@@ -282,38 +148,6 @@ class PreviewColumn(Column):
 
 # --- Template preview -----------------------------------------------------------------------
 
-SAMPLE_CODE_DATA = "SAMP1EC0DE000000"
-
-
-def _sample_certificate(template: CertificateTemplate) -> Certificate:
-    """An unsaved certificate with sample data, printed on ``template``."""
-    institution = template.institution
-    course = course_selectors.institution_courses(institution=institution).order_by("path").first()
-    now = timezone.now()
-    return Certificate(
-        code=SAMPLE_CODE_DATA + check_symbol(SAMPLE_CODE_DATA),
-        template=template,
-        institution=institution,
-        holder_name="Amina Example",
-        course_title=course.title if course else _("Sample course: case management basics"),
-        institution_name=institution.name,
-        cpd_hours=(course.cpd_hours if course else None) or Decimal("12"),
-        framework_title=_("Sample competency framework"),
-        framework_version="1.0",
-        competencies=[
-            {"code": code, "statement": statement, "level": level}
-            for code, statement, level in (
-                ("PP.1.1", _("Coordinates with other service providers"), _("Competent")),
-                ("PP.3.1", _("Carries out a strengths-based assessment"), _("Proficient")),
-                ("PP.4.2", _("Refers children and families to services"), _("Competent")),
-            )
-        ],
-        language=template.language,
-        issued_at=now,
-        valid_until=timezone.localdate(now) + timedelta(days=3 * 365),
-        version=1,
-    )
-
 
 @never_cache
 def template_preview(request, pk: int):
@@ -324,7 +158,7 @@ def template_preview(request, pk: int):
         ).select_related("institution", "logo", "signature"),
         pk=pk,
     )
-    certificate = _sample_certificate(template)
+    certificate = rendering.sample_certificate(template)
     pdf = services.certificate_pdf_bytes(certificate=certificate)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="preview-{template.pk}.pdf"'
@@ -358,7 +192,7 @@ def _ids(request, roles) -> frozenset[int] | None:
 
 def _certificate(request, uuid, roles) -> Certificate:
     ids = _ids(request, roles)
-    certificates = _scope(
+    certificates = scope(
         Certificate.objects.select_related("institution", "course", "learner", "template"), ids
     )
     return get_object_or_404(certificates, uuid=uuid)
@@ -375,7 +209,7 @@ def _can_manage(request, certificate: Certificate) -> bool:
 def register(request):
     """The institution's certificates: search, filter, page through."""
     ids = _ids(request, REGISTER_ROLES)
-    certificates = _scope(Certificate.objects.select_related("learner"), ids)
+    certificates = scope(Certificate.objects.select_related("learner"), ids)
     form = RegisterFilterForm(request.GET or None, certificates=certificates)
     if form.is_valid():
         certificates = form.filter(certificates, today=timezone.localdate())
@@ -544,7 +378,7 @@ RECENT_JOBS = 20
 
 def _managed_cohorts(ids):
     cohorts = Cohort.objects.select_related("institution", "course")
-    return _scope(cohorts, ids)
+    return scope(cohorts, ids)
 
 
 def bulk(request):
@@ -558,7 +392,7 @@ def bulk(request):
         )
         .order_by("institution__name", "name")
     )
-    jobs = _scope(BulkIssue.objects.select_related("cohort", "requested_by"), ids)[:RECENT_JOBS]
+    jobs = scope(BulkIssue.objects.select_related("cohort", "requested_by"), ids)[:RECENT_JOBS]
     return _render(request, "bulk.html", {"cohorts": cohorts, "jobs": jobs}, title=_("Bulk issue"))
 
 
@@ -581,7 +415,7 @@ def bulk_start(request, pk: int):
 @never_cache
 def bulk_job(request, pk: int):
     """A bulk issue's progress; the page reloads itself until the job is done."""
-    jobs = _scope(BulkIssue.objects.select_related("cohort__course"), _ids(request, ISSUE_ROLES))
+    jobs = scope(BulkIssue.objects.select_related("cohort__course"), _ids(request, ISSUE_ROLES))
     job = get_object_or_404(jobs, pk=pk)
     running = job.status != BulkIssueStatus.DONE
     if request.GET.get("format") == "json":

@@ -32,7 +32,8 @@ class CertificateTemplateForm(WagtailAdminModelForm):
 
 
 class CertificateRuleForm(WagtailAdminModelForm):
-    """A course's certificate: only the user's institutions' courses and templates are offered."""
+    """A course's certificate: only the user's institutions' courses and templates are offered
+    (the template must be of the course's institution: :meth:`CertificateRule.clean`)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,19 +49,6 @@ class CertificateRuleForm(WagtailAdminModelForm):
         self.fields["template"].queryset = CertificateTemplate.objects.filter(
             institution__in=institutions
         ).select_related("institution")
-
-    def clean(self):
-        cleaned = super().clean()
-        course, template = cleaned.get("course"), cleaned.get("template")
-        if course and template:
-            institution = course.institution
-            if institution is None or institution.pk != template.institution_id:
-                self.add_error(
-                    "template",
-                    _("Choose a template of %(institution)s, the institution of the course.")
-                    % {"institution": institution or _("the course's institution")},
-                )
-        return cleaned
 
 
 # --- Register ---------------------------------------------------------------------------------

@@ -6,11 +6,7 @@ from django.shortcuts import get_object_or_404, render
 
 from certificates import selectors
 from certificates.models import Certificate
-from lms.roles import InstitutionRole
-from lms.selectors import user_institutions
-
-#: Who at the issuing institution may open a certificate's PDF: those who keep the register.
-REGISTER_ROLES = (InstitutionRole.MANAGER, InstitutionRole.INSTRUCTOR)
+from certificates.permissions import may_open_pdf
 
 
 @login_required
@@ -26,14 +22,7 @@ def mine(request):
 def pdf(request, uuid):
     """The PDF, for its holder and the issuing institution's managers and instructors."""
     certificate = get_object_or_404(Certificate, uuid=uuid)
-    allowed = (
-        certificate.learner_id == request.user.pk
-        or request.user.is_superuser
-        or user_institutions(user=request.user, roles=REGISTER_ROLES)
-        .filter(pk=certificate.institution_id)
-        .exists()
-    )
-    if not allowed:
+    if not may_open_pdf(request.user, certificate):
         raise Http404
     if certificate.is_revoked and certificate.learner_id == request.user.pk:
         raise Http404("This certificate was revoked.")

@@ -154,9 +154,14 @@ class CertificateRule(models.Model):
             raise ValidationError({"validity_months": _("Leave empty, or give at least 1 month.")})
         if self.course_id and self.template_id:
             institution = self.course.institution
-            if institution is not None and self.template.institution_id != institution.pk:
+            if institution is None or self.template.institution_id != institution.pk:
                 raise ValidationError(
-                    {"template": _("Choose a template of the course's own institution.")}
+                    {
+                        "template": _(
+                            "Choose a template of %(institution)s, the institution of the course."
+                        )
+                        % {"institution": institution or _("the course's institution")}
+                    }
                 )
 
 

@@ -16,13 +16,14 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permissions import register_permission_policy
 
 from certificates import admin_views as views
+from certificates import permissions
 from certificates.forms import CertificateRuleForm, CertificateTemplateForm
 from certificates.models import CertificateRule, CertificateTemplate
 
 # Registered before the viewsets below look their policies up (Wagtail would otherwise make
 # a model-permission fallback, which knows nothing of institutions).
-register_permission_policy(CertificateTemplate, views.template_permission_policy)
-register_permission_policy(CertificateRule, views.rule_permission_policy)
+register_permission_policy(CertificateTemplate, permissions.template_permission_policy)
+register_permission_policy(CertificateRule, permissions.rule_permission_policy)
 
 SUBMENU_HOOK = "register_certificates_menu_item"
 
@@ -175,40 +176,47 @@ class RoleMenuItem(MenuItem):
         self.roles = roles
 
     def is_shown(self, request):
-        return views.institution_ids_for(request.user, self.roles) != frozenset()
+        return permissions.institution_ids_for(request.user, self.roles) != frozenset()
 
 
-@hooks.register(SUBMENU_HOOK)
-def register_register_menu_item():
-    return RoleMenuItem(
+#: The admin pages of the "Certificates" menu besides the viewsets, and who sees each.
+MENU_PAGES = (
+    # label, URL name, item name, icon, order, roles
+    (
         _("Register"),
-        reverse("certificates_register"),
-        name="certificate-register",
-        icon_name="list-ul",
-        order=30,
-        roles=views.REGISTER_ROLES,
-    )
-
-
-@hooks.register(SUBMENU_HOOK)
-def register_issue_menu_item():
-    return RoleMenuItem(
+        "certificates_register",
+        "certificate-register",
+        "list-ul",
+        30,
+        permissions.REGISTER_ROLES,
+    ),
+    (
         _("Issue a certificate"),
-        reverse("certificates_issue"),
-        name="certificate-issue",
-        icon_name="plus",
-        order=40,
-        roles=views.ISSUE_ROLES,
-    )
-
-
-@hooks.register(SUBMENU_HOOK)
-def register_bulk_menu_item():
-    return RoleMenuItem(
+        "certificates_issue",
+        "certificate-issue",
+        "plus",
+        40,
+        permissions.ISSUE_ROLES,
+    ),
+    (
         _("Bulk issue for a cohort"),
-        reverse("certificates_bulk"),
-        name="certificate-bulk",
-        icon_name="group",
-        order=50,
-        roles=views.ISSUE_ROLES,
-    )
+        "certificates_bulk",
+        "certificate-bulk",
+        "group",
+        50,
+        permissions.ISSUE_ROLES,
+    ),
+)
+
+
+def _menu_item_hook(label, url_name, name, icon, order, roles):
+    def menu_item():
+        return RoleMenuItem(
+            label, reverse(url_name), name=name, icon_name=icon, order=order, roles=roles
+        )
+
+    return menu_item
+
+
+for page in MENU_PAGES:
+    hooks.register(SUBMENU_HOOK, _menu_item_hook(*page))

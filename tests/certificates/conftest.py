@@ -1,37 +1,10 @@
 """Fixtures of the certificates tests: institution A's certificate design, the demo course's
 certificate, and a learner who earned it through the real services."""
 
-import uuid
-
 import pytest
 
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
-from courses import services as course_services
-from courses.models import ModulePage
-
-
-def right_answers(quiz_block) -> dict[str, list[str]]:
-    return {
-        question.id: [
-            answer.id
-            for answer in question.value["answers"].bound_blocks
-            if answer.value["is_correct"]
-        ]
-        for question in quiz_block.value["questions"].bound_blocks
-    }
-
-
-def finish_course(learner, course) -> None:
-    """Enrol and finish every module of the course (the quizzes with the right answers)."""
-    course_services.enrol(learner=learner, course=course)
-    for module in ModulePage.objects.child_of(course).live().order_by("path"):
-        quiz = module.quiz_block()
-        if quiz is None:
-            course_services.module_complete(learner=learner, module=module, event_id=uuid.uuid4())
-        else:
-            course_services.quiz_submit(
-                learner=learner, module=module, answers=right_answers(quiz), event_id=uuid.uuid4()
-            )
+from tests.learning import finish_course
 
 
 @pytest.fixture

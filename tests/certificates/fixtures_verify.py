@@ -5,19 +5,16 @@ earn it through the real services (enrol, complete, pass the quiz) with renderin
 Import what a test module needs: ``from tests.certificates.fixtures_verify import *``.
 """
 
-import uuid
 from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
 
 from certificates import services
-from certificates.demo import _right_answers
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
-from courses import services as course_services
-from courses.models import ModulePage
 from lms import services as lms_services
 from tests.factories import UserFactory, learner_profile_data
+from tests.learning import finish_course
 
 __all__ = [
     "Holder",
@@ -74,16 +71,7 @@ def rule(course) -> CertificateRule:
 
 def earn(learner, course) -> None:
     """The learner enrols and finishes every module (right answers to the quiz)."""
-    course_services.enrol(learner=learner, course=course)
-    for module in ModulePage.objects.child_of(course).live().order_by("path"):
-        quiz = module.quiz_block()
-        if quiz is None:
-            course_services.module_complete(learner=learner, module=module, event_id=uuid.uuid4())
-        else:
-            result = course_services.quiz_submit(
-                learner=learner, module=module, answers=_right_answers(quiz), event_id=uuid.uuid4()
-            )
-            assert result.attempt.passed
+    finish_course(learner, course)
 
 
 def award(learner, course, capture) -> Certificate:

@@ -36,9 +36,9 @@ from certificates.models import (
 from courses import demo as courses_demo
 from courses import services as course_services
 from lms import services as lms_services
-from tests.certificates.conftest import finish_course
 from tests.conftest import enable_totp
 from tests.factories import UserFactory, learner_profile_data
+from tests.learning import finish_course
 
 pytestmark = pytest.mark.django_db
 

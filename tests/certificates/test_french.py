@@ -7,7 +7,6 @@ uses it, so expected strings with those characters would need it too.
 
 import io
 import re
-import uuid
 from datetime import date
 
 import pypdf
@@ -18,8 +17,7 @@ from django.utils import timezone
 
 from certificates import services
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
-from courses import services as course_services
-from courses.models import ModulePage
+from tests.learning import finish_course, pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -66,36 +64,6 @@ def issue_dates(certificate) -> set[date]:
 # --- Helpers as in test_issue.py --------------------------------------------------------------
 
 
-def modules(course):
-    return list(ModulePage.objects.child_of(course).order_by("path"))
-
-
-def right_answers(module) -> dict[str, list[str]]:
-    return {
-        question.id: [a.id for a in question.value["answers"].bound_blocks if a.value["is_correct"]]
-        for question in module.quiz_block().value["questions"].bound_blocks
-    }
-
-
-def finish_course(learner, course):
-    """Complete the demo course; what waits for commit (rendering, e-mail) runs at the end."""
-    from django.test import TestCase
-
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        course_services.enrol(learner=learner, course=course)
-        first, second = modules(course)
-        course_services.module_complete(learner=learner, module=first, event_id=uuid.uuid4())
-        course_services.quiz_submit(
-            learner=learner, module=second, answers=right_answers(second), event_id=uuid.uuid4()
-        )
-
-
-def pdf_text(certificate) -> str:
-    with default_storage.open(certificate.pdf.name, "rb") as handle:
-        reader = pypdf.PdfReader(io.BytesIO(handle.read()))
-    return "\n".join(page.extract_text() for page in reader.pages)
-
-
 def pdf_title(certificate) -> str:
     with default_storage.open(certificate.pdf.name, "rb") as handle:
         return pypdf.PdfReader(io.BytesIO(handle.read())).metadata.title
@@ -121,7 +89,7 @@ def rule(course, template):
 
 @pytest.fixture
 def certificate(trainee, course, rule) -> Certificate:
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get(learner=trainee, course=course)
     assert certificate.is_ready, certificate.render_error
     assert certificate.language == "fr"
@@ -160,7 +128,7 @@ def test_the_pdf_of_a_french_template_is_in_french(certificate, course):
 def test_the_pdf_of_an_english_template_stays_in_english(trainee, course, rule, template):
     template.language = "en"
     template.save()
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get(learner=trainee, course=course)
     text = pdf_text(certificate)
     assert "This certifies that" in text

@@ -26,29 +26,9 @@ from certificates.models import (
 )
 from competencies.models import ScaleLevel
 from courses import services as course_services
-from courses.models import ModulePage
+from tests.learning import course_modules, finish_course, pdf_text, right_answers, wrong_answers
 
 pytestmark = pytest.mark.django_db
-
-
-def modules(course):
-    return list(ModulePage.objects.child_of(course).order_by("path"))
-
-
-def right_answers(module) -> dict[str, list[str]]:
-    return {
-        question.id: [a.id for a in question.value["answers"].bound_blocks if a.value["is_correct"]]
-        for question in module.quiz_block().value["questions"].bound_blocks
-    }
-
-
-def wrong_answers(module) -> dict[str, list[str]]:
-    return {
-        question.id: [
-            next(a.id for a in question.value["answers"].bound_blocks if not a.value["is_correct"])
-        ]
-        for question in module.quiz_block().value["questions"].bound_blocks
-    }
 
 
 @pytest.fixture
@@ -68,19 +48,6 @@ def rule(course, template):
     )
 
 
-def finish_course(learner, course):
-    """Complete the demo course; what waits for commit (rendering, e-mail) runs at the end."""
-    from django.test import TestCase
-
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        course_services.enrol(learner=learner, course=course)
-        first, second = modules(course)
-        course_services.module_complete(learner=learner, module=first, event_id=uuid.uuid4())
-        course_services.quiz_submit(
-            learner=learner, module=second, answers=right_answers(second), event_id=uuid.uuid4()
-        )
-
-
 def committed(function, **kwargs):
     """Call a service and run its on-commit work, as after a real commit."""
     from django.test import TestCase
@@ -89,19 +56,13 @@ def committed(function, **kwargs):
         return function(**kwargs)
 
 
-def pdf_text(certificate) -> str:
-    with default_storage.open(certificate.pdf.name, "rb") as handle:
-        reader = pypdf.PdfReader(io.BytesIO(handle.read()))
-    return "\n".join(page.extract_text() for page in reader.pages)
-
-
 # --- Criteria and automatic issue -------------------------------------------------------------
 
 
 def test_no_certificate_until_the_criteria_are_met_then_one_automatically(
     trainee, course, rule, django_capture_on_commit_callbacks
 ):
-    first, second = modules(course)
+    first, second = course_modules(course)
     course_services.enrol(learner=trainee, course=course)
     course_services.module_complete(learner=trainee, module=first, event_id=uuid.uuid4())
     assert not Certificate.objects.exists()
@@ -117,10 +78,14 @@ def test_no_certificate_until_the_criteria_are_met_then_one_automatically(
     assert certificate.method == IssueMethod.AUTOMATIC
     assert certificate.state == CertificateState.ACTIVE
     assert certificate.holder_name == trainee.learner_profile.full_name
-    assert certificate.valid_until == timezone.localdate() + timedelta(days=0) + (
-        certificate.valid_until - timezone.localdate()
-    )
-    assert 728 <= (certificate.valid_until - timezone.localdate()).days <= 732  # 24 months
+    issued_on = timezone.localdate(certificate.issued_at)
+    assert issued_on == timezone.localdate()
+    # 24 months by the calendar: the same day two years on (29 February: the 28th).
+    try:
+        two_years_on = issued_on.replace(year=issued_on.year + 2)
+    except ValueError:
+        two_years_on = issued_on.replace(year=issued_on.year + 2, day=28)
+    assert certificate.valid_until == two_years_on
     assert code_parse(certificate.display_code).ok
     # Rendered (eager Celery in tests) and e-mailed with the links.
     assert certificate.is_ready
@@ -141,7 +106,7 @@ def test_a_failed_quiz_does_not_earn_the_certificate_when_quizzes_are_required(
     rule.require_modules = False
     rule.require_quizzes = True
     rule.save()
-    first, second = modules(course)
+    first, second = course_modules(course)
     course_services.enrol(learner=trainee, course=course)
     course_services.module_complete(learner=trainee, module=first, event_id=uuid.uuid4())
     course_services.quiz_submit(
@@ -161,7 +126,7 @@ def test_competency_and_observation_criteria_name_what_is_missing(trainee, cours
     rule.require_competencies = True
     rule.require_observations = True
     rule.save()
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     # Completing the modules attains the mapped competencies at their targets…
     missing = selectors.criteria_check(rule=rule, learner=trainee).missing
     assert missing and all(m.startswith("No supervisor sign-off at") for m in missing)
@@ -211,7 +176,7 @@ def test_an_observation_below_the_target_level_is_not_enough(trainee, course, ru
 
 
 def test_a_course_without_a_rule_awards_nothing(trainee, course):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     assert not Certificate.objects.exists()
     with pytest.raises(services.CertificateError, match="does not award a certificate"):
         services.certificate_issue(learner=trainee, course=course)
@@ -241,7 +206,7 @@ def test_manual_issue_checks_the_criteria_unless_overridden_with_a_reason(
 
 
 def test_issuing_twice_returns_the_same_certificate(trainee, course, rule):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     first = Certificate.objects.get()
     again = services.certificate_issue(learner=trainee, course=course)
     assert not again.created and again.certificate == first
@@ -249,7 +214,7 @@ def test_issuing_twice_returns_the_same_certificate(trainee, course, rule):
 
 
 def test_the_database_refuses_a_second_active_certificate(trainee, course, rule):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
         Certificate.objects.create(
@@ -269,7 +234,7 @@ def test_the_database_refuses_a_second_active_certificate(trainee, course, rule)
 
 
 def test_a_new_course_version_may_be_certified_again(trainee, course, rule):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     rule.course_version = "2027"
     rule.save()
     issued = services.certificate_issue(learner=trainee, course=course)
@@ -283,7 +248,7 @@ def test_a_new_course_version_may_be_certified_again(trainee, course, rule):
 def test_the_pdf_shows_what_was_certified_and_its_qr_code_opens_the_verify_page(
     trainee, course, rule
 ):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     text = pdf_text(certificate)
     for expected in (
@@ -316,7 +281,7 @@ def test_the_pdf_shows_what_was_certified_and_its_qr_code_opens_the_verify_page(
 
 
 def test_later_framework_or_course_changes_never_alter_an_issued_certificate(trainee, course, rule):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     frozen = list(certificate.competencies)
     title = certificate.course_title
@@ -332,7 +297,7 @@ def test_later_framework_or_course_changes_never_alter_an_issued_certificate(tra
 
 
 def test_rendering_again_is_a_no_op_and_keeps_one_pdf(trainee, course, rule):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     name = certificate.pdf.name
     services.certificate_render(certificate_id=certificate.pk)
@@ -345,7 +310,7 @@ def test_rendering_again_is_a_no_op_and_keeps_one_pdf(trainee, course, rule):
 
 
 def test_each_template_layout_renders(trainee, course, rule, template):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     from certificates.models import Layout
 
@@ -364,7 +329,7 @@ def test_each_template_layout_renders(trainee, course, rule, template):
 
 
 def test_revocation_needs_a_reason_and_is_logged(trainee, course, rule, people_a):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     with pytest.raises(services.CertificateError, match="reason"):
         services.certificate_revoke(certificate=certificate, actor=people_a.manager, reason=" ")
@@ -385,7 +350,7 @@ def test_revocation_needs_a_reason_and_is_logged(trainee, course, rule, people_a
 def test_reissue_keeps_the_code_records_a_new_version_and_renders_it(
     trainee, course, rule, people_a
 ):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     code, first_pdf = certificate.code, certificate.pdf.name
     committed(
@@ -411,7 +376,7 @@ def test_reissue_keeps_the_code_records_a_new_version_and_renders_it(
 def test_the_audit_log_cannot_be_changed(trainee, course, rule):
     from certificates.models import AppendOnlyError
 
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     event = CertificateEvent.objects.first()
     event.reason = "rewritten"
     with pytest.raises(AppendOnlyError):
@@ -421,7 +386,7 @@ def test_the_audit_log_cannot_be_changed(trainee, course, rule):
 
 
 def test_renewal_issues_a_new_certificate_linked_to_the_old(trainee, course, rule, people_a):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     old = Certificate.objects.get()
     renewal = services.certificate_renew(certificate=old, actor=people_a.manager)
     old.refresh_from_db()
@@ -436,7 +401,7 @@ def test_renewal_issues_a_new_certificate_linked_to_the_old(trainee, course, rul
 def test_a_certificate_without_expiry_cannot_be_renewed(trainee, course, rule, people_a):
     rule.validity_months = None
     rule.save()
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     assert certificate.valid_until is None
     with pytest.raises(services.CertificateError, match="does not expire"):
@@ -447,7 +412,7 @@ def test_a_certificate_without_expiry_cannot_be_renewed(trainee, course, rule, p
 
 
 def test_expired_certificates_say_so(trainee, course, rule):
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     Certificate.objects.filter(pk=certificate.pk).update(
         valid_until=timezone.localdate() - timedelta(days=1)
@@ -459,7 +424,7 @@ def test_expired_certificates_say_so(trainee, course, rule):
 def test_expiry_reminders_go_out_60_and_14_days_before_once_each(trainee, course, rule):
     trainee.email = "amina@example.org"
     trainee.save()
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     mail.outbox.clear()
     today = certificate.valid_until - timedelta(days=60)
@@ -485,7 +450,9 @@ def test_the_sweep_renders_what_the_broker_never_got(trainee, course, rule, sett
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.render_certificate, "apply_async", broker_down)
-    finish_course(trainee, course)  # the progress and the certificate commit all the same
+    finish_course(
+        trainee, course, on_commit=True
+    )  # the progress and the certificate commit all the same
     certificate = Certificate.objects.get()
     assert certificate.render_status == RenderStatus.PENDING
     monkeypatch.undo()
@@ -508,7 +475,7 @@ def test_bulk_issue_for_a_cohort_reports_progress_and_who_is_not_eligible(
     )
     ready, not_ready = UserFactory(username="ready"), UserFactory(username="not-ready")
     cohort.learners.add(ready, not_ready)
-    finish_course(ready, course)  # issued automatically already
+    finish_course(ready, course, on_commit=True)  # issued automatically already
     course_services.cohort_enrol(cohort=cohort)
     job = committed(services.bulk_issue_start, cohort=cohort, actor=people_a.manager)
     job.refresh_from_db()
@@ -529,7 +496,7 @@ def test_issue_is_announced_to_the_institutions_webhooks(trainee, course, rule, 
         url="https://lms.example.org/hooks",
         events=["certificate_issued"],
     )
-    finish_course(trainee, course)
+    finish_course(trainee, course, on_commit=True)
     certificate = Certificate.objects.get()
     delivery = WebhookDelivery.objects.get(event="certificate_issued")
     assert delivery.payload["certificate"]["code"] == certificate.display_code

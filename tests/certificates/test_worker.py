@@ -12,7 +12,6 @@ so workers of other test runs on the same Redis never take its tasks, nor it the
 """
 
 import contextlib
-import io
 import os
 import signal
 import subprocess
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-import pypdf
 import pytest
 import redis
 from django.db import connection
@@ -32,8 +30,8 @@ from certificates import credentials
 from certificates.models import Certificate, CertificateEvent, EventKind, RenderStatus
 from lms.celery import app as celery_app
 from lms.services import learner_profile_save
-from tests.certificates.conftest import finish_course
 from tests.factories import UserFactory, learner_profile_data
+from tests.learning import finish_course, pdf_text
 from tests.services import IN_CI, require_redis
 
 pytestmark = [
@@ -266,12 +264,6 @@ def rendered(certificate_id: int):
     if certificate.render_status == RenderStatus.FAILED:
         pytest.fail(f"rendering failed: {certificate.render_error}")
     return certificate if certificate.is_ready else None
-
-
-def pdf_text(certificate: Certificate) -> str:
-    with certificate.pdf.open("rb") as handle:
-        reader = pypdf.PdfReader(io.BytesIO(handle.read()))
-    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from allauth.mfa.totp.internal.auth import (
 from allauth.mfa.utils import decrypt
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from certificates.models import (
@@ -33,14 +33,17 @@ from certificates.models import (
     EventKind,
     IssueMethod,
 )
-from tests.factories import TEST_PASSWORD
+from tests.e2e.browser import (
+    DESKTOP,
+    PHONE,
+    assert_fits_phone,
+    expect_admin_message,
+    log_in,
+)
 
 # The live server and the test share the database (see tests/e2e/conftest.py).
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-OVERFLOW_TOLERANCE = 2
 
 # The demo course (courses/demo.py) and the trainee fixture's profile (tests/factories.py).
 COURSE = "Case management for para-professionals"
@@ -57,20 +60,6 @@ RENDER_TIMEOUT_MS = 30_000
 # --- Helpers ------------------------------------------------------------------------------
 
 
-def assert_fits_phone(page: Page, width: int = PHONE["viewport"]["width"]) -> None:
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width + OVERFLOW_TOLERANCE, (
-        f"{page.url} is {scroll_width}px wide on a {width}px screen: it scrolls sideways"
-    )
-
-
-def log_in(page: Page, base_url: str, username: str, next_url: str) -> None:
-    page.goto(f"{base_url}/accounts/login/?next={next_url}")
-    page.get_by_role("textbox", name=re.compile(r"^Username or e-mail:?$")).fill(username)
-    page.get_by_role("textbox", name=re.compile(r"^Password:?$")).fill(TEST_PASSWORD)
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
-
-
 def authenticator_code(user) -> str:
     """The code the user's authenticator app shows now (RFC 6238, by allauth's own helpers).
 
@@ -83,13 +72,6 @@ def authenticator_code(user) -> str:
     authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
     secret = decrypt(authenticator.data["secret"])
     return format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
-
-
-def expect_admin_message(page: Page, text: str) -> None:
-    """Wagtail's admin shows ``text`` in its message bar (once it has slid into view)."""
-    messages = page.locator(".messages > ul")
-    expect(messages).to_contain_text(text)
-    expect(messages).to_have_css("opacity", "1")
 
 
 def typed_by_hand(display_code: str) -> str:

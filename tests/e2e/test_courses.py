@@ -18,14 +18,11 @@ from courses.models import (
     ModulePage,
     QuizAttempt,
 )
-from tests.factories import TEST_PASSWORD
+from tests.e2e.browser import DESKTOP, PHONE, assert_fits_phone, field, log_in
 
 # The live server and the test share the database (see tests/e2e/conftest.py).
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-OVERFLOW_TOLERANCE = 2
 
 COURSE = "Referral and follow-up"
 MODULE_1 = "Knowing the services"
@@ -36,25 +33,6 @@ WRONG = "Write it down for next month's visit"
 
 
 # --- Helpers ------------------------------------------------------------------------------
-
-
-def field(scope: Page | Locator, label: str, role: str = "textbox") -> Locator:
-    """The field labelled ``label`` (Wagtail marks required ones with an asterisk)."""
-    return scope.get_by_role(role, name=re.compile(rf"^{re.escape(label)}\*?$"))
-
-
-def assert_fits_phone(page: Page, width: int = PHONE["viewport"]["width"]) -> None:
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width + OVERFLOW_TOLERANCE, (
-        f"{page.url} is {scroll_width}px wide on a {width}px screen: it scrolls sideways"
-    )
-
-
-def log_in(page: Page, base_url: str, username: str, next_url: str) -> None:
-    page.goto(f"{base_url}/accounts/login/?next={next_url}")
-    page.get_by_role("textbox", name=re.compile(r"^Username or e-mail:?$")).fill(username)
-    page.get_by_role("textbox", name=re.compile(r"^Password:?$")).fill(TEST_PASSWORD)
-    page.get_by_role("button", name=re.compile("sign in", re.I)).click()
 
 
 def publish(page: Page, title: str) -> None:

@@ -15,24 +15,11 @@ from playwright.sync_api import Page, expect
 from competencies import selectors
 from competencies.models import Framework, FrameworkStatus
 from competencies.moodle_csv import MOODLE_HEADERS
+from tests.e2e.browser import DESKTOP, expect_admin_message, field
 from tests.factories import TEST_PASSWORD
 
 # The live server and the test share the database (see tests/e2e/conftest.py).
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-
-
-def field(page: Page, label: str, role: str = "textbox"):
-    """The form field labelled ``label`` (Wagtail marks required ones with an asterisk)."""
-    return page.get_by_role(role, name=re.compile(rf"^{re.escape(label)}\*?$"))
-
-
-def expect_admin_message(page: Page, text: str) -> None:
-    """Wagtail's admin shows ``text`` in its message bar (once it has slid into view)."""
-    messages = page.locator(".messages > ul")
-    expect(messages).to_contain_text(text)
-    expect(messages).to_have_css("opacity", "1")
 
 
 def row(page: Page, code: str):

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from wagtail.models import Page as WagtailPage
 
 from lms.models import LearnerProfile, Membership
+from tests.e2e.browser import DESKTOP, PHONE, assert_fits_phone, expect_admin_message, textbox
 from tests.factories import TEST_PASSWORD
 
 # The live server and the test share the database, so the test must not hide its writes in
@@ -20,32 +21,6 @@ from tests.factories import TEST_PASSWORD
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 User = get_user_model()
-
-PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-
-#: Pixels of horizontal overflow tolerated on a phone (sub-pixel rounding).
-OVERFLOW_TOLERANCE = 2
-
-
-def textbox(page: Page, label: str):
-    """The text field labelled ``label`` (Django and allauth end labels with a colon)."""
-    return page.get_by_role("textbox", name=re.compile(rf"^{re.escape(label)}:?$"))
-
-
-def expect_admin_message(page: Page, text: str) -> None:
-    """Wagtail's admin shows ``text`` in its message bar (once it has slid into view)."""
-    messages = page.locator(".messages > ul")
-    expect(messages).to_contain_text(text)
-    expect(messages).to_have_css("opacity", "1")
-
-
-def assert_fits_phone(page: Page, width: int = PHONE["viewport"]["width"]) -> None:
-    """The page scrolls only vertically: nothing sticks out past the phone's screen."""
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= width + OVERFLOW_TOLERANCE, (
-        f"{page.url} is {scroll_width}px wide on a {width}px screen: it scrolls sideways"
-    )
 
 
 def assert_loaded_cleanly(page: Page) -> None:

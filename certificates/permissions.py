@@ -1,0 +1,152 @@
+"""Who may do what with certificates, by the role held in the record's institution.
+
+Superusers may do everything; otherwise:
+
+* templates and course certificates — the institution's authors and managers;
+* the register and the PDFs of its certificates (read) — its managers and instructors;
+* issuing, revoking, re-issuing, renewing, bulk issuing — its managers.
+
+The admin pages, the admin menu and the holder's PDF download all ask here, so that a role's
+reach is written once.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from wagtail.permission_policies import BasePermissionPolicy
+
+from certificates.models import Certificate, CertificateRule, CertificateTemplate
+from lms.models import Institution, Membership
+from lms.roles import InstitutionRole
+
+#: Roles that design templates and set each course's certificate.
+DESIGN_ROLES = (InstitutionRole.AUTHOR, InstitutionRole.MANAGER)
+#: Roles that read the register of issued certificates.
+REGISTER_ROLES = (InstitutionRole.MANAGER, InstitutionRole.INSTRUCTOR)
+#: Roles that issue, revoke, re-issue and renew certificates.
+ISSUE_ROLES = (InstitutionRole.MANAGER,)
+
+
+def _institution_ids_by_role(user) -> dict[str, frozenset[int]]:
+    """The institutions where ``user`` holds each role: one query per request, then cached."""
+    cached = getattr(user, "_certificates_roles_cache", None)
+    if cached is None:
+        by_role: dict[str, set[int]] = {}
+        for institution_id, role in Membership.objects.filter(user=user).values_list(
+            "institution_id", "role"
+        ):
+            by_role.setdefault(role, set()).add(institution_id)
+        cached = {role: frozenset(ids) for role, ids in by_role.items()}
+        user._certificates_roles_cache = cached
+    return cached
+
+
+def institution_ids_for(user, roles) -> frozenset[int] | None:
+    """Ids of the institutions where ``user`` holds one of ``roles``; None means all of them."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        return None
+    held = _institution_ids_by_role(user)
+    return frozenset().union(*(held.get(role, frozenset()) for role in roles))
+
+
+def _institutions(ids: frozenset[int] | None) -> QuerySet[Institution]:
+    return Institution.objects.all() if ids is None else Institution.objects.filter(pk__in=ids)
+
+
+def institutions_for(user, roles) -> QuerySet[Institution]:
+    return _institutions(institution_ids_for(user, roles))
+
+
+def scope(queryset: QuerySet, ids: frozenset[int] | None, field: str = "institution"):
+    return queryset if ids is None else queryset.filter(**{f"{field}_id__in": ids})
+
+
+class InstitutionPermissionPolicy(BasePermissionPolicy):
+    """Wagtail permission policy: an action on a record is allowed to the roles ``actions``
+    names, held in the record's institution (found through ``institution_field``)."""
+
+    def __init__(self, model, *, actions: dict[str, tuple[str, ...]], institution_field: str):
+        super().__init__(model)
+        self.actions = actions
+        self.institution_field = institution_field
+
+    def _roles(self, actions) -> set[str]:
+        return {role for action in actions for role in self.actions.get(action, ())}
+
+    def _ids(self, user, actions) -> frozenset[int] | None:
+        roles = self._roles(actions)
+        if not roles:
+            return frozenset()
+        return institution_ids_for(user, roles)
+
+    def institutions_for(self, user, actions) -> QuerySet[Institution]:
+        """The institutions whose records ``user`` may act on in one of these ways."""
+        return _institutions(self._ids(user, actions))
+
+    def user_has_permission(self, user, action):
+        return self.user_has_any_permission(user, [action])
+
+    def user_has_any_permission(self, user, actions):
+        ids = self._ids(user, actions)
+        return ids is None or bool(ids)
+
+    def users_with_any_permission(self, actions):
+        return self._users(Q(memberships__role__in=self._roles(actions)))
+
+    def users_with_any_permission_for_instance(self, actions, instance):
+        return self._users(
+            Q(
+                memberships__role__in=self._roles(actions),
+                memberships__institution_id=self._institution_id(instance),
+            )
+        )
+
+    def _users(self, holds_role: Q):
+        return (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .filter(Q(is_superuser=True) | holds_role)
+            .distinct()
+        )
+
+    def _institution_id(self, instance) -> int | None:
+        *path, last = self.institution_field.split("__")
+        for name in path:
+            instance = getattr(instance, name, None)
+            if instance is None:
+                return None
+        return getattr(instance, f"{last}_id", None)
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        return self.user_has_any_permission_for_instance(user, [action], instance)
+
+    def user_has_any_permission_for_instance(self, user, actions, instance):
+        ids = self._ids(user, actions)
+        return ids is None or self._institution_id(instance) in ids
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        return scope(
+            self.model._default_manager.all(), self._ids(user, actions), self.institution_field
+        )
+
+
+template_permission_policy = InstitutionPermissionPolicy(
+    CertificateTemplate,
+    actions=dict.fromkeys(("add", "change", "delete", "view"), DESIGN_ROLES),
+    institution_field="institution",
+)
+rule_permission_policy = InstitutionPermissionPolicy(
+    CertificateRule,
+    # No "delete": a course stops awarding certificates by being changed, not by losing its rule.
+    actions=dict.fromkeys(("add", "change", "view"), DESIGN_ROLES),
+    institution_field="template__institution",
+)
+
+
+def may_open_pdf(user, certificate: Certificate) -> bool:
+    """The PDF is for its holder and for those who keep the issuing institution's register."""
+    if certificate.learner_id == user.pk:
+        return True
+    ids = institution_ids_for(user, REGISTER_ROLES)
+    return ids is None or certificate.institution_id in ids
