@@ -396,6 +396,8 @@ def _events_write(*, events, enrolments, completed_enrolments, completions) -> N
             sender=ProgressEvent,
             pairs=[(completion.learner_id, course.pk) for completion, _m, course in completions],
         )
+    if enrolments:
+        _xapi_replay_on_commit(learner_ids={enrolment.learner_id for enrolment in enrolments})
     recorded = [(event.pk, event.learner_id) for event in events]
 
     def send_progress_recorded():
@@ -405,6 +407,20 @@ def _events_write(*, events, enrolments, completed_enrolments, completions) -> N
             )
 
     transaction.on_commit(send_progress_recorded)
+
+
+def _xapi_replay_on_commit(*, learner_ids: set[int]) -> None:
+    """Newly enrolled learners (on the web, by a cohort, through the plugin API or in a
+    batch): the xAPI statements their LMS sent before, kept without progress for want of a
+    learner or an enrolment, are applied by one task after commit (see courses.xapi)."""
+    from courses.tasks import replay_xapi_statements
+
+    ids = sorted(learner_ids)
+
+    def replay_xapi_statements_later():  # named: Django logs robust on-commit failures
+        replay_xapi_statements.delay(ids)
+
+    transaction.on_commit(replay_xapi_statements_later, robust=True)
 
 
 def _completion_webhook_notices(*, completions) -> list[WebhookNotice]:

@@ -7,25 +7,42 @@ module's ``xapi_activity_iri``) with one of :data:`PROGRESS_VERBS` becomes a pro
 through :func:`courses.services.progress_event_record`, in the same transaction as the
 statement is stored; its event id is the statement id, so a re-sent statement applies once.
 
+Statements stored before their learner, enrolment or module mapping existed are applied later
+by :func:`statements_replay` (when the institution enrols the learner, and by
+``manage.py xapi_replay``). Attachment content sent as ``multipart/mixed`` is stored once per
+institution and SHA-2 hash (:class:`courses.models.XapiAttachment`); the agents and activities
+a statement is about are extracted when it is stored (:class:`courses.models.XapiStatementKey`)
+so that the ``agent`` / ``activity`` filters, ``related_agents`` and ``related_activities``
+are index look-ups.
+
 See docs/decisions/0005-xapi.md for what happens to unknown learners and to voided statements.
 """
 
+import hashlib
 import re
 import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from courses.models import (
     ModulePage,
     ProgressSource,
     ProgressVerb,
+    XapiAttachment,
+    XapiKeyKind,
     XapiProgressStatus,
     XapiStatement,
+    XapiStatementKey,
 )
 from courses.services import LearningError, progress_event_record
 from lms import selectors as lms_selectors
@@ -90,8 +107,25 @@ CONTEXT_KEYS = {
     "extensions",
 }
 CONTEXT_ACTIVITY_KEYS = {"parent", "grouping", "category", "other"}
+ATTACHMENT_KEYS = {
+    "usageType",
+    "display",
+    "description",
+    "contentType",
+    "length",
+    "sha2",
+    "fileUrl",
+}
+#: Interaction components of an activity definition, each a list of {id, description}.
+INTERACTION_COMPONENT_KEYS = ("choices", "scale", "source", "target", "steps")
+#: The SHA-2 functions an attachment's hash may come from, by the length of its hex digest.
+SHA2_BY_LENGTH = {56: hashlib.sha224, 64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
+#: Largest request body /xapi/statements reads (statements and attachment content), in bytes.
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 IRI_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
+# type/subtype, then parameters (no line breaks: it is repeated in a multipart header).
+MEDIA_TYPE_PATTERN = re.compile(r"^[\w!#$&^.+-]+/[\w!#$&^.+-]+(\s*;[^\r\n]*)?$")
 SHA1_PATTERN = re.compile(r"^[0-9a-fA-F]{40}$")
 MBOX_PATTERN = re.compile(r"^mailto:[^@\s]+@[^@\s]+$")
 # ISO 8601 durations as xAPI allows them (PnYnMnDTnHnMnS, or PnW).
@@ -395,6 +429,32 @@ def _validate_core(statement: dict, field: str, *, sub: bool = False) -> CoreInf
     return CoreInfo(actor_ifi, verb_iri, object_info)
 
 
+def _validate_attachments(value: Any, field: str) -> None:
+    if not isinstance(value, list):
+        _fail(f"{field}: must be a list.")
+    for index, item in enumerate(value):
+        where = f"{field}[{index}]"
+        attachment = _object(item, where)
+        _only(attachment, ATTACHMENT_KEYS, where)
+        for key in ("usageType", "display", "contentType", "length", "sha2"):
+            if key not in attachment:
+                _fail(f"{where}.{key}: required.")
+        iri_check(attachment["usageType"], f"{where}.usageType")
+        _language_map(attachment["display"], f"{where}.display")
+        if "description" in attachment:
+            _language_map(attachment["description"], f"{where}.description")
+        content_type = attachment["contentType"]
+        if not isinstance(content_type, str) or not MEDIA_TYPE_PATTERN.fullmatch(content_type):
+            _fail(f"{where}.contentType: must be an Internet media type such as 'application/pdf'.")
+        length = attachment["length"]
+        if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+            _fail(f"{where}.length: must be the content's length in octets (a whole number).")
+        if not isinstance(attachment["sha2"], str) or not attachment["sha2"]:
+            _fail(f"{where}.sha2: must be the SHA-2 hash of the content, in hexadecimal.")
+        if "fileUrl" in attachment:
+            iri_check(attachment["fileUrl"], f"{where}.fileUrl")
+
+
 @dataclass(frozen=True)
 class ValidStatement:
     id: uuid.UUID
@@ -425,8 +485,8 @@ def statement_validate(value: Any, *, statement_id: uuid.UUID | None = None) -> 
         _fail(f"version: '{statement['version']}' is not 1.0.x.")
     if "authority" in statement:
         validate_agent(statement["authority"], "authority")
-    if "attachments" in statement and not isinstance(statement["attachments"], list):
-        _fail("attachments: must be a list.")
+    if "attachments" in statement:
+        _validate_attachments(statement["attachments"], "attachments")
     voids = None
     if core.verb_iri == VOIDED:
         if core.object_info.statement_ref is None:
@@ -473,21 +533,134 @@ class StoredOutcome:
     created: bool  # False: the same statement had been stored already
 
 
-def statements_store(*, api_key: ApiKey, statements: list[ValidStatement]) -> list[StoredOutcome]:
+@dataclass(frozen=True)
+class AttachmentPart:
+    """The content of one attachment, from a part of a ``multipart/mixed`` request."""
+
+    sha2: str  # lower-case hex, checked against the content
+    content: bytes
+    content_type: str = ""
+
+
+def max_body_bytes() -> int:
+    """The largest statements request read, from ``XAPI_MAX_BODY_BYTES`` (default 10 MiB)."""
+    return int(getattr(settings, "XAPI_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+
+
+def attachment_part(
+    *, content: bytes, declared_hash: str | None, content_type: str = ""
+) -> AttachmentPart:
+    """An attachment part whose X-Experience-API-Hash is checked against its content."""
+    if not declared_hash:
+        _fail("An attachment part has no X-Experience-API-Hash header.")
+    declared = declared_hash.strip().lower()
+    function = SHA2_BY_LENGTH.get(len(declared))
+    if function is None or not re.fullmatch(r"[0-9a-f]+", declared):
+        _fail(f"X-Experience-API-Hash '{declared_hash}' is not a hexadecimal SHA-2 hash.")
+    actual = function(content).hexdigest()
+    if actual != declared:
+        _fail(
+            f"X-Experience-API-Hash {declared} does not match the part's content "
+            f"(its {function().name.upper()} is {actual})."
+        )
+    return AttachmentPart(sha2=declared, content=content, content_type=content_type)
+
+
+def statements_store(
+    *,
+    api_key: ApiKey,
+    statements: list[ValidStatement],
+    parts: dict[str, AttachmentPart] | None = None,
+) -> list[StoredOutcome]:
     """Store validated statements for the key's institution, all or none, with their progress.
 
     An id stored before with the same content is a no-op; with other content it is refused
     (409) and nothing of the request is stored. Two statements with one id in one request: 400.
+    ``parts`` is the attachment content sent with them (by hash): every attachment without a
+    ``fileUrl`` needs its part, and every part an attachment (else 400, nothing stored). The
+    content is stored for the statements stored now, not for no-op duplicates.
     """
     ids = [statement.id for statement in statements]
     if len(set(ids)) != len(ids):
         _fail("id: the same statement id appears twice in this request.")
+    parts = parts or {}
+    _attachments_check(statements, parts)
     institution = api_key.institution
     outcomes = []
     with transaction.atomic():
         for statement in statements:
             outcomes.append(_statement_store(api_key=api_key, institution=institution, s=statement))
+        if parts:
+            _attachments_store(institution=institution, outcomes=outcomes, parts=parts)
     return outcomes
+
+
+def _attachments_check(statements: list[ValidStatement], parts: dict[str, AttachmentPart]):
+    """Every attachment without a fileUrl has its part, every part an attachment (xAPI 1.5.2)."""
+    matched = set()
+    for index, statement in enumerate(statements):
+        where = f"statement {index}: " if len(statements) > 1 else ""
+        for position, attachment in enumerate(statement.raw.get("attachments") or ()):
+            sha2 = attachment["sha2"].lower()
+            part = parts.get(sha2)
+            if part is None:
+                if "fileUrl" not in attachment:
+                    _fail(
+                        f"{where}attachments[{position}]: has no fileUrl, and no part of a "
+                        f"multipart/mixed request with X-Experience-API-Hash {sha2} carries "
+                        "its content."
+                    )
+                continue
+            if attachment["length"] != len(part.content):
+                _fail(
+                    f"{where}attachments[{position}].length: is {attachment['length']}, but "
+                    f"its part has {len(part.content)} octets."
+                )
+            matched.add(sha2)
+    unmatched = sorted(set(parts) - matched)
+    if unmatched:
+        _fail(
+            f"The part with X-Experience-API-Hash {unmatched[0]} is not the content of any "
+            "attachment of the statements sent."
+        )
+
+
+def _attachments_store(*, institution: Institution, outcomes, parts) -> None:
+    """Keep the content of the new statements' attachments, once per institution and hash."""
+    wanted: dict[str, str] = {}
+    for outcome in outcomes:
+        if not outcome.created:
+            continue
+        for attachment in outcome.statement.raw.get("attachments") or ():
+            sha2 = attachment["sha2"].lower()
+            if sha2 in parts:
+                wanted.setdefault(sha2, attachment["contentType"])
+    kept = set(
+        XapiAttachment.objects.filter(institution=institution, sha2__in=wanted).values_list(
+            "sha2", flat=True
+        )
+    )
+    for sha2, content_type in wanted.items():
+        if sha2 in kept:
+            continue
+        attachment = XapiAttachment(
+            institution=institution,
+            sha2=sha2,
+            content_type=content_type[:255],
+            length=len(parts[sha2].content),
+        )
+        path = attachment.file.field.generate_filename(attachment, sha2)
+        if attachment.file.storage.exists(path):
+            # Written by a request that was rolled back afterwards: the path names the
+            # content, so the file is this content.
+            attachment.file.name = path
+        else:
+            attachment.file.save(sha2, ContentFile(parts[sha2].content), save=False)
+        try:
+            with transaction.atomic():
+                attachment.save()
+        except IntegrityError:
+            pass  # kept by a parallel request a moment ago: the same content
 
 
 def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidStatement):
@@ -499,6 +672,7 @@ def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidState
         if target is not None and target.verb_iri == VOIDED:
             _fail("object.id: a voiding statement cannot void another voiding statement.")
     now = timezone.now()
+    authority = authority_of(api_key)
     try:
         with transaction.atomic():
             stored = XapiStatement.objects.create(
@@ -507,12 +681,18 @@ def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidState
                 raw=s.raw,
                 stored=now,
                 timestamp=s.timestamp or now,
-                authority=authority_of(api_key),
+                authority=authority,
                 api_key=api_key,
                 actor_ifi=s.actor_ifi[:600],
                 verb_iri=s.verb_iri[:500],
                 activity_iri=s.activity_iri[:500],
                 voids=s.voids,
+            )
+            XapiStatementKey.objects.bulk_create(
+                XapiStatementKey(
+                    statement=stored, institution=institution, kind=kind, key=key, related=related
+                )
+                for (kind, key), related in statement_keys(s.raw, authority=authority).items()
             )
     except IntegrityError:
         # Stored by a parallel request a moment ago: compare with theirs.
@@ -530,6 +710,88 @@ def _existing_outcome(existing: XapiStatement, s: ValidStatement) -> StoredOutco
     if not _same_statement(existing.raw, s.raw):
         _fail(f"id: statement {s.id} was stored before with different content.", status=409)
     return StoredOutcome(existing, created=False)
+
+
+# --- What a statement is about (query keys) -------------------------------------------------
+
+
+def _agent_keys(agent: Any) -> list[str]:
+    """The inverse functional identifiers of a valid Agent or Group and of a Group's members."""
+    if not isinstance(agent, dict):
+        return []
+    own = ifi_key(agent, "agent")
+    keys = [own] if own else []
+    for member in agent.get("member") or ():
+        keys += _agent_keys(member)
+    return keys
+
+
+def _activity_ids(context: Any) -> list[str]:
+    """The ids of a context's contextActivities (each kind a list or a single activity)."""
+    if not isinstance(context, dict) or not isinstance(context.get("contextActivities"), dict):
+        return []
+    ids = []
+    for items in context["contextActivities"].values():
+        for item in items if isinstance(items, list) else [items]:
+            ids.append(item["id"])
+    return ids
+
+
+def _context_agents(context: Any) -> list[str]:
+    if not isinstance(context, dict):
+        return []
+    return _agent_keys(context.get("instructor")) + _agent_keys(context.get("team"))
+
+
+def statement_keys(raw: dict, *, authority: dict) -> dict[tuple[str, str], bool]:
+    """What a valid statement is about: ``(kind, key) → related`` for :class:`XapiStatementKey`.
+
+    Narrow (``related`` False), as the ``agent`` and ``activity`` filters match: the actor and
+    an Agent or Group object, with their members; an Activity object. Related (True), as
+    ``related_agents`` / ``related_activities`` add: the authority (the one the LRS returns),
+    the context's instructor, team and activities, and a SubStatement's actor, object and
+    context.
+    """
+    keys: dict[tuple[str, str], bool] = {}
+
+    def add(kind: str, values: Iterable[str], related: bool) -> None:
+        for value in values:
+            key = (kind, value[:600])
+            keys[key] = keys.get(key, True) and related
+
+    def add_object(target: Any, related: bool) -> None:
+        if not isinstance(target, dict):
+            return
+        object_type = target.get("objectType", "Activity")
+        if object_type == "Activity":
+            add(XapiKeyKind.ACTIVITY, [target["id"]], related)
+        elif object_type in ("Agent", "Group"):
+            add(XapiKeyKind.AGENT, _agent_keys(target), related)
+        elif object_type == "SubStatement":
+            add(XapiKeyKind.AGENT, _agent_keys(target.get("actor")), True)
+            add_object(target.get("object"), True)
+            add(XapiKeyKind.AGENT, _context_agents(target.get("context")), True)
+            add(XapiKeyKind.ACTIVITY, _activity_ids(target.get("context")), True)
+
+    add(XapiKeyKind.AGENT, _agent_keys(raw.get("actor")), False)
+    add_object(raw.get("object"), False)
+    add(XapiKeyKind.AGENT, _agent_keys(authority), True)
+    add(XapiKeyKind.AGENT, _context_agents(raw.get("context")), True)
+    add(XapiKeyKind.ACTIVITY, _activity_ids(raw.get("context")), True)
+    return keys
+
+
+def statements_about(
+    queryset: QuerySet, *, institution: Institution, kind: str, key: str, related: bool
+) -> QuerySet:
+    """Narrow ``queryset`` to the statements about an agent (IFI key) or an activity (IRI),
+    as the filter matches (``related`` False) or as its ``related_*`` form does (True).
+
+    One look-up in the key index, whatever the size of the statements' JSON."""
+    keys = XapiStatementKey.objects.filter(institution=institution, kind=kind, key=key[:600])
+    if not related:
+        keys = keys.filter(related=False)
+    return queryset.filter(pk__in=keys.values("statement_id"))
 
 
 # --- Mapping to progress ----------------------------------------------------------------------
@@ -645,14 +907,252 @@ def _progress_note(stored: XapiStatement, status: str, reason: str = "") -> None
     stored.save(update_fields=["progress_status", "progress_reason", "progress_event"])
 
 
+# --- Replay -----------------------------------------------------------------------------------
+
+#: Progress statuses a replay looks at again: since the statement arrived, its learner may have
+#: been created, enrolled in the course, or its activity mapped to a module.
+REPLAYABLE = (
+    XapiProgressStatus.PENDING,
+    XapiProgressStatus.UNKNOWN_LEARNER,
+    XapiProgressStatus.NOT_MAPPED,
+    XapiProgressStatus.REJECTED,
+)
+
+
+def statements_replay(
+    *, institution: Institution, external_ids: Iterable[str] | None = None
+) -> Counter:
+    """Apply again the institution's statements that brought no progress when they arrived.
+
+    For statements with a progress verb whose learner was unknown, not enrolled (``rejected``)
+    or whose activity was not mapped — of the learners with ``external_ids`` (their
+    ``actor.account.name``), or all — in the order they were stored. Voided statements are
+    left alone. Idempotent: a statement applied (or voided) meanwhile is skipped, and its
+    progress event's id is the statement id, so no statement brings progress twice. Each
+    statement is applied in its own transaction and keeps its new ``progress_status``.
+
+    Returns how many statements ended with each progress status.
+    """
+    candidates = XapiStatement.objects.filter(
+        institution=institution,
+        voided=False,
+        verb_iri__in=list(PROGRESS_VERBS),
+        progress_status__in=REPLAYABLE,
+    )
+    if external_ids is not None:
+        names = Q(pk__in=[])
+        for external_id in external_ids:
+            # actor_ifi is "account:<homePage>|<name>" (the homePage is the LMS's own).
+            names |= Q(actor_ifi__startswith="account:", actor_ifi__endswith=f"|{external_id}")
+        candidates = candidates.filter(names)
+    statuses: Counter = Counter()
+    for pk in list(candidates.order_by("pk").values_list("pk", flat=True)):
+        status = _statement_replay(pk=pk, institution=institution)
+        if status is not None:
+            statuses[status] += 1
+    return statuses
+
+
+def _statement_replay(*, pk: int, institution: Institution) -> str | None:
+    with transaction.atomic():
+        stored = (
+            XapiStatement.objects.select_for_update(of=("self",))
+            .select_related("api_key")
+            .filter(pk=pk, voided=False, progress_status__in=REPLAYABLE)
+            .first()
+        )
+        if stored is None:
+            return None  # applied by a parallel replay, or voided, a moment ago
+        _progress_apply(stored=stored, api_key=stored.api_key, institution=institution)
+        return str(stored.progress_status)
+
+
+def learner_statements_replay(*, learner_id: int) -> Counter:
+    """:func:`statements_replay` for one learner, at every institution that knows them by an
+    external id (a learner just enrolled by an institution, say)."""
+    statuses: Counter = Counter()
+    for identity in lms_selectors.learner_identities_of(user_id=learner_id):
+        statuses += statements_replay(
+            institution=identity.institution, external_ids=[identity.external_id]
+        )
+    return statuses
+
+
 # --- Reading ----------------------------------------------------------------------------------
 
+FORMATS = ("exact", "ids", "canonical")
 
-def statement_json(stored: XapiStatement) -> dict:
-    """The statement as the LRS returns it: as received, with the properties the LRS sets."""
+
+def statement_json(
+    stored: XapiStatement, *, format: str = "exact", languages: Iterable[str] = ()
+) -> dict:
+    """The statement as the LRS returns it: as received, with the properties the LRS sets.
+
+    ``format`` as GET's parameter: ``exact`` as received; ``ids`` with agents, groups,
+    activities and the verb reduced to what identifies them; ``canonical`` with each language
+    map of its activities and verb reduced to the one language that best fits ``languages``
+    (Accept-Language, best first; see :func:`language_pick`). Context activities are always
+    lists, as xAPI requires of the LRS.
+    """
     statement = dict(stored.raw)
     statement["stored"] = stored.stored.isoformat()
     statement["authority"] = stored.authority
     statement.setdefault("timestamp", stored.timestamp.isoformat())
     statement.setdefault("version", "1.0.0")
-    return statement
+    if format == "ids":
+        return _reshape(statement, agent=_agent_ids, activity=_activity_ids_only, verb=_verb_id)
+    if format == "canonical":
+        languages = tuple(languages)
+        return _reshape(
+            statement,
+            agent=_same,
+            activity=lambda activity: _activity_canonical(activity, languages),
+            verb=lambda verb: _verb_canonical(verb, languages),
+        )
+    return _reshape(statement, agent=_same, activity=_same, verb=_same)
+
+
+def _same(value):
+    return value
+
+
+def _reshape(statement: dict, *, agent: Callable, activity: Callable, verb: Callable) -> dict:
+    """A copy of a statement (or SubStatement) with each agent, activity and verb passed
+    through the functions given."""
+    shaped = dict(statement)
+    for key in ("actor", "authority"):
+        if isinstance(shaped.get(key), dict):
+            shaped[key] = agent(shaped[key])
+    if isinstance(shaped.get("verb"), dict):
+        shaped["verb"] = verb(shaped["verb"])
+    target = shaped.get("object")
+    if isinstance(target, dict):
+        object_type = target.get("objectType", "Activity")
+        if object_type == "Activity":
+            shaped["object"] = activity(target)
+        elif object_type in ("Agent", "Group"):
+            shaped["object"] = agent(target)
+        elif object_type == "SubStatement":
+            shaped["object"] = _reshape(target, agent=agent, activity=activity, verb=verb)
+    context = shaped.get("context")
+    if isinstance(context, dict):
+        context = dict(context)
+        for key in ("instructor", "team"):
+            if isinstance(context.get(key), dict):
+                context[key] = agent(context[key])
+        if isinstance(context.get("contextActivities"), dict):
+            context["contextActivities"] = {
+                kind: [activity(item) for item in (items if isinstance(items, list) else [items])]
+                for kind, items in context["contextActivities"].items()
+            }
+        shaped["context"] = context
+    return shaped
+
+
+def _agent_ids(agent: dict) -> dict:
+    """An Agent or identified Group by its identifier; an anonymous Group by its members'."""
+    reduced = {"objectType": agent.get("objectType", "Agent")}
+    identifiers = {key: agent[key] for key in IFI_KEYS if key in agent}
+    reduced.update(identifiers)
+    if reduced["objectType"] == "Group" and not identifiers:
+        reduced["member"] = [_agent_ids(member) for member in agent.get("member") or ()]
+    return reduced
+
+
+def _activity_ids_only(activity: dict) -> dict:
+    return {"objectType": "Activity", "id": activity.get("id")}
+
+
+def _verb_id(verb: dict) -> dict:
+    return {"id": verb.get("id")}
+
+
+def accept_languages(header: str) -> tuple[str, ...]:
+    """The language ranges of an Accept-Language header, best first (RFC 2616, 14.4)."""
+    ranges = []
+    for position, item in enumerate((header or "").split(",")):
+        language, _sep, parameters = item.strip().partition(";")
+        quality = 1.0
+        name, _sep, value = parameters.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+        if language.strip() and quality > 0:
+            ranges.append((-quality, position, language.strip().lower()))
+    return tuple(language for _quality, _position, language in sorted(ranges))
+
+
+def language_pick(language_map: dict, languages: tuple[str, ...]) -> dict:
+    """The one entry of a language map that best fits ``languages`` (best first).
+
+    A range takes a tag it names or begins (``en`` takes ``en-GB``, RFC 2616, 14.4); failing
+    that, before the next range is tried, its shorter forms do (``sw-KE`` takes ``sw``, as
+    RFC 4647's lookup). When none fits: the site's default language (``LANGUAGE_CODE``), else
+    the first tag in alphabetical order — not the first as sent, which PostgreSQL's jsonb
+    does not keep.
+    """
+    if len(language_map) <= 1:
+        return dict(language_map)
+    tags = sorted((tag.lower(), tag) for tag in language_map)
+    for wanted in (*languages, settings.LANGUAGE_CODE.lower()):
+        if wanted == "*":
+            break
+        subtags = wanted.split("-")
+        for end in range(len(subtags), 0, -1):
+            prefix = "-".join(subtags[:end])
+            for lower, tag in tags:
+                if lower == prefix or lower.startswith(f"{prefix}-"):
+                    return {tag: language_map[tag]}
+    first = tags[0][1]
+    return {first: language_map[first]}
+
+
+def _verb_canonical(verb: dict, languages: tuple[str, ...]) -> dict:
+    if not isinstance(verb.get("display"), dict):
+        return verb
+    return {**verb, "display": language_pick(verb["display"], languages)}
+
+
+def _activity_canonical(activity: dict, languages: tuple[str, ...]) -> dict:
+    """The activity with one language in its name, description and interaction components.
+
+    The canonical definition is the one the statement carries: the LRS keeps no other (the
+    Activities resource is not offered)."""
+    definition = activity.get("definition")
+    if not isinstance(definition, dict):
+        return activity
+    definition = dict(definition)
+    for key in ("name", "description"):
+        if isinstance(definition.get(key), dict):
+            definition[key] = language_pick(definition[key], languages)
+    for key in INTERACTION_COMPONENT_KEYS:
+        if isinstance(definition.get(key), list):
+            definition[key] = [
+                {**component, "description": language_pick(component["description"], languages)}
+                if isinstance(component, dict) and isinstance(component.get("description"), dict)
+                else component
+                for component in definition[key]
+            ]
+    return {**activity, "definition": definition}
+
+
+def statement_attachments(
+    *, institution: Institution, statements: Iterable[dict]
+) -> list[XapiAttachment]:
+    """The content the institution holds for the statements' attachments, each once, in the
+    order the statements name them (attachments known only by fileUrl have none)."""
+    order: dict[str, None] = {}
+    for statement in statements:
+        for attachment in statement.get("attachments") or ():
+            # Statements stored before attachments were validated may name no hash.
+            if isinstance(attachment, dict) and isinstance(attachment.get("sha2"), str):
+                order.setdefault(attachment["sha2"].lower(), None)
+    if not order:
+        return []
+    held = {
+        attachment.sha2: attachment
+        for attachment in XapiAttachment.objects.filter(institution=institution, sha2__in=order)
+    }
+    return [held[sha2] for sha2 in order if sha2 in held]

@@ -8,15 +8,19 @@ for clients that insist on a fixed username — the password. See docs/decisions
 import base64
 import binascii
 import json
+import secrets
+from functools import partial
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
-from courses import xapi
-from courses.models import XapiStatement
+from courses import xapi, xapi_multipart
+from courses.models import XapiKeyKind, XapiStatement
 from lms import services as lms_services
 from lms.models import ApiKey
 
@@ -53,9 +57,23 @@ def _error(message: str, status: int = 400) -> HttpResponse:
     return response
 
 
-@require_GET
+def _headers_only(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """A HEAD request is answered as GET would be, without the body (xAPI 1.0.3, 1.1)."""
+    if request.method != "HEAD":
+        return response
+    if response.streaming:  # its length is not known without reading the attachments
+        head = StreamingHttpResponse((), status=response.status_code)
+        for name, value in response.items():
+            head[name] = value
+        return head
+    response["Content-Length"] = str(len(response.content))
+    response.content = b""
+    return response
+
+
+@require_safe
 def about(request: HttpRequest) -> HttpResponse:
-    return _respond(JsonResponse({"version": [xapi.XAPI_VERSION]}))
+    return _headers_only(request, _respond(JsonResponse({"version": [xapi.XAPI_VERSION]})))
 
 
 def _api_key(request: HttpRequest) -> ApiKey | None:
@@ -78,12 +96,21 @@ def _api_key(request: HttpRequest) -> ApiKey | None:
 
 @csrf_exempt
 def statements(request: HttpRequest) -> HttpResponse:
+    return _headers_only(request, _statements(request))
+
+
+def _statements(request: HttpRequest) -> HttpResponse:
     api_key = _api_key(request)
     if api_key is None:
         return _error("Give an institution's API key with HTTP Basic authentication.", 401)
     try:
         xapi.version_check(request.headers.get("X-Experience-API-Version"))
-        if request.method == "GET":
+        if request.method == "POST" and "method" in request.GET:
+            raise xapi.XapiError(
+                "The alternate request syntax (?method=) is not supported: send GET, PUT or "
+                "POST as themselves, with headers (xAPI 2.0 dropped this syntax too)."
+            )
+        if request.method in ("GET", "HEAD"):
             return _get(request, api_key)
         if request.method == "POST":
             return _post(request, api_key)
@@ -92,24 +119,49 @@ def statements(request: HttpRequest) -> HttpResponse:
     except xapi.XapiError as error:
         return _error(str(error), error.status)
     response = _error(f"Method {request.method} is not allowed here.", 405)
-    response["Allow"] = "GET, POST, PUT"
+    response["Allow"] = "GET, HEAD, POST, PUT"
     return response
 
 
-def _body(request: HttpRequest):
+def _body(request: HttpRequest) -> tuple:
+    """The statement(s) sent, parsed, and the attachment parts sent with them, by hash."""
     content_type = request.content_type or ""
-    if content_type.startswith("multipart/"):
-        raise xapi.XapiError("Statements with attachment content are not supported here.")
-    if content_type != "application/json":
-        raise xapi.XapiError("Send statements as application/json.")
+    if content_type not in ("application/json", "multipart/mixed"):
+        raise xapi.XapiError(
+            "Send statements as application/json, or as multipart/mixed with their "
+            "attachments' content."
+        )
+    raw = _body_bytes(request)
+    if content_type == "multipart/mixed":
+        return xapi_multipart.statements_parse(raw, content_type=request.META["CONTENT_TYPE"])
     try:
-        return json.loads(request.body or b"null")
+        return json.loads(raw or b"null"), {}
     except (ValueError, UnicodeDecodeError) as error:
         raise xapi.XapiError(f"The body is not valid JSON: {error}") from None
 
 
+def _body_bytes(request: HttpRequest) -> bytes:
+    """The request body, refused with 413 beyond the LRS's limit before more is read."""
+    limit = xapi.max_body_bytes()
+    too_big = xapi.XapiError(
+        f"The request body is larger than this LRS takes ({limit} bytes at most): send "
+        "fewer statements or smaller attachments per request.",
+        status=413,
+    )
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise xapi.XapiError("Content-Length: must be a whole number.") from None
+    if declared > limit:
+        raise too_big
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise too_big
+    return body
+
+
 def _post(request: HttpRequest, api_key: ApiKey) -> HttpResponse:
-    body = _body(request)
+    body, parts = _body(request)
     items = body if isinstance(body, list) else [body]
     valid = []
     for index, item in enumerate(items):
@@ -118,7 +170,7 @@ def _post(request: HttpRequest, api_key: ApiKey) -> HttpResponse:
         except xapi.XapiError as error:
             where = f"statement {index}: " if isinstance(body, list) else ""
             raise xapi.XapiError(f"{where}{error}", status=error.status) from None
-    outcomes = xapi.statements_store(api_key=api_key, statements=valid)
+    outcomes = xapi.statements_store(api_key=api_key, statements=valid, parts=parts)
     response = _respond(
         JsonResponse([str(outcome.statement.statement_id) for outcome in outcomes], safe=False)
     )
@@ -130,11 +182,11 @@ def _put(request: HttpRequest, api_key: ApiKey) -> HttpResponse:
     if "statementId" not in request.GET:
         raise xapi.XapiError("statementId: required as a query parameter with PUT.")
     statement_id = xapi.parse_uuid(request.GET["statementId"], "statementId")
-    body = _body(request)
+    body, parts = _body(request)
     if isinstance(body, list):
         raise xapi.XapiError("PUT takes one statement, not a list.")
     valid = xapi.statement_validate(body, statement_id=statement_id)
-    outcomes = xapi.statements_store(api_key=api_key, statements=[valid])
+    outcomes = xapi.statements_store(api_key=api_key, statements=[valid], parts=parts)
     response = _respond(HttpResponse(status=204))
     response["X-SSW-Progress"] = _progress_header(outcomes)
     return response
@@ -153,6 +205,15 @@ def _get(request: HttpRequest, api_key: ApiKey) -> HttpResponse:
     unknown = set(params) - QUERY_PARAMS
     if unknown:
         raise xapi.XapiError(f"Unknown query parameters: {', '.join(sorted(unknown))}.")
+    statement_format = params.get("format", "exact")
+    if statement_format not in xapi.FORMATS:
+        raise xapi.XapiError(f"format: '{statement_format}' is not ids, exact or canonical.")
+    render = partial(
+        xapi.statement_json,
+        format=statement_format,
+        languages=xapi.accept_languages(request.headers.get("Accept-Language", "")),
+    )
+    with_attachments = _bool_param(params, "attachments")
     own = XapiStatement.objects.filter(institution=api_key.institution)
     single = [name for name in ("statementId", "voidedStatementId") if name in params]
     if single:
@@ -166,10 +227,36 @@ def _get(request: HttpRequest, api_key: ApiKey) -> HttpResponse:
         stored = own.filter(statement_id=statement_id, voided=name == "voidedStatementId").first()
         if stored is None:
             return _error(f"{name}: no such statement.", 404)
-        response = _respond(JsonResponse(xapi.statement_json(stored)))
+        statement = render(stored)
+        response = _statements_response(
+            statement, [statement], api_key=api_key, with_attachments=with_attachments
+        )
         response["Last-Modified"] = stored.stored.strftime("%a, %d %b %Y %H:%M:%S GMT")
-        return _consistent(response)
-    return _consistent(_query(request, own))
+    else:
+        result = _query(request, own, api_key=api_key, render=render)
+        response = _statements_response(
+            result, result["statements"], api_key=api_key, with_attachments=with_attachments
+        )
+    if statement_format == "canonical":
+        patch_vary_headers(response, ["Accept-Language"])
+    return _consistent(response)
+
+
+def _statements_response(
+    document: dict, statements: list[dict], *, api_key: ApiKey, with_attachments: bool
+) -> HttpResponse:
+    """JSON, or with ``attachments=true`` multipart/mixed with the attachments' content."""
+    if not with_attachments:
+        return _respond(JsonResponse(document))
+    boundary = secrets.token_hex(16)
+    attachments = xapi.statement_attachments(institution=api_key.institution, statements=statements)
+    encoded = json.dumps(document, cls=DjangoJSONEncoder).encode()
+    return _respond(
+        StreamingHttpResponse(
+            xapi_multipart.statements_response(encoded, attachments, boundary=boundary),
+            content_type=f"multipart/mixed; boundary={boundary}",
+        )
+    )
 
 
 def _consistent(response: HttpResponse) -> HttpResponse:
@@ -177,8 +264,10 @@ def _consistent(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _query(request: HttpRequest, own) -> HttpResponse:
+def _query(request: HttpRequest, own, *, api_key: ApiKey, render) -> dict:
+    """The StatementResult of a query: a page of statements and the URL of the next."""
     params = request.GET
+    institution = api_key.institution
     queryset = own.filter(voided=False)
     if "agent" in params:
         try:
@@ -188,11 +277,27 @@ def _query(request: HttpRequest, own) -> HttpResponse:
         key = xapi.validate_agent(agent, "agent")
         if key is None:
             raise xapi.XapiError("agent: needs an inverse functional identifier.")
-        queryset = queryset.filter(actor_ifi=key)
+        queryset = xapi.statements_about(
+            queryset,
+            institution=institution,
+            kind=XapiKeyKind.AGENT,
+            key=key,
+            related=_bool_param(params, "related_agents"),
+        )
     if "verb" in params:
         queryset = queryset.filter(verb_iri=xapi.iri_check(params["verb"], "verb"))
     if "activity" in params:
-        queryset = queryset.filter(activity_iri=xapi.iri_check(params["activity"], "activity"))
+        activity = xapi.iri_check(params["activity"], "activity")
+        if _bool_param(params, "related_activities"):
+            queryset = xapi.statements_about(
+                queryset,
+                institution=institution,
+                kind=XapiKeyKind.ACTIVITY,
+                key=activity,
+                related=True,
+            )
+        else:
+            queryset = queryset.filter(activity_iri=activity)
     if "registration" in params:
         registration = xapi.parse_uuid(params["registration"], "registration")
         queryset = queryset.filter(raw__context__registration=str(registration))
@@ -200,7 +305,9 @@ def _query(request: HttpRequest, own) -> HttpResponse:
         queryset = queryset.filter(stored__gt=xapi.parse_timestamp(params["since"], "since"))
     if "until" in params:
         queryset = queryset.filter(stored__lte=xapi.parse_timestamp(params["until"], "until"))
-    ascending = params.get("ascending", "false").lower() == "true"
+    for name in ("related_agents", "related_activities"):
+        _bool_param(params, name)  # checked even where it has nothing to widen
+    ascending = _bool_param(params, "ascending")
     limit = _int_param(params.get("limit", "0"), "limit")
     limit = MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
     if "cursor" in params:
@@ -215,9 +322,14 @@ def _query(request: HttpRequest, own) -> HttpResponse:
         query = {k: v for k, v in params.items() if k != "cursor"}
         query["cursor"] = str(page[-1].pk)
         more = f"{request.path}?{urlencode(query)}"
-    return _respond(
-        JsonResponse({"statements": [xapi.statement_json(s) for s in page], "more": more})
-    )
+    return {"statements": [render(stored) for stored in page], "more": more}
+
+
+def _bool_param(params, name: str) -> bool:
+    value = params.get(name, "false").lower()
+    if value not in ("true", "false"):
+        raise xapi.XapiError(f"{name}: must be true or false, not '{params[name]}'.")
+    return value == "true"
 
 
 def _int_param(value: str, name: str) -> int:

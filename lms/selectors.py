@@ -112,3 +112,8 @@ def learners_by_external_id(*, institution: Institution, external_ids) -> dict:
         institution=institution, external_id__in=set(external_ids)
     )
     return {identity.external_id: identity.user for identity in identities}
+
+
+def learner_identities_of(*, user_id: int) -> QuerySet[LearnerIdentity]:
+    """The external ids a learner is known by, one per institution that registered them."""
+    return LearnerIdentity.objects.select_related("institution").filter(user_id=user_id)

@@ -1,0 +1,27 @@
+"""Celery tasks of the courses app (ids in, idempotent, enqueued after commit)."""
+
+from collections import Counter
+
+from celery import shared_task
+from django.db import OperationalError
+
+from courses import xapi
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def replay_xapi_statements(self, learner_ids: list[int]) -> dict:
+    """Apply the learners' stored xAPI statements that found no learner or enrolment when
+    they arrived (see :func:`courses.xapi.statements_replay`). Idempotent: a statement applied
+    before is not looked at again, and its progress event is keyed by the statement id.
+
+    Returns how many statements ended with each progress status."""
+    statuses: Counter = Counter()
+    for learner_id in learner_ids:
+        statuses += xapi.learner_statements_replay(learner_id=learner_id)
+    return dict(statuses)
