@@ -266,6 +266,7 @@ def framework_detail(request, pk: int):
                 "down": "▼ " + _("Down"),
                 "move": _("Move to…"),
                 "delete": _("Delete"),
+                "attained_when": _("Attained when:"),
             },
             "associations": list(associations.filter(framework=framework)),
             "incoming": list(
@@ -560,6 +561,7 @@ def item_create(request, pk: int):
     form = ItemForm(
         request.POST or None,
         rows=rows,
+        framework=framework,
         initial={"parent": request.GET.get("parent", "")},
     )
 
@@ -592,7 +594,7 @@ def item_edit(request, pk: int, item_pk: int):
     if request.method != "POST" and not framework.is_editable:
         return _not_a_draft(request, framework)
     rows = selectors.framework_tree_rows(framework=framework)
-    form = ItemForm(request.POST or None, rows=rows, instance=item)
+    form = ItemForm(request.POST or None, rows=rows, framework=framework, instance=item)
 
     show_form = partial(
         _form_page,

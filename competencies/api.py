@@ -309,6 +309,12 @@ class ProfileItemOut(Schema):
     level_order: int | None = None
     since: datetime | None = None
     via: str | None = Field(None, description="direct, rollup or crosswalk")
+    still_needed: str = Field(
+        "",
+        description="For an item with evidence but no level yet, under an evidence rule: "
+        "what is missing, in the learner's language (e.g. '2 of 3 modules complete; "
+        "observation needed').",
+    )
     evidence: list[EvidenceOut]
 
 
@@ -351,6 +357,7 @@ def learner_competencies(request, external_id: str):
                     "level_order": row.attainment.level.order if row.attainment else None,
                     "since": row.attainment.since if row.attainment else None,
                     "via": row.attainment.via if row.attainment else None,
+                    "still_needed": row.still_needed,
                     "evidence": [
                         {
                             "kind": evidence.source_kind,

@@ -14,6 +14,10 @@ How the service's framework maps onto CASE
 * Item ↔ ``CFItem``: ``humanCodingScheme`` is the code, ``CFItemType`` the kind ("Domain",
   "Competency", "Indicator", case-insensitive; any other type imports as a competency).
   Moodle-style completion rules travel as ``extensions: {"ruleType": …, "ruleConfig": {…}}``.
+* Evidence rules (what a competency's own evidence must show: ``any``, ``modules``,
+  ``observation``, ``modules_and_observation``, ``modules_or_observation``) travel as
+  ``extensions.evidenceRule``: on the CFDocument the framework's (exported unless ``any``), on
+  a CFItem its own (exported when it has one; none means the framework's).
 * The tree ↔ ``isChildOf`` associations (origin = child, destination = parent); top-level items
   are ``isChildOf`` the CFDocument, as CASE publishers do, and an item with no ``isChildOf`` at
   all imports at the top level. Siblings are ordered by the association's ``sequenceNumber``,
@@ -71,6 +75,7 @@ from competencies.interchange import (
 from competencies.models import (
     CompetencyAssociation,
     CompetencyItem,
+    EvidenceRule,
     Framework,
     FrameworkStatus,
     ItemKind,
@@ -133,8 +138,10 @@ def parse_case_package(data: bytes) -> FrameworkData:
     errors, too_deep = _unstorable_text(package)
     if too_deep:
         raise FrameworkFileError(
-            [f"The file is not a CASE CFPackage: its JSON is nested more than {MAX_DEPTH} "
-             "levels deep."]
+            [
+                f"The file is not a CASE CFPackage: its JSON is nested more than {MAX_DEPTH} "
+                "levels deep."
+            ]
         )
     errors += _schema_errors(package)
     if errors:
@@ -308,20 +315,26 @@ def _describe(error: jsonschema.ValidationError) -> list[str]:
     instance = error.instance
     kind = error.validator
     if kind == "required" and isinstance(instance, dict):
-        return [f"{place}: {name} is required" for name in error.validator_value
-                if name not in instance]
+        return [
+            f"{place}: {name} is required" for name in error.validator_value if name not in instance
+        ]
     if kind == "additionalProperties" and isinstance(instance, dict):
         known = error.schema.get("properties", {})
-        return [f"{place}: '{name}' is not a CASE 1.1 field here" for name in instance
-                if name not in known]
+        return [
+            f"{place}: '{name}' is not a CASE 1.1 field here"
+            for name in instance
+            if name not in known
+        ]
     if kind == "type":
         expected = error.validator_value
         expected = [expected] if isinstance(expected, str) else expected
         wanted = " or ".join(_SCHEMA_TYPES.get(name, name) for name in expected)
         return [f"{place}: must be {wanted}, not {_json_type(instance)}"]
     if kind == "format":
-        return [f"{place}: {_short(instance)} is not a valid "
-                f"{_FORMATS.get(error.validator_value, error.validator_value)}"]
+        return [
+            f"{place}: {_short(instance)} is not a valid "
+            f"{_FORMATS.get(error.validator_value, error.validator_value)}"
+        ]
     if kind == "enum":
         allowed = ", ".join(_short(value) for value in error.validator_value)
         return [f"{place}: {_short(instance)} is not allowed here (allowed: {allowed})"]
@@ -330,8 +343,10 @@ def _describe(error: jsonschema.ValidationError) -> list[str]:
         if last == "associationType":
             return [f"{place}: {_short(instance)} is not a valid association type"]
         if last == "targetType":
-            return [f"{place}: {_short(instance)} is not a valid target type "
-                    "(use 'CASE' or 'ext:' and a name)"]
+            return [
+                f"{place}: {_short(instance)} is not a valid target type "
+                "(use 'CASE' or 'ext:' and a name)"
+            ]
         return [f"{place}: {_short(instance)} is not valid here"]
     message = error.message if len(error.message) <= 200 else error.message[:200] + "…"
     return [f"{place}: {message}"]
@@ -396,6 +411,7 @@ class _PackageReader:
                 f"{_max_length(Framework, 'code')} characters"
             )
         licence, licence_uri = self.read_licence(document)
+        evidence_rule = self.read_evidence_rule(extensions, place) or EvidenceRule.ANY
         return FrameworkData(
             place=place,
             identifier=_normalise_id(document["identifier"]),
@@ -407,9 +423,7 @@ class _PackageReader:
             or "1.0",
             language=self.text(document, "language", place, _max_length(Framework, "language"))
             or "en",
-            publisher=self.text(
-                document, "publisher", place, _max_length(Framework, "publisher")
-            ),
+            publisher=self.text(document, "publisher", place, _max_length(Framework, "publisher")),
             description=self.text(document, "description", place),
             licence=licence,
             licence_uri=licence_uri,
@@ -418,6 +432,7 @@ class _PackageReader:
             ),
             status=FrameworkStatus.DRAFT,
             last_change=document.get("lastChangeDateTime", ""),
+            evidence_rule=evidence_rule,
         )
 
     def read_licence(self, document: dict) -> tuple[str, str]:
@@ -457,14 +472,13 @@ class _PackageReader:
             key = _normalise_id(record["identifier"])
             if key == document_id:
                 self.errors.append(f"{place}: identifier {key} is the CFDocument's own")
-            type_name = record.get("CFItemType") or record.get("CFItemTypeURI", {}).get(
-                "title", ""
-            )
+            type_name = record.get("CFItemType") or record.get("CFItemTypeURI", {}).get("title", "")
             kind = type_name.strip().lower()
             full_statement = self.text(record, "fullStatement", place)
             if not full_statement:
                 self.errors.append(f"{place}: fullStatement is empty")
             rule_type, rule_config = self.read_rule(record.get("extensions", {}), place)
+            evidence_rule = self.read_evidence_rule(record.get("extensions", {}), place)
             item = ItemData(
                 key=key,
                 identifier=key,
@@ -488,6 +502,7 @@ class _PackageReader:
                 parent_label="isChildOf destination",
                 rule_type=rule_type,
                 rule_config=rule_config,
+                evidence_rule=evidence_rule,
             )
             # Orders siblings that have no sequenceNumber (see order_items).
             self.list_enumeration[id(item)] = _whole_number(record.get("listEnumeration", ""))
@@ -509,6 +524,18 @@ class _PackageReader:
             rule_config = {}
         return rule_type, rule_config
 
+    def read_evidence_rule(self, extensions: dict, place: str) -> str:
+        rule = extensions.get("evidenceRule")
+        if rule is None or rule == "":
+            return ""
+        if not isinstance(rule, str) or rule not in EvidenceRule.values:
+            self.errors.append(
+                f"{place}.extensions.evidenceRule: {_short(rule)} is not a rule this service "
+                f"knows ({', '.join(EvidenceRule.values)})"
+            )
+            return ""
+        return rule
+
     # Associations ------------------------------------------------------------------------
 
     def read_associations(
@@ -528,8 +555,9 @@ class _PackageReader:
             destination_link = record["destinationNodeURI"]
             destination = _normalise_id(destination_link["identifier"])
             if kind == "isChildOf":
-                self.read_child_of(place, record, origin, destination, items, parents,
-                                   document_id=document_id)
+                self.read_child_of(
+                    place, record, origin, destination, items, parents, document_id=document_id
+                )
                 continue
             if (
                 kind == "replacedBy"
@@ -608,9 +636,7 @@ class _PackageReader:
 
     def read_child_of(self, place, record, origin, destination, items, parents, *, document_id):
         if origin not in items:
-            self.errors.append(
-                f"{place}: originNodeURI '{origin}' points at nothing in the file"
-            )
+            self.errors.append(f"{place}: originNodeURI '{origin}' points at nothing in the file")
             return
         parent = None if destination == document_id else destination
         if origin in parents:
@@ -811,6 +837,8 @@ def export_case_package(data: FrameworkData, *, base_url: str) -> dict:
             extensions["ruleType"] = item.rule_type
         if item.rule_config:
             extensions["ruleConfig"] = item.rule_config
+        if item.evidence_rule:
+            extensions["evidenceRule"] = item.evidence_rule
         items.append(
             _drop_empty(
                 {
@@ -850,13 +878,10 @@ def export_case_package(data: FrameworkData, *, base_url: str) -> dict:
         links.add((link.association_type, origin_id, destination_id))
         associations.append(
             association(
-                link.identifier
-                or _derived_id(link.association_type, origin_id, destination_id),
+                link.identifier or _derived_id(link.association_type, origin_id, destination_id),
                 link.association_type,
                 node(link.origin_key),
-                node(
-                    link.destination_key, title=link.destination_title, uri=link.destination_uri
-                ),
+                node(link.destination_key, title=link.destination_title, uri=link.destination_uri),
                 sequence_number=link.sequence_number,
                 notes=link.notes,
             )
@@ -887,7 +912,14 @@ def export_case_package(data: FrameworkData, *, base_url: str) -> dict:
             "publisher": data.publisher,
             "officialSourceURL": data.official_source_url,
             "adoptionStatus": ADOPTION_STATUS.get(data.status, "Draft"),
-            "extensions": {"humanCodingScheme": data.code} if data.code else {},
+            "extensions": {
+                **({"humanCodingScheme": data.code} if data.code else {}),
+                **(
+                    {"evidenceRule": data.evidence_rule}
+                    if data.evidence_rule and data.evidence_rule != EvidenceRule.ANY
+                    else {}
+                ),
+            },
         }
     )
     document["creator"] = data.creator  # required, even when empty

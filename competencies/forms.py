@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from competencies.interchange import MAX_IMPORT_BYTES, LevelData
-from competencies.models import AssociationType, CompetencyItem, Framework
+from competencies.models import AssociationType, CompetencyItem, EvidenceRule, Framework
 from competencies.selectors import TreeNode
 
 TOP_LEVEL = ""
@@ -45,12 +45,15 @@ class FrameworkForm(forms.ModelForm):
             "creator",
             "description",
             "licence",
+            "evidence_rule",
             "owner_institution",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, institutions=None, may_be_unowned: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        # A form posted without it (an older page, a script) keeps the rule it had.
+        self.fields["evidence_rule"].required = False
         if self.instance.pk:
             # The owner decides who may edit; it does not change once the framework exists.
             self.fields["owner_institution"].disabled = True
@@ -62,6 +65,13 @@ class FrameworkForm(forms.ModelForm):
             )
             if not may_be_unowned and institutions is not None and len(institutions) == 1:
                 self.initial.setdefault("owner_institution", institutions[0].pk)
+
+    def clean_evidence_rule(self) -> str:
+        return (
+            self.cleaned_data.get("evidence_rule")
+            or self.instance.evidence_rule
+            or EvidenceRule.ANY
+        )
 
     def service_fields(self) -> dict:
         """What the services take: every field but the owner."""
@@ -110,14 +120,33 @@ class ItemForm(forms.ModelForm):
 
     class Meta:
         model = CompetencyItem
-        fields = ["code", "kind", "full_statement", "abbreviated_statement", "notes"]
+        fields = [
+            "code",
+            "kind",
+            "full_statement",
+            "abbreviated_statement",
+            "notes",
+            "evidence_rule",
+        ]
         widgets = {
             "full_statement": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args, rows: list[TreeNode], **kwargs):
+    def __init__(self, *args, rows: list[TreeNode], framework: Framework, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["evidence_rule"].choices = [
+            (
+                "",
+                _("As the framework says: %(rule)s")
+                % {"rule": framework.get_evidence_rule_display()},
+            ),
+            *EvidenceRule.choices,
+        ]
+        self.fields["evidence_rule"].help_text = _(
+            "What this competency's own evidence must show. Module completions count at or "
+            "above the mapping's target level; recognised prior learning always counts."
+        )
         item = self.instance
         exclude = subtree_pks(rows, item) if item.pk else set()
         self.fields["parent"] = ParentChoiceField(rows=rows, exclude=exclude)

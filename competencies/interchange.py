@@ -47,6 +47,7 @@ class ItemData:
     order: int = 0
     rule_type: str = ""
     rule_config: dict = field(default_factory=dict)
+    evidence_rule: str = ""  # empty: the framework's
     previous_identifier: str | None = None
 
 
@@ -84,6 +85,7 @@ class FrameworkData:
     official_source_url: str = ""
     status: str = "draft"
     last_change: str = ""
+    evidence_rule: str = "any"
     levels: list[LevelData] = field(default_factory=list)
     items: list[ItemData] = field(default_factory=list)
     associations: list[AssociationData] = field(default_factory=list)

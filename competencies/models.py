@@ -14,6 +14,27 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class EvidenceRule(models.TextChoices):
+    """What a competency's own evidence must show before it is attained (directly).
+
+    Module completions count at or above the mapping's target level; an observation at its
+    own level. Recognised prior learning attains under every rule; external statements only
+    under "any evidence". See docs/decisions/0003-competency-attainment.md.
+    """
+
+    ANY = "any", _("Any evidence")
+    MODULES = "modules", _("All mapped modules complete")
+    OBSERVATION = "observation", _("An observation signed off")
+    MODULES_AND_OBSERVATION = (
+        "modules_and_observation",
+        _("All mapped modules complete and an observation signed off"),
+    )
+    MODULES_OR_OBSERVATION = (
+        "modules_or_observation",
+        _("All mapped modules complete or an observation signed off"),
+    )
+
+
 class FrameworkStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     PUBLISHED = "published", _("Published")
@@ -66,6 +87,16 @@ class Framework(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="next_versions",
+    )
+    evidence_rule = models.CharField(
+        _("competencies are attained when"),
+        max_length=30,
+        choices=EvidenceRule.choices,
+        default=EvidenceRule.ANY,
+        help_text=_(
+            "What a learner's evidence must show, for each competency that does not say "
+            "otherwise. Recognised prior learning always counts."
+        ),
     )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
@@ -188,6 +219,14 @@ class CompetencyItem(models.Model):
             'For points: {"base": {"points": 4}, "competencies": [{"id": "<child code>",'
             ' "points": 2, "required": 0}]}: Moodle\'s rule, children named by code.'
         ),
+    )
+    evidence_rule = models.CharField(
+        _("attained when"),
+        max_length=30,
+        choices=EvidenceRule.choices,
+        blank=True,
+        default="",
+        help_text=_("Empty: as the framework says."),
     )
     previous_version = models.ForeignKey(
         "self",

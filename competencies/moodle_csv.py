@@ -33,8 +33,10 @@ than ``isRelatedTo`` between two items of the framework (crosswalks, ``precedes`
 codes and descriptions, mixed kinds at one depth (the most common kind of each depth is
 written), kinds deeper than six levels (Moodle holds six taxonomy levels), runs of spaces and
 tabs inside statements (written as HTML, where they collapse), a framework without a scale
-(Moodle refuses it), and commas in level names (Moodle's scale values are comma-separated:
-written as ";").
+(Moodle refuses it), commas in level names (Moodle's scale values are comma-separated:
+written as ";"), and evidence rules (the framework's and items' ``evidence_rule``: Moodle's
+CSV has no column for them, its rules are about parents only; an import gets "any evidence",
+CASE JSON carries them).
 """
 
 import csv

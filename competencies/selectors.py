@@ -4,13 +4,18 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from competencies import requirements
 from competencies.interchange import AssociationData, FrameworkData, ItemData, LevelData
 from competencies.models import (
     CompetencyAssociation,
     CompetencyAttainment,
     CompetencyEvidence,
     CompetencyItem,
+    EvidenceRule,
+    EvidenceSource,
     Framework,
     FrameworkStatus,
     ScaleLevel,
@@ -81,6 +86,7 @@ def framework_data(*, framework: Framework) -> FrameworkData:
             order=node.item.order,
             rule_type=node.item.rule_type,
             rule_config=node.item.rule_config,
+            evidence_rule=node.item.evidence_rule,
             previous_identifier=str(previous[node.item.previous_version_id])
             if node.item.previous_version_id in previous
             else None,
@@ -120,6 +126,7 @@ def framework_data(*, framework: Framework) -> FrameworkData:
         official_source_url=framework.official_source_url,
         status=framework.status,
         last_change=framework.updated_at.isoformat(),
+        evidence_rule=framework.evidence_rule,
         levels=[
             LevelData(
                 name=level.name,
@@ -198,6 +205,7 @@ class ProfileRow:
     depth: int
     attainment: CompetencyAttainment | None
     evidence: list[CompetencyEvidence]
+    still_needed: str = ""  # why an item with evidence is not attained yet, when a rule says
 
 
 @dataclass
@@ -233,9 +241,21 @@ def learner_competency_profile(*, learner) -> list[FrameworkProfile]:
     children: dict[int | None, list[CompetencyItem]] = {}
     for item in sorted(items.values(), key=lambda i: (i.order, i.pk)):
         children.setdefault(item.parent_id, []).append(item)
-    frameworks = Framework.objects.filter(
-        pk__in={item.framework_id for item in items.values()}
-    ).order_by("title", "version")
+    frameworks = list(
+        Framework.objects.filter(pk__in={item.framework_id for item in items.values()}).order_by(
+            "title", "version"
+        )
+    )
+    still_needed = _still_needed(
+        pending=[
+            (item, rule)
+            for item in items.values()
+            if item.pk in trail and item.pk not in attainments
+            for rule in [item.evidence_rule or _rule_of(frameworks, item.framework_id)]
+            if rule != EvidenceRule.ANY
+        ],
+        trail=trail,
+    )
     profiles = []
     for framework in frameworks:
         rows: list[ProfileRow] = []
@@ -245,7 +265,13 @@ def learner_competency_profile(*, learner) -> list[FrameworkProfile]:
                 if parent_id is None and item.framework_id != framework.pk:
                     continue
                 rows.append(
-                    ProfileRow(item, depth, attainments.get(item.pk), trail.get(item.pk, []))
+                    ProfileRow(
+                        item,
+                        depth,
+                        attainments.get(item.pk),
+                        trail.get(item.pk, []),
+                        still_needed.get(item.pk, ""),
+                    )
                 )
                 walk(item.pk, depth + 1)
 
@@ -253,6 +279,78 @@ def learner_competency_profile(*, learner) -> list[FrameworkProfile]:
         attained = sum(1 for row in rows if row.attainment is not None)
         profiles.append(FrameworkProfile(framework=framework, rows=rows, attained=attained))
     return profiles
+
+
+def _rule_of(frameworks: list[Framework], framework_id: int) -> str:
+    return next(f.evidence_rule for f in frameworks if f.pk == framework_id)
+
+
+def _still_needed(
+    *, pending: list[tuple[CompetencyItem, str]], trail: dict[int, list[CompetencyEvidence]]
+) -> dict[int, str]:
+    """For items with evidence, not attained, under a rule other than "any evidence": what
+    is missing, e.g. "2 of 3 modules complete; an observation is needed". Two or three
+    queries, none when no item needs it."""
+    if not pending:
+        return {}
+    with_modules = {item.pk for item, rule in pending if rule in requirements.RULES_WITH_MODULES}
+    found = requirements.module_requirements(
+        competency_ids=with_modules,
+        completion_ids={
+            e.source_id
+            for pk in with_modules
+            for e in trail[pk]
+            if e.source_kind == EvidenceSource.MODULE_COMPLETION
+        },
+    )
+    order_of, lowest = {}, {}
+    for pk, framework_id, order in ScaleLevel.objects.filter(
+        framework__in={item.framework_id for item, _rule in pending}
+    ).values_list("pk", "framework_id", "order"):
+        order_of[pk] = order
+        lowest[framework_id] = min(order, lowest.get(framework_id, order))
+    needed = {}
+    for item, rule in pending:
+        shown = requirements.Shown()
+        for evidence in trail[item.pk]:
+            shown.add(
+                kind=evidence.source_kind,
+                order=evidence.level.order,
+                module_id=found.module_of.get(evidence.source_id),
+            )
+        observed = shown.observed is not None and shown.observed > lowest[item.framework_id]
+        modules = (
+            _modules_progress(found.sets.get(item.pk, []), shown, order_of)
+            if rule in requirements.RULES_WITH_MODULES
+            else ""
+        )
+        if rule == EvidenceRule.MODULES:
+            needed[item.pk] = modules
+        elif rule == EvidenceRule.MODULES_OR_OBSERVATION:
+            needed[item.pk] = _("%(modules)s, or an observation") % {"modules": modules}
+        elif rule == EvidenceRule.MODULES_AND_OBSERVATION:
+            observation = _("observation signed off") if observed else _("observation needed")
+            needed[item.pk] = f"{modules}; {observation}"
+        elif rule == EvidenceRule.OBSERVATION:
+            needed[item.pk] = _("observation needed")
+    return needed
+
+
+def _modules_progress(sets, shown, order_of) -> str:
+    """How far the learner is with the modules of the course closest to meeting the rule."""
+    if not sets:
+        return _("no module is mapped to it yet")
+    best = max(
+        sets,
+        key=lambda s: len(requirements.modules_done(s, shown, order_of)) / len(s.modules),
+    )
+    done, total = len(requirements.modules_done(best, shown, order_of)), len(best.modules)
+    text = ngettext(
+        "%(done)s of %(total)s module complete",
+        "%(done)s of %(total)s modules complete",
+        total,
+    ) % {"done": done, "total": total}
+    return f"{text} ({best.title})" if len(sets) > 1 else text
 
 
 def learner_attainment_counts(*, learner) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from competencies import requirements
 from competencies.interchange import (
     AssociationData,
     FrameworkData,
@@ -31,6 +32,7 @@ from competencies.models import (
     CompetencyAttainment,
     CompetencyEvidence,
     CompetencyItem,
+    EvidenceRule,
     EvidenceSource,
     Framework,
     FrameworkStatus,
@@ -64,6 +66,16 @@ def _require_draft(framework: Framework) -> None:
         )
 
 
+def _check_evidence_rule(rule: str, *, item: bool) -> None:
+    """An item may leave its rule empty (the framework's); a framework names one."""
+    if (item and rule == "") or rule in EvidenceRule.values:
+        return
+    raise FrameworkError(
+        _("“%(rule)s” is not an evidence rule; choose one of: %(rules)s.")
+        % {"rule": rule, "rules": ", ".join(EvidenceRule.values)}
+    )
+
+
 # --- Frameworks ---------------------------------------------------------------------------
 
 
@@ -71,6 +83,7 @@ def _require_draft(framework: Framework) -> None:
 def framework_create(
     *, title: str, creator: str, owner_institution=None, created_by=None, **fields
 ) -> Framework:
+    _check_evidence_rule(fields.get("evidence_rule", EvidenceRule.ANY), item=False)
     return Framework.objects.create(
         title=title,
         creator=creator,
@@ -84,6 +97,8 @@ def framework_create(
 def framework_update(*, framework: Framework, **fields) -> Framework:
     framework = Framework.objects.select_for_update().get(pk=framework.pk)
     _require_draft(framework)
+    if "evidence_rule" in fields:
+        _check_evidence_rule(fields["evidence_rule"], item=False)
     for name, value in fields.items():
         setattr(framework, name, value)
     framework.save(update_fields=[*fields, "updated_at"])
@@ -140,6 +155,7 @@ VERSIONED_FRAMEWORK_FIELDS = (
     "licence_uri",
     "official_source_url",
     "owner_institution",
+    "evidence_rule",
 )
 
 
@@ -281,10 +297,12 @@ def item_create(
     kind: str = ItemKind.COMPETENCY,
     abbreviated_statement: str = "",
     notes: str = "",
+    evidence_rule: str = "",
 ) -> CompetencyItem:
     """Add an item at the end of its parent's children (or of the top level)."""
     framework = Framework.objects.select_for_update().get(pk=framework.pk)
     _require_draft(framework)
+    _check_evidence_rule(evidence_rule, item=True)
     if parent is not None and parent.framework_id != framework.pk:
         raise FrameworkError(_("The parent belongs to another framework."))
     code = code.strip()
@@ -302,12 +320,15 @@ def item_create(
         abbreviated_statement=abbreviated_statement.strip(),
         notes=notes,
         language=framework.language,
+        evidence_rule=evidence_rule,
     )
 
 
 @transaction.atomic
 def item_update(*, item: CompetencyItem, **fields) -> CompetencyItem:
     _require_draft(item.framework)
+    if "evidence_rule" in fields:
+        _check_evidence_rule(fields["evidence_rule"], item=True)
     if "code" in fields:
         fields["code"] = fields["code"].strip()
         _check_code_free(item.framework, fields["code"], exclude_pk=item.pk)
@@ -418,6 +439,18 @@ def _validate(data: FrameworkData) -> list[str]:
     errors: list[str] = []
     if not data.title.strip():
         errors.append(f"{data.place}: the framework has no title")
+    known_rules = ", ".join(EvidenceRule.values)
+    if data.evidence_rule and data.evidence_rule not in EvidenceRule.values:
+        errors.append(
+            f"{data.place}: evidence rule '{data.evidence_rule}' is not one this service knows "
+            f"({known_rules})"
+        )
+    for item in data.items:
+        if item.evidence_rule and item.evidence_rule not in EvidenceRule.values:
+            errors.append(
+                f"{item.place}: evidence rule '{item.evidence_rule}' is not one this service "
+                f"knows ({known_rules}, or none for the framework's)"
+            )
     if data.levels:
         errors.extend(_check_levels(data.levels, place=data.place))
 
@@ -598,6 +631,7 @@ def _write_items(
                     language=item.language,
                     rule_type=item.rule_type,
                     rule_config=item.rule_config,
+                    evidence_rule=item.evidence_rule,
                     previous_version_id=previous.get(
                         previous_by_key[item.key] if previous_by_key else item.previous_identifier
                     ),
@@ -648,6 +682,7 @@ def framework_import(*, data: FrameworkData, owner_institution=None, created_by=
         licence=data.licence,
         licence_uri=data.licence_uri,
         official_source_url=data.official_source_url,
+        evidence_rule=data.evidence_rule or EvidenceRule.ANY,
         owner_institution=owner_institution,
         created_by=created_by,
     )
@@ -699,8 +734,13 @@ def _association_row(
 #
 # Rules (also in docs/decisions/0003-competency-attainment.md):
 #
-# * Direct: an item is attained at the highest level of its evidence. Evidence at the lowest
-#   level of the scale ("not yet competent") is kept in the trail but attains nothing.
+# * Direct: an item is attained at the highest level of its evidence, under the evidence rule
+#   "any evidence" (the default). The item's rule (else its framework's) may ask for more: all
+#   the modules one course maps to it complete at or above their target levels, an
+#   observation, both or either (competencies.requirements.rule_level says at which level).
+#   Recognised prior learning attains under every rule; external statements only under "any
+#   evidence". Evidence at the lowest level of the scale ("not yet competent") is kept in the
+#   trail but attains nothing.
 # * Rollup, for an item with children: rule "all" (or no rule) — attained when every child is,
 #   at the lowest of the children's levels. Rule "points" (Moodle's) — attained at the highest
 #   level L at which the children attained at L or above carry at least ``base.points`` points
@@ -710,10 +750,12 @@ def _association_row(
 #   that framework's proficient level when it has no such order.
 # * ``since`` is when the evidence that took an item to its current level happened.
 #
-# Evidence is append-only and levels never go down. Recording evidence recomputes only the
-# items it can change — the item, its ancestors, their exact matches and theirs, and so on —
-# reading every other item's stored attainment. ``attainment_rebuild`` replays the learner's
-# evidence in the order it was recorded through the same step, so both paths give the same rows.
+# Evidence is append-only and levels never go down (a direct level stays when the modules
+# mapped to an item change; a rebuild applies the new mapping). Recording evidence recomputes
+# only the items it can change — the item, its ancestors, their exact matches and theirs, and
+# so on — reading every other item's stored attainment. ``attainment_rebuild`` replays the
+# learner's evidence in the order it was recorded through the same step, so both paths give
+# the same rows.
 
 
 class EvidenceError(Exception):
@@ -883,20 +925,22 @@ def _evidence_write(
         return results
     # Read the learners' attainment and evidence before the new pieces join it: the replay
     # then adds them one by one, as one call per piece would have.
-    replay = _AttainmentReplay(
-        learner_ids=list(learners), competency_ids={row.competency_id for row in new}
-    )
+    pieces = [
+        _Piece(
+            row.learner_id,
+            row.competency_id,
+            row.level.order,
+            row.occurred_at,
+            row.source_kind,
+            row.source_id,
+        )
+        for row in new
+    ]
+    replay = _AttainmentReplay(learner_ids=list(learners), pieces=pieces)
     CompetencyEvidence.objects.bulk_create(new)
     raised: list[_Raised] = []
     changed_by_piece = {
-        id(row): replay.step(
-            learner_id=row.learner_id,
-            competency_id=row.competency_id,
-            level_order=row.level.order,
-            at=row.occurred_at,
-            raised=raised,
-        )
-        for row in new
+        id(row): replay.step(piece, raised=raised) for row, piece in zip(new, pieces, strict=True)
     }
     rows = replay.write()
     if raised:
@@ -1031,20 +1075,15 @@ def attainment_rebuild(*, learner) -> int:
     """
     _lock_learners([learner.pk])
     CompetencyAttainment.objects.filter(learner=learner).delete()
-    pieces = list(
-        CompetencyEvidence.objects.filter(learner=learner)
+    pieces = [
+        _Piece(learner.pk, *row)
+        for row in CompetencyEvidence.objects.filter(learner=learner)
         .order_by("pk")
-        .values_list("competency_id", "level__order", "occurred_at")
-    )
-    replay = _AttainmentReplay(
-        learner_ids=[learner.pk],
-        competency_ids={competency_id for competency_id, _order, _at in pieces},
-        from_scratch=True,
-    )
-    for competency_id, order, occurred_at in pieces:
-        replay.step(
-            learner_id=learner.pk, competency_id=competency_id, level_order=order, at=occurred_at
-        )
+        .values_list("competency_id", "level__order", "occurred_at", "source_kind", "source_id")
+    ]
+    replay = _AttainmentReplay(learner_ids=[learner.pk], pieces=pieces, from_scratch=True)
+    for piece in pieces:
+        replay.step(piece)
     return len(replay.write())
 
 
@@ -1056,6 +1095,7 @@ class _Node:
     published: bool
     rule_type: str
     rule_config: dict
+    evidence_rule: str = EvidenceRule.ANY  # the item's own, else its framework's
     partners: set[int] = field(default_factory=set)
     children: list[tuple[int, str]] = field(default_factory=list)  # (pk, code)
 
@@ -1097,15 +1137,41 @@ def _affected_items(competency_ids: set[int], *, graph: "_SettledGraph") -> dict
 
 
 def _affected_items_from_database(competency_ids: set[int]) -> dict[int, _Node]:
-    fields = ("pk", "parent_id", "framework_id", "framework__status", "rule_type", "rule_config")
+    fields = (
+        "pk",
+        "parent_id",
+        "framework_id",
+        "framework__status",
+        "rule_type",
+        "rule_config",
+        "evidence_rule",
+        "framework__evidence_rule",
+    )
     nodes: dict[int, _Node] = {}
     any_status: set[int] = set(competency_ids)  # the items and ancestors: whatever their status
     published_only: set[int] = set()  # crosswalk matches
     links: set[tuple[int, int]] = set()
     while any_status or published_only:
         new = [
-            _Node(pk, parent_id, framework_id, status == FrameworkStatus.PUBLISHED, rule, config)
-            for pk, parent_id, framework_id, status, rule, config in CompetencyItem.objects.filter(
+            _Node(
+                pk,
+                parent_id,
+                framework_id,
+                status == FrameworkStatus.PUBLISHED,
+                rule,
+                config,
+                evidence_rule or framework_evidence_rule,
+            )
+            for (
+                pk,
+                parent_id,
+                framework_id,
+                status,
+                rule,
+                config,
+                evidence_rule,
+                framework_evidence_rule,
+            ) in CompetencyItem.objects.filter(
                 Q(pk__in=any_status)
                 | Q(pk__in=published_only, framework__status=FrameworkStatus.PUBLISHED)
             ).values_list(*fields)
@@ -1213,13 +1279,34 @@ def _settled_graph_load(key: frozenset) -> _SettledGraph:
     status_of = {pk: status for pk, _identifier, status, _published_at in key}
     if not status_of:
         return _SettledGraph(key, {}, {}, {})
+    owners, evidence_rules = {}, {}
+    for pk, owner_id, evidence_rule in Framework.objects.filter(pk__in=list(status_of)).values_list(
+        "pk", "owner_institution_id", "evidence_rule"
+    ):
+        owners[pk], evidence_rules[pk] = owner_id, evidence_rule
     nodes: dict[int, _Node] = {}
     children = []
-    for pk, parent_id, framework_id, rule, config, code in CompetencyItem.objects.filter(
-        framework__in=list(status_of)
-    ).values_list("pk", "parent_id", "framework_id", "rule_type", "rule_config", "code"):
+    for (
+        pk,
+        parent_id,
+        framework_id,
+        rule,
+        config,
+        evidence_rule,
+        code,
+    ) in CompetencyItem.objects.filter(framework__in=list(status_of)).values_list(
+        "pk", "parent_id", "framework_id", "rule_type", "rule_config", "evidence_rule", "code"
+    ):
         published = status_of[framework_id] == FrameworkStatus.PUBLISHED
-        nodes[pk] = _Node(pk, parent_id, framework_id, published, rule, config)
+        nodes[pk] = _Node(
+            pk,
+            parent_id,
+            framework_id,
+            published,
+            rule,
+            config,
+            evidence_rule or evidence_rules[framework_id],
+        )
         if parent_id is not None:
             children.append((parent_id, pk, code))
     for parent_id, pk, code in children:
@@ -1232,9 +1319,6 @@ def _settled_graph_load(key: frozenset) -> _SettledGraph:
     ).values_list("origin_id", "destination_id"):
         nodes[origin].partners.add(destination)
         nodes[destination].partners.add(origin)
-    owners = dict(
-        Framework.objects.filter(pk__in=list(status_of)).values_list("pk", "owner_institution_id")
-    )
     return _SettledGraph(key, nodes, _scales_from_database(list(status_of)), owners)
 
 
@@ -1285,22 +1369,40 @@ def _crosswalked(order: int | None, scale: _Scale) -> int | None:
     return scale.counts(order if order in scale.level_at else scale.proficient)
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """One piece of evidence as the replay steps through it."""
+
+    learner_id: int
+    competency_id: int
+    level_order: int
+    at: datetime
+    kind: str = ""
+    source_id: str = ""
+
+
 class _AttainmentReplay:
     """Learners' attainment, stepped through pieces of evidence in memory, then written once.
 
-    Loads, in a fixed number of queries, every item the given competencies' evidence can
-    change (:func:`_affected_items`), those items' children, the learners' stored attainment
-    of them and the highest level of their evidence on them. :meth:`step` is what recording
-    one piece does; :meth:`write` stores the difference with what was loaded.
+    Loads, in a fixed number of queries, every item the given pieces can change
+    (:func:`_affected_items`), those items' children, the learners' stored attainment of them
+    and the highest level of their evidence on them; for items under an evidence rule other
+    than "any evidence", their evidence kind by kind and, once for all, the modules mapped to
+    them (:func:`competencies.requirements.module_requirements`). :meth:`step` is what
+    recording one piece does; :meth:`write` stores the difference with what was loaded.
     """
 
-    def __init__(self, *, learner_ids, competency_ids: set[int], from_scratch: bool = False):
+    def __init__(self, *, learner_ids, pieces: list[_Piece], from_scratch: bool = False):
         self.graph = _settled_graph()
-        self.nodes = _affected_items(competency_ids, graph=self.graph)
+        self.nodes = _affected_items({p.competency_id for p in pieces}, graph=self.graph)
         self.scales = _scales({node.framework_id for node in self.nodes.values()}, graph=self.graph)
         self.closures: dict[int, tuple[list[int], set[int]]] = {}
         self.stored: dict[tuple[int, int], _Row] = {}
         self.tops: dict[tuple[int, int], int] = {}  # (learner, item) -> highest level order
+        # Items under a rule other than "any evidence": what each learner's evidence shows.
+        ruled = {pk for pk, n in self.nodes.items() if n.evidence_rule != EvidenceRule.ANY}
+        self.shown: dict[tuple[int, int], requirements.Shown] = {}
+        stored_pieces = []
         if not from_scratch and self.nodes:
             items = {*self.nodes, *(pk for n in self.nodes.values() for pk, _c in n.children)}
             for row in CompetencyAttainment.objects.filter(
@@ -1311,14 +1413,62 @@ class _AttainmentReplay:
                 )
             for learner_id, competency_id, top in (
                 CompetencyEvidence.objects.filter(
-                    learner__in=learner_ids, competency__in=list(self.nodes)
+                    learner__in=learner_ids, competency__in=list(self.nodes.keys() - ruled)
                 )
                 .values("learner_id", "competency_id")
                 .annotate(top=Max("level__order"))
                 .values_list("learner_id", "competency_id", "top")
             ):
                 self.tops[learner_id, competency_id] = top
+            if ruled:
+                stored_pieces = list(
+                    CompetencyEvidence.objects.filter(
+                        learner__in=learner_ids, competency__in=list(ruled)
+                    ).values_list(
+                        "learner_id", "competency_id", "level__order", "source_kind", "source_id"
+                    )
+                )
+        self.requirements = requirements.ModuleRequirements()
+        with_modules = {
+            pk for pk in ruled if self.nodes[pk].evidence_rule in requirements.RULES_WITH_MODULES
+        }
+        if with_modules:
+            completed = EvidenceSource.MODULE_COMPLETION
+            self.requirements = requirements.module_requirements(
+                competency_ids=with_modules,
+                completion_ids={
+                    source_id
+                    for _l, competency_id, _o, kind, source_id in stored_pieces
+                    if kind == completed and competency_id in with_modules
+                }
+                | {
+                    p.source_id
+                    for p in pieces
+                    if p.kind == completed and p.competency_id in with_modules
+                },
+            )
+        for learner_id, competency_id, order, kind, source_id in stored_pieces:
+            self._show(learner_id, competency_id, order, kind, source_id)
         self.rows = {key: replace(row) for key, row in self.stored.items()}
+
+    def _show(self, learner_id, competency_id, order, kind, source_id) -> None:
+        self.shown.setdefault((learner_id, competency_id), requirements.Shown()).add(
+            kind=kind, order=order, module_id=self.requirements.module_of.get(source_id)
+        )
+
+    def _direct(self, learner_id: int, pk: int) -> int | None:
+        """The level ``pk`` is shown at by its own evidence, under its evidence rule."""
+        node = self.nodes[pk]
+        scale = self.scales[node.framework_id]
+        if node.evidence_rule == EvidenceRule.ANY:
+            return scale.counts(self.tops.get((learner_id, pk)))
+        return requirements.rule_level(
+            rule=node.evidence_rule,
+            shown=self.shown.get((learner_id, pk)) or requirements.Shown(),
+            sets=self.requirements.sets.get(pk, []),
+            order_of=scale.order_of,
+            lowest=scale.lowest,
+        )
 
     def _closure(self, competency_id: int) -> tuple[list[int], set[int]]:
         """The items evidence on ``competency_id`` can change (see :func:`_affected_items`)."""
@@ -1339,28 +1489,31 @@ class _AttainmentReplay:
     def _order(self, row: _Row | None) -> int | None:
         return None if row is None else self.scales[row.framework_id].order_of.get(row.level_id)
 
-    def step(
-        self,
-        *,
-        learner_id: int,
-        competency_id: int,
-        level_order: int,
-        at: datetime,
-        raised: list[_Raised] | None = None,
-    ) -> list[int]:
-        """Add a piece of evidence on ``competency_id`` at ``level_order``; recompute the items
-        it can change from it, the learner's other evidence and the attainment of every item
-        outside that set (which it cannot change). Return the items whose row changed; levels
-        reached or raised are appended to ``raised``, when given."""
+    def step(self, piece: _Piece, *, raised: list[_Raised] | None = None) -> list[int]:
+        """Add a piece of evidence; recompute the items it can change from it, the learner's
+        other evidence and the attainment of every item outside that set (which it cannot
+        change). Return the items whose row changed; levels reached or raised are appended
+        to ``raised``, when given."""
+        learner_id, competency_id, at = piece.learner_id, piece.competency_id, piece.at
+        level_order = piece.level_order
         key = (learner_id, competency_id)
-        top = self.tops.get(key)
-        self.tops[key] = level_order if top is None or level_order > top else top
+        if self.nodes[competency_id].evidence_rule == EvidenceRule.ANY:
+            top = self.tops.get(key)
+            self.tops[key] = level_order if top is None or level_order > top else top
+        else:
+            self._show(learner_id, competency_id, level_order, piece.kind, piece.source_id)
         order, in_set = self._closure(competency_id)
         nodes, scales, rows = self.nodes, self.scales, self.rows
-        direct: dict[int, int | None] = {
-            pk: scales[nodes[pk].framework_id].counts(self.tops.get((learner_id, pk)))
-            for pk in order
-        }
+        direct: dict[int, int | None] = {}
+        for pk in order:
+            direct[pk] = self._direct(learner_id, pk)
+            # Levels never go down: a direct level stays when the modules mapped to the item
+            # changed since it was reached (a rebuild applies the new mapping).
+            row = rows.get((learner_id, pk))
+            if row is not None and row.via == AttainmentVia.DIRECT:
+                floor = self._order(row)
+                if floor is not None and (direct[pk] is None or direct[pk] < floor):
+                    direct[pk] = floor
         value: dict[int, int | None] = {
             child: self._order(rows.get((learner_id, child)))
             for pk in order

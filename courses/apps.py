@@ -8,5 +8,10 @@ class CoursesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Registers the plugin API's router through the ``register_api_routers`` hook.
-        from courses import api  # noqa: F401
+        # Registers the plugin API's router through the ``register_api_routers`` hook, and
+        # tells competencies which modules are mapped to a competency (for its evidence rules,
+        # "all mapped modules complete") through its ``competency_module_requirements`` hook.
+        from courses import (
+            api,  # noqa: F401
+            competency_requirements,  # noqa: F401
+        )
