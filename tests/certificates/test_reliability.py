@@ -36,8 +36,8 @@ from certificates.tasks import sweep_pending_certificates
 from courses import services as course_services
 from courses.models import ModuleCompletion, ModulePage, ProgressEvent
 from tests.certificates import test_worker
-from tests.certificates.conftest import right_answers
 from tests.certificates.test_worker import rendered, require_postgresql, tasks_sent_to, wait_for
+from tests.learning import right_answers
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 # The real-worker harness and the holder of the certificate, shared with test_worker.py.
@@ -89,7 +89,7 @@ def finish_all_but_one(learner, course) -> ModulePage:
     course_services.quiz_submit(
         learner=learner,
         module=second,
-        answers=right_answers(second.quiz_block()),
+        answers=right_answers(second),
         event_id=uuid.uuid4(),
     )
     return first

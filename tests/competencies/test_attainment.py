@@ -25,6 +25,7 @@ from competencies.services import attainment_rebuild, evidence_record
 from courses import services
 from courses.models import ModuleCompletion, ModulePage
 from tests.factories import UserFactory
+from tests.learning import right_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -59,14 +60,6 @@ def snapshot(learner) -> list[tuple]:
 
 def modules(course):
     return list(ModulePage.objects.child_of(course).order_by("path"))
-
-
-def right_answers(module) -> dict[str, list[str]]:
-    quiz = module.quiz_block()
-    return {
-        question.id: [a.id for a in question.value["answers"].bound_blocks if a.value["is_correct"]]
-        for question in quiz.value["questions"].bound_blocks
-    }
 
 
 def complete_course(learner, course) -> None:

@@ -16,6 +16,7 @@ from courses import services
 from courses.models import ModulePage
 from lms import services as lms_services
 from tests.factories import UserFactory, learner_profile_data
+from tests.learning import right_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +32,6 @@ HEADER = [
 
 def modules(course):
     return list(ModulePage.objects.child_of(course).order_by("path"))
-
-
-def right_answers(module) -> dict[str, list[str]]:
-    quiz = module.quiz_block()
-    return {
-        question.id: [a.id for a in question.value["answers"].bound_blocks if a.value["is_correct"]]
-        for question in quiz.value["questions"].bound_blocks
-    }
 
 
 def learner(username: str, full_name: str):
