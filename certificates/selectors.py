@@ -149,17 +149,6 @@ class CodeLookup:
         return ""
 
 
-def certificate_by_code(text: str) -> CodeLookup:
-    """Find a certificate by a code as someone typed it, telling a typo from an unknown code."""
-    parsed = code_parse(text)
-    if not parsed.ok:
-        return CodeLookup(text=text, problem="typo")
-    certificate = Certificate.objects.filter(code=parsed.code).first()
-    if certificate is None:
-        return CodeLookup(text=text, code=parsed.code, problem="unknown")
-    return CodeLookup(text=text, code=parsed.code, certificate=certificate)
-
-
 def certificates_by_codes(texts: list[str]) -> list[CodeLookup]:
     """Many codes in one query (bulk verification)."""
     parsed = [code_parse(text) for text in texts]
@@ -176,6 +165,55 @@ def certificates_by_codes(texts: list[str]) -> list[CodeLookup]:
         else:
             results.append(CodeLookup(text=text, code=code.code, certificate=found[code.code]))
     return results
+
+
+#: What the public facts are made of (a lookup by code reads only these columns).
+VERIFICATION_FIELDS = (
+    "code",
+    "state",
+    "holder_name",
+    "course_title",
+    "course_version",
+    "institution_name",
+    "issued_at",
+    "valid_until",
+    "revoked_at",
+    "revocation_reason",
+    "version",
+    "framework_title",
+    "framework_version",
+    "competencies",
+)
+
+
+def certificate_for_verification(*, code: str) -> Certificate | None:
+    """The certificate with this canonical code, its public columns only."""
+    certificates = Certificate.objects.only(*VERIFICATION_FIELDS).filter(code=code)
+    return next(iter(certificates.order_by()[:1]), None)
+
+
+def verification_status(facts: dict, *, today=None) -> str:
+    """valid / expired / revoked, from facts that may have been kept for a while.
+
+    A revocation is for good; expiry is decided now, from the date the facts carry.
+    """
+    if facts["status"] == "revoked":
+        return "revoked"
+    today = today or timezone.localdate()
+    valid_until = facts["valid_until"]
+    return "expired" if valid_until and valid_until < today.isoformat() else "valid"
+
+
+def verification_counts(*, certificates: list[Certificate]) -> dict[int, int]:
+    """How often each certificate was verified: the stored count and those not yet stored.
+
+    With Redis, verifications are counted there first and moved into
+    ``verification_count`` by a beat task (:func:`certificates.services.verification_counts_flush`).
+    """
+    from certificates import verification_cache
+
+    pending = verification_cache.counts_pending(certificate_ids=[c.pk for c in certificates])
+    return {c.pk: c.verification_count + pending.get(c.pk, 0) for c in certificates}
 
 
 def verification_facts(certificate: Certificate) -> dict:

@@ -10,7 +10,7 @@ broker is away, the certificate stays ``pending`` and :func:`certificates_pendin
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -18,13 +18,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from certificates import selectors
-from certificates.codes import code_generate
+from certificates import selectors, verification_cache
+from certificates.codes import code_generate, code_parse
 from certificates.models import (
     BulkIssue,
     BulkIssueStatus,
@@ -459,6 +460,7 @@ def certificate_revoke(*, certificate: Certificate, actor, reason: str) -> Certi
     Certificate.objects.filter(pk=certificate.pk).update(
         state=CertificateState.REVOKED, revoked_at=timezone.now(), revocation_reason=reason
     )
+    _verification_facts_changed(certificate)
     _event(certificate, EventKind.REVOKED, actor=actor, reason=reason)
     from certificates.credentials import status_list_changed
 
@@ -490,6 +492,7 @@ def certificate_reissue(
         template=template,
         render_status=RenderStatus.PENDING,
     )
+    _verification_facts_changed(certificate)
     _event(
         certificate,
         EventKind.REISSUED,
@@ -523,6 +526,7 @@ def certificate_renew(*, certificate: Certificate, actor) -> Certificate:
     if not check.met:
         raise CertificateError(_("The criteria are not met: %s") % "; ".join(check.missing))
     Certificate.objects.filter(pk=certificate.pk).update(state=CertificateState.RENEWED)
+    _verification_facts_changed(certificate)
     renewal = certificate_issue(
         learner=certificate.learner,
         course=certificate.course,
@@ -628,11 +632,115 @@ def expiry_reminders_send(*, today: date | None = None) -> int:
 # --- Verification -----------------------------------------------------------------------------
 
 
-def verifications_count(*, certificate_ids: list[int]) -> None:
-    """Count verifications: one UPDATE for any number of certificates."""
-    from django.db.models import F
+@dataclass(frozen=True)
+class Verification:
+    """The answer to a code someone typed."""
 
-    if certificate_ids:
-        Certificate.objects.filter(pk__in=certificate_ids).update(
-            verification_count=F("verification_count") + 1
+    lookup: selectors.CodeLookup  # the code as read, and the problem if nothing was found
+    facts: dict | None = None  # the public facts, status as of now, when found
+    limited: bool = False  # the client has used up its lookups for the period
+
+
+def certificate_verify(*, text: str, client: str) -> Verification:
+    """Look up a typed code for a verifier: count the lookup against the client's allowance
+    (typos and unknown codes too: the limit keeps codes unguessable) and, when a certificate
+    is found, count the verification.
+
+    With Redis, a certificate verified in the last few minutes costs one round trip and no
+    query; otherwise one query and a second round trip that keeps its facts (see
+    :mod:`certificates.verification_cache`).
+    """
+    limit, period = verification_cache.rate()
+    parsed = code_parse(text)
+    cached = parsed.ok and verification_cache.redis_client() is not None
+    if cached:
+        found = verification_cache.verify(
+            client=client, limit=limit, period=period, code=parsed.code
         )
+    else:
+        used = verification_cache.lookups_used(client=client, limit=limit, period=period)
+        found = verification_cache.Lookup(used)
+    if found.used > limit:
+        return Verification(selectors.CodeLookup(text=text), limited=True)
+    if not parsed.ok:
+        return Verification(selectors.CodeLookup(text=text, problem="typo"))
+    lookup = selectors.CodeLookup(text=text, code=parsed.code)
+    if found.facts:  # counted by the same round trip
+        status = selectors.verification_status(found.facts)
+        return Verification(lookup, {**found.facts, "status": status})
+    certificate = selectors.certificate_for_verification(code=parsed.code)
+    if certificate is None:
+        return Verification(replace(lookup, problem="unknown"))
+    facts = selectors.verification_facts(certificate)
+    if cached:
+        verification_cache.facts_keep(
+            code=parsed.code,
+            certificate_id=certificate.pk,
+            facts=facts,
+            generation=found.generation,
+        )
+    else:
+        verifications_count(certificate_ids=[certificate.pk])
+    return Verification(lookup, facts)
+
+
+def _verification_facts_changed(certificate: Certificate) -> None:
+    """The certificate's public facts change: clear the cached ones now and on commit."""
+    codes = [certificate.code]
+    verification_cache.facts_forget(codes=codes)
+    transaction.on_commit(lambda: verification_cache.facts_forget(codes=codes))
+
+
+def verifications_count(*, certificate_ids: list[int]) -> None:
+    """Count one verification of each certificate (a certificate listed twice, once).
+
+    With Redis, in Redis (one round trip; :func:`verification_counts_flush` moves the counts
+    into the database); otherwise one UPDATE for any number of certificates.
+    """
+    certificate_ids = list(dict.fromkeys(certificate_ids))
+    if not certificate_ids:
+        return
+    if verification_cache.redis_client() is not None:
+        verification_cache.counts_add(certificate_ids=certificate_ids)
+        return
+    Certificate.objects.filter(pk__in=certificate_ids).update(
+        verification_count=F("verification_count") + 1
+    )
+
+
+#: Certificates updated by one UPDATE when counts are moved into the database.
+_FLUSH_CHUNK = 500
+
+
+def verification_counts_flush() -> int:
+    """Move the verifications counted in Redis into ``Certificate.verification_count``.
+
+    Celery beat runs it every few seconds; it returns how many verifications it moved. One
+    flush runs at a time (a lock in Redis). It takes the pending counts by renaming them, so
+    verifications counted meanwhile wait for the next flush, and drops the batch only once
+    the database holds it: a flush that fails or dies before that leaves the batch to the
+    next one, so no count is lost. (One killed between the commit and the drop, a single
+    Redis call, would leave its batch to be added again.)
+    """
+    if verification_cache.redis_client() is None:
+        return 0  # counted in the database already
+    lock = verification_cache.counts_lock()
+    if lock is None:
+        return 0  # another flush is at it
+    try:
+        batch = verification_cache.counts_take()
+        if not batch:
+            return 0
+        by_count: dict[int, list[int]] = {}
+        for certificate_id, count in batch.items():
+            by_count.setdefault(count, []).append(certificate_id)
+        with transaction.atomic():
+            for count, ids in by_count.items():
+                for start in range(0, len(ids), _FLUSH_CHUNK):
+                    Certificate.objects.filter(pk__in=ids[start : start + _FLUSH_CHUNK]).update(
+                        verification_count=F("verification_count") + count
+                    )
+        verification_cache.counts_taken_done()
+        return sum(batch.values())
+    finally:
+        verification_cache.counts_unlock(lock)

@@ -46,3 +46,9 @@ def send_expiry_reminders() -> int:
 def run_bulk_issue(job_id: int) -> int:
     """Issue a cohort's certificates, keeping the job's progress up to date."""
     return services.bulk_issue_run(job_id=job_id).issued
+
+
+@shared_task
+def flush_verification_counts() -> int:
+    """Beat, every few seconds: move verifications counted in Redis into the database."""
+    return services.verification_counts_flush()

@@ -8,18 +8,17 @@ minute (a clear 429 past it): codes are unguessable, and this keeps them so.
 import csv
 import io
 import json
-import re
+from dataclasses import dataclass
+from datetime import date
 from http import HTTPStatus
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django_ratelimit.core import is_ratelimited
 
-from certificates import credentials, selectors, services
+from certificates import credentials, selectors, services, verification_cache
 from certificates.codes import code_display, code_parse
 from lms.selectors import user_institutions, user_is_regulator
 
@@ -29,26 +28,16 @@ BULK_MAX_CODES = 10_000
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
-def verify_rate(group, request) -> str:
-    return getattr(settings, "CERTIFICATE_VERIFY_RATE", "60/m")
-
-
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def rate_period_seconds() -> int:
-    """The rate's window in seconds ("60/m" → 60, "100/5m" → 300): the longest wait."""
-    match = re.fullmatch(r"\s*\d+\s*/\s*(\d*)\s*([smhd])\s*", verify_rate(None, None))
-    if match is None:
-        return 60
-    return int(match.group(1) or 1) * _PERIODS[match.group(2)]
+    """The rate's period in seconds ("60/m" → 60, "100/5m" → 300): the longest wait."""
+    return verification_cache.rate()[1]
 
 
 def rate_limited(request) -> bool:
     """True once the client has used up its verifications for the period (counted here)."""
-    return is_ratelimited(
-        request, group="certificates.verify", key="ip", rate=verify_rate, increment=True
-    )
+    limit, period = verification_cache.rate()
+    client = verification_cache.client_of(request)
+    return verification_cache.lookups_used(client=client, limit=limit, period=period) > limit
 
 
 def too_many_message() -> str:
@@ -94,9 +83,9 @@ def verify(request):
     return render(request, "certificates/verify.html", {})
 
 
-def _certificate_context(certificate) -> dict:
-    """The public facts, and the certificate for its dates (shown localised)."""
-    return {"facts": selectors.verification_facts(certificate), "certificate": certificate}
+def _facts_context(facts: dict) -> dict:
+    """The public facts, and their dates as dates (the page formats them for its reader)."""
+    return {"facts": facts, "dates": VerifiedDates.of(facts)}
 
 
 def _verify_credential_file(request):
@@ -118,7 +107,7 @@ def _verify_credential_file(request):
     context = {"credential_check": check}
     if check.certificate:
         services.verifications_count(certificate_ids=[check.certificate.pk])
-        context.update(_certificate_context(check.certificate))
+        context.update(_facts_context(selectors.verification_facts(check.certificate)))
     return render(
         request,
         "certificates/verify.html",
@@ -127,23 +116,41 @@ def _verify_credential_file(request):
     )
 
 
+@dataclass(frozen=True)
+class VerifiedDates:
+    """The dates the page shows (it formats them for the reader's language)."""
+
+    issued_at: date
+    valid_until: date | None
+    revoked_at: date | None
+
+    @classmethod
+    def of(cls, facts: dict) -> "VerifiedDates":
+        def day(text):
+            return date.fromisoformat(text) if text else None
+
+        return cls(day(facts["issued_on"]), day(facts["valid_until"]), day(facts["revoked_on"]))
+
+
 def verify_code(request, code: str):
     """The page a certificate's QR code opens; also where the form sends a typed code."""
-    if rate_limited(request):
+    verification = services.certificate_verify(
+        text=code, client=verification_cache.client_of(request)
+    )
+    if verification.limited:
         return too_many(request)
-    lookup = selectors.certificate_by_code(code)
-    if lookup.certificate is None:
+    if verification.facts is None:
         return render(
             request,
             "certificates/verify.html",
-            {"lookup": lookup, "typed": code},
+            {"lookup": verification.lookup, "typed": code},
             status=HTTPStatus.NOT_FOUND,
         )
-    services.verifications_count(certificate_ids=[lookup.certificate.pk])
+    facts = verification.facts
     return render(
         request,
         "certificates/verify.html",
-        {"lookup": lookup, **_certificate_context(lookup.certificate)},
+        _facts_context(facts),
     )
 
 

@@ -218,7 +218,15 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "certificates.tasks.send_expiry_reminders",
         "schedule": 6 * 3600.0,  # idempotent: each reminder is sent once
     },
+    "certificates-flush-verification-counts": {
+        "task": "certificates.tasks.flush_verification_counts",
+        "schedule": 10.0,  # counts kept in Redis reach the database within seconds
+    },
 }
+
+# --- xAPI -------------------------------------------------------------------------------------
+# The largest request /xapi/statements reads (statements with their attachments): 413 above.
+XAPI_MAX_BODY_BYTES = env_int("XAPI_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 
 # --- Certificates -----------------------------------------------------------------------
 # The Ed25519 key that signs credentials: `manage.py certificate_signing_key` makes one.
@@ -231,6 +239,9 @@ CERTIFICATE_EXPIRY_REMINDER_DAYS = [
 ]
 # Verification by anyone: requests per client and minute, before a 429.
 CERTIFICATE_VERIFY_RATE = env("CERTIFICATE_VERIFY_RATE", default="60/m")
+# With a Redis cache: how long a certificate's public facts are kept for verification by
+# code (every change through the services clears them at once; 0: never kept).
+CERTIFICATE_VERIFY_CACHE_SECONDS = env_int("CERTIFICATE_VERIFY_CACHE_SECONDS", default=600)
 # Behind a reverse proxy, the header that carries the client's address (e.g.
 # HTTP_X_FORWARDED_FOR, as the proxy sets it): otherwise every client counts as the proxy.
 if env("RATELIMIT_IP_META_KEY", default=""):
@@ -263,6 +274,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},
+        # WeasyPrint tells each step of each PDF at INFO: seven lines per certificate.
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }
 

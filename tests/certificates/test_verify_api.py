@@ -124,6 +124,23 @@ def test_an_expired_certificate_says_expired(client, certificate):
     assert body["valid_until"] == past.isoformat()
 
 
+def test_what_the_api_sends_is_exactly_the_documented_schema(client, certificate, people_a):
+    """The endpoint sends the facts without validating them through ninja (for speed): they
+    must be what VerificationOut documents, field for field, whatever the certificate's state."""
+    from certificates import services
+    from certificates.api import VerificationOut
+
+    renewal = services.certificate_renew(certificate=certificate, actor=people_a.manager)
+    revoke(renewal, people_a.manager, reason="Issued in error")
+
+    for code in (certificate.display_code, renewal.display_code):
+        body = client.get(f"/api/v1/verify/{code}").json()
+        assert VerificationOut.model_validate(body).model_dump(mode="json") == body
+    assert body["status"] == "revoked"
+    old = client.get(f"/api/v1/verify/{certificate.display_code}").json()
+    assert old["renewed_by"] == renewal.display_code
+
+
 def test_the_schema_documents_verification(client, catalogue):
     schema = client.get("/api/v1/openapi.json").json()
 

@@ -1,0 +1,330 @@
+"""What verifying by code keeps in Redis: the public facts, the counts, the rate limit.
+
+Verifying a code is the one public, anonymous, high-volume read of the service (issue 6: at
+least 800 a second on two cores). Reading the certificate from PostgreSQL and counting the
+verification with an UPDATE (a commit, so a WAL flush) cost about ten times what Django
+itself costs per request. When the default cache is Django's Redis cache, which all
+processes share, a verification by code instead takes one round trip to Redis (one Lua
+script, so it is atomic), and no query unless the certificate's facts are not kept yet:
+
+- the client's **rate limit**: a counter per client that starts with its first lookup and
+  lasts the rate's period (``settings.CERTIFICATE_VERIFY_RATE``);
+- the certificate's **public facts** (:func:`certificates.selectors.verification_facts`),
+  kept under the code for ``settings.CERTIFICATE_VERIFY_CACHE_SECONDS``; whether it has
+  expired is decided at read time from its dates, so no clearing is needed for that;
+- the **count**: one more in a hash of pending counts, which a Celery beat task moves into
+  ``Certificate.verification_count`` (:func:`certificates.services.verification_counts_flush`).
+
+Keeping the cached facts true: every service that changes them calls :func:`facts_forget`
+at once and again on commit, which drops the code's facts and bumps the code's
+*generation*. A lookup that misses reads the generation in the same round trip, then the
+certificate from the database (no lock, no transaction), and keeps what it read only if the
+generation is still the same. So a lookup that read the certificate before a revocation
+committed can never leave the old facts behind it: either its facts go in before the
+revocation's clearing on commit (which drops them), or they are refused after. Only in the
+moment between a change's commit and its clearing can a lookup still get the facts from
+before. Writes that bypass the services (a shell, a data migration) show within the cache
+time.
+
+With a per-process cache (local memory: the embedded default and the tests) nothing here is
+used but the rate limit: another process could not hear of a revocation, and a count kept in
+a web process's memory would not reach the beat task. Facts are then read from the database
+and counts written to it at once, as before.
+
+Keys are made by the cache's ``make_key`` (its prefix and version), so they live beside the
+cache's own; ``cache.clear()`` (FLUSHDB) would drop counts not yet moved to the database.
+"""
+
+import functools
+import ipaddress
+import json
+import logging
+import re
+from typing import NamedTuple
+
+import redis
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger(__name__)
+
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+
+#: The fixed part of every key (after the cache's prefix).
+PREFIX = "certificates:verify"
+#: The hash of verifications counted and not yet in the database, by certificate id; and
+#: the batch a flush is moving into the database.
+PENDING = "counts:pending"
+FLUSHING = "counts:flushing"
+
+#: How long cached facts last when settings.CERTIFICATE_VERIFY_CACHE_SECONDS is not set.
+FACTS_SECONDS = 600
+
+#: How long a code's generation is kept after its last change: far longer than a lookup.
+GENERATION_SECONDS = 86400
+
+#: How long a flush may hold the flush lock before another may take over.
+FLUSH_LOCK_SECONDS = 300
+
+#: KEYS: the client's rate counter, then optionally the code's facts, the pending counts and
+#: the code's generation. ARGV: the rate's period in seconds, its limit.
+#: Returns [lookups used in the period, certificate id, facts JSON, generation]: the id and
+#: facts on a hit (the verification is counted then), else nil and the generation as it
+#: was when the facts were missed (nil if it never changed).
+_VERIFY_LUA = """
+local used = redis.call('INCR', KEYS[1])
+if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if #KEYS < 4 or used > tonumber(ARGV[2]) then return {used} end
+local found = redis.call('HMGET', KEYS[2], 'id', 'facts')
+if found[1] then
+  redis.call('HINCRBY', KEYS[3], found[1], 1)
+  return {used, found[1], found[2]}
+end
+return {used, false, false, redis.call('GET', KEYS[4])}
+"""
+
+#: KEYS: the code's facts, its generation, the pending counts. ARGV: the generation the
+#: lookup saw ('' for none), the certificate id, the facts JSON, the seconds to keep them.
+#: Keeps the facts only if the generation has not moved since; counts the verification.
+_KEEP_LUA = """
+if tonumber(ARGV[4]) > 0 and (redis.call('GET', KEYS[2]) or '') == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'id', ARGV[2], 'facts', ARGV[3])
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
+"""
+
+#: KEYS: the pending counts, the batch being flushed. Takes the pending counts as the batch
+#: (a rename: verifications counted from then on start a new pending hash), unless a batch
+#: is left over from a flush that died before finishing; returns the batch, flat.
+_TAKE_LUA = """
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+  redis.call('RENAME', KEYS[1], KEYS[2])
+end
+return redis.call('HGETALL', KEYS[2])
+"""
+
+_clients: dict[str, redis.Redis] = {}
+
+
+def redis_client() -> redis.Redis | None:
+    """The process's client of the default cache's Redis, or None if that cache is not Redis.
+
+    One client (and connection pool) per process and server, made on first use: Django's
+    cache makes a new client object on every call, which costs about as much as a round trip.
+    """
+    config = settings.CACHES["default"]
+    if config["BACKEND"] != REDIS_CACHE:
+        return None
+    location = config["LOCATION"]
+    server = (location.replace(";", ",").split(",") if isinstance(location, str) else location)[0]
+    client = _clients.get(server)
+    if client is None:
+        options = {
+            name: value
+            for name, value in config.get("OPTIONS", {}).items()
+            if name not in {"pool_class", "parser_class", "serializer"}
+        }
+        client = _clients[server] = redis.Redis.from_url(server, **options)
+    return client
+
+
+def facts_seconds() -> int:
+    return getattr(settings, "CERTIFICATE_VERIFY_CACHE_SECONDS", FACTS_SECONDS)
+
+
+def _keys(*names: str) -> list[str]:
+    make_key = caches["default"].make_key
+    return [make_key(f"{PREFIX}:{name}") for name in names]
+
+
+def _key(name: str) -> str:
+    return _keys(name)[0]
+
+
+def _facts_name(code: str) -> str:
+    return f"facts:{code}"
+
+
+def _generation_name(code: str) -> str:
+    return f"generation:{code}"
+
+
+def _rate_name(client: str, limit: int, period: int) -> str:
+    # The rate is part of the key: a changed setting starts every client afresh.
+    return f"rate:{limit}/{period}s:{client}"
+
+
+# --- Rate limit -------------------------------------------------------------------------------
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def rate() -> tuple[int, int]:
+    """(lookups allowed, period in seconds) from settings.CERTIFICATE_VERIFY_RATE.
+
+    "60/m" is 60 a minute, "100/5m" 100 in five minutes; s, m, h and d are the units.
+    """
+    return _parse_rate(getattr(settings, "CERTIFICATE_VERIFY_RATE", "60/m"))
+
+
+@functools.lru_cache
+def _parse_rate(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*", text)
+    if match is None:
+        raise ImproperlyConfigured(
+            f"CERTIFICATE_VERIFY_RATE must read like 60/m or 100/5m, not {text!r}."
+        )
+    return int(match[1]), int(match[2] or 1) * _PERIODS[match[3]]
+
+
+def client_of(request) -> str:
+    """Whom the limit counts: the address (an IPv6 /64 is one client, as ISPs hand out).
+
+    Behind a reverse proxy, ``settings.RATELIMIT_IP_META_KEY`` names the request header the
+    proxy sets (e.g. ``HTTP_X_FORWARDED_FOR``); of a list, the last address is the one the
+    proxy added (the others are whatever the client claimed).
+    """
+    meta_key = getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR"
+    address = (request.META.get(meta_key) or "").split(",")[-1].strip()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
+def lookups_used(*, client: str, limit: int, period: int) -> int:
+    """Count one lookup by ``client``; return how many it made in the current period."""
+    key = _key(_rate_name(client, limit, period))
+    connection = redis_client()
+    if connection is not None:
+        return int(_script(connection, _VERIFY_LUA)(keys=[key], args=[period, limit])[0])
+    # A per-process cache: add starts the period, incr counts (atomic in local memory).
+    cache.add(key, 0, period)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the period ended between the two
+        cache.add(key, 1, period)
+        return 1
+
+
+# --- Verifying a code in one round trip -----------------------------------------------------
+
+
+class Lookup(NamedTuple):
+    used: int  # lookups the client made in the period, this one included
+    certificate_id: int | None = None  # on a hit
+    facts: dict | None = None  # on a hit
+    generation: str = ""  # on a miss: for :func:`facts_keep`
+
+
+def verify(*, client: str, limit: int, period: int, code: str) -> Lookup:
+    """Count the client's lookup and, if allowed, fetch and count the code's cached facts.
+
+    Redis only (see :func:`redis_client`); one round trip.
+    """
+    used, *found = _script(redis_client(), _VERIFY_LUA)(
+        keys=_keys(
+            _rate_name(client, limit, period), _facts_name(code), PENDING, _generation_name(code)
+        ),
+        args=[period, limit],
+    )
+    if not found:
+        return Lookup(int(used))
+    certificate_id, facts, *generation = found
+    if certificate_id is None:
+        return Lookup(int(used), generation=(generation[0] or b"").decode())
+    return Lookup(int(used), int(certificate_id), json.loads(facts))
+
+
+def facts_keep(*, code: str, certificate_id: int, facts: dict, generation: str) -> None:
+    """Count a verification the cache missed, and keep the facts read from the database
+    unless they changed since the lookup (``generation``, from :func:`verify`)."""
+    _script(redis_client(), _KEEP_LUA)(
+        keys=_keys(_facts_name(code), _generation_name(code), PENDING),
+        args=[generation, certificate_id, json.dumps(facts), facts_seconds()],
+    )
+
+
+def facts_forget(*, codes: list[str]) -> None:
+    """The certificates' facts changed: drop what is kept, and refuse what lookups under way
+    read before (a new generation)."""
+    connection = redis_client()
+    if connection is None or not codes:
+        return
+    pipeline = connection.pipeline(transaction=True)
+    for code in codes:
+        facts_key, generation_key = _keys(_facts_name(code), _generation_name(code))
+        pipeline.delete(facts_key)
+        pipeline.incr(generation_key)
+        pipeline.expire(generation_key, GENERATION_SECONDS)
+    pipeline.execute()
+
+
+# --- Counts ---------------------------------------------------------------------------------
+
+
+def counts_add(*, certificate_ids: list[int]) -> None:
+    """One more verification of each certificate, pending (Redis only)."""
+    pipeline = redis_client().pipeline(transaction=False)
+    key = _key(PENDING)
+    for certificate_id in certificate_ids:
+        pipeline.hincrby(key, str(certificate_id), 1)
+    pipeline.execute()
+
+
+def counts_pending(*, certificate_ids: list[int]) -> dict[int, int]:
+    """Verifications not yet in the database, by certificate (being flushed ones included)."""
+    connection = redis_client()
+    if connection is None or not certificate_ids:
+        return {}
+    fields = [str(certificate_id) for certificate_id in certificate_ids]
+    pending_key, flushing_key = _keys(PENDING, FLUSHING)
+    pipeline = connection.pipeline(transaction=True)
+    pipeline.hmget(pending_key, fields)
+    pipeline.hmget(flushing_key, fields)
+    pending, flushing = pipeline.execute()
+    return {
+        certificate_id: int(waiting or 0) + int(moving or 0)
+        for certificate_id, waiting, moving in zip(certificate_ids, pending, flushing, strict=True)
+    }
+
+
+def counts_lock():
+    """The lock one flush holds at a time (None if it is held): two would add a batch twice."""
+    lock = redis_client().lock(_key("counts:lock"), timeout=FLUSH_LOCK_SECONDS, blocking=False)
+    return lock if lock.acquire() else None
+
+
+def counts_unlock(lock) -> None:
+    try:
+        lock.release()
+    except redis.exceptions.LockError:
+        logger.warning("A flush of verification counts outlived its lock.")
+
+
+def counts_take() -> dict[int, int]:
+    """The batch to move into the database: the pending counts, or a batch left over."""
+    flat = _script(redis_client(), _TAKE_LUA)(keys=_keys(PENDING, FLUSHING))
+    return {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def counts_taken_done() -> None:
+    """The batch is in the database: drop it."""
+    redis_client().delete(_key(FLUSHING))
+
+
+_scripts: dict[tuple[int, str], object] = {}
+
+
+def _script(connection: redis.Redis, source: str):
+    """A registered script (EVALSHA, loaded on first use), one per client and source."""
+    key = (id(connection), source)
+    if key not in _scripts:
+        _scripts[key] = connection.register_script(source)
+    return _scripts[key]
