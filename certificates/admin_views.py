@@ -212,7 +212,13 @@ def register(request):
     certificates = scope(Certificate.objects.select_related("learner"), ids)
     form = RegisterFilterForm(request.GET or None, certificates=certificates)
     if form.is_valid():
-        certificates = form.filter(certificates, today=timezone.localdate())
+        certificates = selectors.register_filter(
+            certificates,
+            text=form.cleaned_data["q"],
+            status=form.cleaned_data["status"],
+            course=form.cleaned_data["course"],
+            today=timezone.localdate(),
+        )
     page = Paginator(certificates.order_by("-issued_at", "-pk"), REGISTER_PAGE_SIZE).get_page(
         request.GET.get("p")
     )

@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.permissions import policy_registry
 
-from certificates.codes import ALPHABET, code_parse
-from certificates.models import CertificateState, CertificateTemplate
+from certificates.models import CertificateTemplate
+from certificates.selectors import RegisterStatus
 from courses.models import CoursePage
 from courses.selectors import institution_courses, institution_learners
 
@@ -54,18 +54,6 @@ class CertificateRuleForm(WagtailAdminModelForm):
 # --- Register ---------------------------------------------------------------------------------
 
 
-class RegisterStatus:
-    VALID = "valid"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-    choices = [
-        ("", _("Any status")),
-        (VALID, _("Valid")),
-        (EXPIRED, _("Expired")),
-        (REVOKED, _("Revoked")),
-    ]
-
-
 class RegisterFilterForm(forms.Form):
     q = forms.CharField(
         label=_("Search"),
@@ -83,33 +71,6 @@ class RegisterFilterForm(forms.Form):
         self.fields["course"].queryset = CoursePage.objects.filter(
             pk__in=certificates.values("course_id")
         ).order_by("title")
-
-    def filter(self, certificates, *, today):
-        """``certificates`` narrowed to what the form asks for."""
-        text = self.cleaned_data["q"].strip()
-        if text:
-            match = (
-                Q(holder_name__icontains=text)
-                | Q(course_title__icontains=text)
-                | Q(learner__username__iexact=text)
-            )
-            code = code_parse(text).code  # upper case, no dashes or spaces, O → 0, I/L → 1
-            if len(code) >= 4 and all(symbol in ALPHABET for symbol in code):
-                match |= Q(code__contains=code)
-            certificates = certificates.filter(match)
-        status = self.cleaned_data["status"]
-        not_revoked = ~Q(state=CertificateState.REVOKED)
-        if status == RegisterStatus.REVOKED:
-            certificates = certificates.filter(state=CertificateState.REVOKED)
-        elif status == RegisterStatus.EXPIRED:
-            certificates = certificates.filter(not_revoked, valid_until__lt=today)
-        elif status == RegisterStatus.VALID:
-            certificates = certificates.filter(
-                not_revoked, Q(valid_until__isnull=True) | Q(valid_until__gte=today)
-            )
-        if self.cleaned_data["course"]:
-            certificates = certificates.filter(course=self.cleaned_data["course"])
-        return certificates
 
 
 # --- Actions on a certificate -----------------------------------------------------------------
