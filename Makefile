@@ -53,6 +53,7 @@ bench: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) bench/frameworks_import.py
 
 bench-ingest: install
+	command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null || true
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) bench/progress_ingest.py
 
 bench-certificates: install
