@@ -132,3 +132,19 @@ def course(institution_a, published_framework):
     from courses import demo as courses_demo
 
     return courses_demo.seed_course(institution=institution_a, framework=published_framework)
+
+
+@pytest.fixture
+def key_a(people_a, institution_a):
+    """An API key of institution A (its LMS): ``(ApiKey, the secret)``."""
+    return services.api_key_create(
+        institution=institution_a, name="Moodle A", created_by=people_a.manager
+    )
+
+
+@pytest.fixture
+def key_b(people_b, institution_b):
+    """An API key of institution B: ``(ApiKey, the secret)``."""
+    return services.api_key_create(
+        institution=institution_b, name="Kolibri B", created_by=people_b.manager
+    )

@@ -16,7 +16,6 @@ from certificates import views
 from certificates.codes import code_display, code_generate
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
 from courses import demo as courses_demo
-from lms import services as lms_services
 from lms.models import LearnerIdentity
 from tests.certificates.fixtures_verify import *  # noqa: F403
 from tests.certificates.fixtures_verify import award, reload, revoke
@@ -25,20 +24,6 @@ pytestmark = pytest.mark.django_db
 
 TYPO = "a symbol seems mistyped or missing"
 UNKNOWN = "no certificate with this code was issued here"
-
-
-@pytest.fixture
-def key_a(people_a, institution_a):
-    return lms_services.api_key_create(
-        institution=institution_a, name="Moodle A", created_by=people_a.manager
-    )
-
-
-@pytest.fixture
-def key_b(people_b, institution_b):
-    return lms_services.api_key_create(
-        institution=institution_b, name="Kolibri B", created_by=people_b.manager
-    )
 
 
 def bearer(key) -> dict:

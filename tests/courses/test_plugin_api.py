@@ -41,20 +41,6 @@ LEARNER = {
 
 
 @pytest.fixture
-def key_a(people_a, institution_a):
-    return lms_services.api_key_create(
-        institution=institution_a, name="Moodle A", created_by=people_a.manager
-    )
-
-
-@pytest.fixture
-def key_b(people_b, institution_b):
-    return lms_services.api_key_create(
-        institution=institution_b, name="Kolibri B", created_by=people_b.manager
-    )
-
-
-@pytest.fixture
 def course_b(institution_b, published_framework):
     return courses_demo.seed_course(institution=institution_b, framework=published_framework)
 

@@ -32,20 +32,6 @@ HOME = "https://moodle.example.org"
 PROFILE = {"cadre": "volunteer", "sector": "community", "region": "Nairobi"}
 
 
-@pytest.fixture
-def key_a(people_a, institution_a):
-    return lms_services.api_key_create(
-        institution=institution_a, name="Moodle A", created_by=people_a.manager
-    )
-
-
-@pytest.fixture
-def key_b(people_b, institution_b):
-    return lms_services.api_key_create(
-        institution=institution_b, name="Kolibri B", created_by=people_b.manager
-    )
-
-
 def basic(username: str, password: str = "") -> dict:
     token = base64.b64encode(f"{username}:{password}".encode()).decode()
     return {"HTTP_AUTHORIZATION": f"Basic {token}"}

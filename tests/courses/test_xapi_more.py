@@ -38,20 +38,6 @@ from tests.courses.test_xapi import ACTIVITY, ADL, HOME, PROFILE, headers, post,
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def key_a(people_a, institution_a):
-    return lms_services.api_key_create(
-        institution=institution_a, name="Moodle A", created_by=people_a.manager
-    )
-
-
-@pytest.fixture
-def key_b(people_b, institution_b):
-    return lms_services.api_key_create(
-        institution=institution_b, name="Kolibri B", created_by=people_b.manager
-    )
-
-
 ALICE = {"objectType": "Agent", "name": "Alice", "mbox": "mailto:alice@example.org"}
 BOB = {"account": {"homePage": HOME, "name": "bob"}}
 CAROL = {"mbox": "mailto:carol@example.org"}
