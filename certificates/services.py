@@ -356,7 +356,14 @@ def certificate_render(*, certificate_id: int) -> Certificate | None:
     from certificates.credentials import credential_build_signed
 
     certificate = (
-        Certificate.objects.select_related("template", "institution", "course", "learner")
+        Certificate.objects.select_related(
+            # The images too: the renderer keeps their bytes, but needs the rows to know them.
+            "template__logo",
+            "template__signature",
+            "institution__logo",
+            "course",
+            "learner",
+        )
         .filter(pk=certificate_id)
         .first()
     )
