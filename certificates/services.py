@@ -118,18 +118,10 @@ def _new_status_index() -> int:
     return secrets.randbelow(STATUS_LIST_SIZE * lists)
 
 
-def _create_with_unique_fields(**fields) -> Certificate:
-    """Insert, drawing a new code / status index on the (astronomically rare) clash."""
-    for _attempt in range(8):
-        try:
-            with transaction.atomic():
-                return Certificate.objects.create(
-                    code=code_generate(), status_list_index=_new_status_index(), **fields
-                )
-        except IntegrityError as error:
-            if "code" not in str(error) and "status_list_index" not in str(error):
-                raise
-    raise CertificateError(_("Could not draw a free certificate code; try again."), status=503)
+def _clashed_on_drawn_value(error: IntegrityError) -> bool:
+    """Whether an insert failed on the randomly drawn code or status index (astronomically
+    rare: draw again) rather than on the one-active-certificate constraint."""
+    return "code" in str(error) or "status_list_index" in str(error)
 
 
 def _event(certificate, kind, *, actor=None, reason: str = "", **data) -> None:
@@ -170,25 +162,32 @@ def certificate_issue(
         check = selectors.criteria_check(rule=rule, learner=learner)
         if not check.met:
             raise CertificateError(_("The criteria are not met yet: %s") % "; ".join(check.missing))
-    try:
-        with transaction.atomic():
-            certificate = _certificate_create(
-                learner=learner, rule=rule, method=method, actor=actor, renews=renews
-            )
-            _event(
-                certificate,
-                EventKind.ISSUED,
-                actor=actor,
-                reason=override_reason,
-                method=method,
-                criteria_overridden=bool(override_reason),
-            )
-    except IntegrityError:
-        # A parallel request issued it first: one certificate stands.
-        existing = selectors.active_certificate(learner=learner, rule=rule)
-        if existing is None:
-            raise
-        return Issued(existing, created=False)
+    # One atomic block (no savepoint inside it), drawn again on the rare clash of a code.
+    for _attempt in range(8):
+        try:
+            with transaction.atomic():
+                certificate = _certificate_create(
+                    learner=learner, rule=rule, method=method, actor=actor, renews=renews
+                )
+                _event(
+                    certificate,
+                    EventKind.ISSUED,
+                    actor=actor,
+                    reason=override_reason,
+                    method=method,
+                    criteria_overridden=bool(override_reason),
+                )
+            break
+        except IntegrityError as error:
+            if _clashed_on_drawn_value(error):
+                continue
+            # A parallel request issued it first: one certificate stands.
+            existing = selectors.active_certificate(learner=learner, rule=rule)
+            if existing is None:
+                raise
+            return Issued(existing, created=False)
+    else:
+        raise CertificateError(_("Could not draw a free certificate code; try again."), status=503)
     webhooks_dispatch(
         institution=certificate.institution_id,
         event=WebhookEvent.CERTIFICATE_ISSUED,
@@ -219,7 +218,9 @@ def _certificate_create(*, learner, rule: CertificateRule, method, actor, renews
         else None
     )
     framework = course.framework
-    return _create_with_unique_fields(
+    return Certificate.objects.create(
+        code=code_generate(),
+        status_list_index=_new_status_index(),
         learner=learner,
         course=course,
         course_version=rule.course_version,
@@ -278,7 +279,7 @@ def certificates_issue_if_eligible_many(
     rules_of: dict[int, list[CertificateRule]] = {}
     position: dict[int, int] = {}  # the rules' own ordering, kept when a pair spans courses
     for rule in CertificateRule.objects.filter(condition, automatic=True).select_related(
-        "course", "template", "template__institution"
+        *selectors.RULE_RELATED
     ):
         rules_of.setdefault(rule.course_id, []).append(rule)
         position[rule.pk] = len(position)
@@ -388,7 +389,11 @@ def certificate_render(*, certificate_id: int) -> Certificate | None:
             render_error="",
         )
         _event(locked, EventKind.RENDERED, version=version, pdf=stored)
-    certificate.refresh_from_db()
+    certificate.pdf = stored
+    certificate.credential = credential
+    certificate.render_status = RenderStatus.READY
+    certificate.rendered_version = version
+    certificate.render_error = ""
     return certificate
 
 
@@ -423,11 +428,10 @@ def certificates_pending_sweep(*, older_than: timedelta = timedelta(minutes=2)) 
 # --- E-mail -----------------------------------------------------------------------------------
 
 
-def certificate_email(*, certificate_id: int) -> bool:
+def certificate_email(*, certificate: Certificate) -> bool:
     """E-mail the holder a link to their certificate, once. False if there is no address."""
     from lms.tasks import send_email
 
-    certificate = Certificate.objects.select_related("learner").get(pk=certificate_id)
     address = certificate.learner.email
     if not address or certificate.events.filter(kind=EventKind.EMAILED).exists():
         return False

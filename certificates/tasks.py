@@ -26,7 +26,7 @@ def render_certificate(self, certificate_id: int, email: bool = False) -> str:
     if certificate is None:
         return "missing"
     if email and certificate.is_ready:
-        services.certificate_email(certificate_id=certificate_id)
+        services.certificate_email(certificate=certificate)
     return certificate.render_status
 
 

@@ -233,6 +233,47 @@ def test_the_database_refuses_a_second_active_certificate(trainee, course, rule)
         )
 
 
+def finished_without_a_certificate(learner, course, rule):
+    CertificateRule.objects.filter(pk=rule.pk).update(automatic=False)
+    finish_course(learner, course)
+    CertificateRule.objects.filter(pk=rule.pk).update(automatic=True)
+
+
+def test_a_drawn_code_that_is_taken_is_drawn_again(trainee, people_a, course, rule, monkeypatch):
+    finish_course(trainee, course, on_commit=True)
+    taken = Certificate.objects.get()
+    other = people_a.trainee
+    finished_without_a_certificate(other, course, rule)
+    draws = iter([taken.code, "7" * 16 + "Z"])
+    monkeypatch.setattr(services, "code_generate", lambda: next(draws))
+
+    issued = services.certificate_issue(learner=other, course=course)
+
+    assert issued.created and issued.certificate.code == "7" * 16 + "Z"
+    assert Certificate.objects.filter(learner=other).count() == 1
+    assert (
+        CertificateEvent.objects.filter(certificate__learner=other, kind=EventKind.ISSUED).count()
+        == 1
+    )
+
+
+def test_when_every_draw_clashes_nothing_is_recorded_and_the_error_says_so(
+    trainee, people_a, course, rule, monkeypatch
+):
+    finish_course(trainee, course, on_commit=True)
+    taken = Certificate.objects.get()
+    other = people_a.trainee
+    finished_without_a_certificate(other, course, rule)
+    monkeypatch.setattr(services, "code_generate", lambda: taken.code)
+
+    with pytest.raises(services.CertificateError, match="free certificate code") as error:
+        services.certificate_issue(learner=other, course=course)
+
+    assert error.value.status == 503
+    assert not Certificate.objects.filter(learner=other).exists()
+    assert not CertificateEvent.objects.filter(certificate__learner=other).exists()
+
+
 def test_a_new_course_version_may_be_certified_again(trainee, course, rule):
     finish_course(trainee, course, on_commit=True)
     rule.course_version = "2027"
