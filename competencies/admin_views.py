@@ -1,9 +1,9 @@
 """Wagtail admin pages for authoring competency frameworks.
 
 Who may do what is decided by :mod:`competencies.selectors`; every change is made by
-:mod:`competencies.services`. A refusal from a service (:class:`~competencies.services.
-FrameworkError`) is shown to the person as it is and nothing changes. The pages work without
-JavaScript: every button is a link or a form.
+:mod:`competencies.services` (competency rules by :mod:`competencies.rules`). A refusal from a
+service (:class:`~competencies.services.FrameworkError`) is shown to the person as it is and
+nothing changes. The pages work without JavaScript: every button is a link or a form.
 """
 
 import json
@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from wagtail.admin.auth import user_passes_test
 
-from competencies import selectors, services
+from competencies import rules, selectors, services
 from competencies.forms import (
     AssociationForm,
     FrameworkForm,
@@ -31,6 +31,7 @@ from competencies.forms import (
     ImportFormat,
     ItemForm,
     ItemMoveForm,
+    ItemRuleForm,
     NewVersionForm,
     ScaleFormSet,
     next_version_number,
@@ -245,6 +246,14 @@ def framework_detail(request, pk: int):
     query = request.GET.get("q", "").strip()
     rows = selectors.framework_tree_rows(framework=framework)
     can_edit = selectors.framework_can_edit(user=request.user, framework=framework)
+    # How each parent is attained from its children, worked out from the rows (no query).
+    rule_of = {
+        node.item.pk: rules.rule_summary(
+            item=node.item, child_codes=[child.item.code for child in node.children]
+        )
+        for node in rows
+        if node.children
+    }
     associations = CompetencyAssociation.objects.select_related(
         "origin__framework", "destination__framework"
     ).order_by("pk")
@@ -256,7 +265,9 @@ def framework_detail(request, pk: int):
             "can_edit": can_edit,
             "can_change": can_edit and framework.is_editable,
             "levels": list(framework.levels.order_by("order")),
-            "rows": _search(rows, query),
+            "rows": [
+                (node, matched, rule_of.get(node.item.pk)) for node, matched in _search(rows, query)
+            ],
             "item_count": len(rows),
             "query": query,
             "labels": {  # translated once, not once per row
@@ -265,6 +276,7 @@ def framework_detail(request, pk: int):
                 "up": "▲ " + _("Up"),
                 "down": "▼ " + _("Down"),
                 "move": _("Move to…"),
+                "rule": _("Rule"),
                 "delete": _("Delete"),
                 "attained_when": _("Attained when:"),
             },
@@ -698,6 +710,53 @@ def item_delete(request, pk: int, item_pk: int):
         title=_("Delete item"),
         subtitle=str(framework),
     )
+
+
+@author_required
+def item_rule(request, pk: int, item_pk: int):
+    """How a parent is attained from its children: all of them, or points (Moodle's rules)."""
+    framework = _editable_framework(request, pk)
+    item = _item(framework, item_pk)
+    if request.method != "POST" and not framework.is_editable:
+        return _not_a_draft(request, framework)
+    children = list(item.children.order_by("order", "pk"))
+    form = ItemRuleForm(request.POST or None, item=item, children=children) if children else None
+
+    def show_form():
+        return _render(
+            request,
+            "item_rule.html",
+            {
+                "form": form,
+                "item": item,
+                "framework": framework,
+                "cancel_url": _framework_url(framework, item),
+            },
+            title=_("Competency rule"),
+            subtitle=str(item),
+        )
+
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            rules.item_rule_set(item=item, **form.rule())
+        except rules.RuleError as error:
+            for problem in error.problems:
+                form.add_error(None, problem)
+            return show_form()
+        except services.FrameworkError as error:
+            return _refused(request, error, framework, show_form)
+        messages.success(
+            request,
+            _("Rule of “%(item)s” saved. %(rule)s.")
+            % {
+                "item": item,
+                "rule": rules.rule_summary(
+                    item=item, child_codes=[child.code for child in children]
+                ),
+            },
+        )
+        return redirect(_framework_url(framework, item))
+    return show_form()
 
 
 # --- Associations -------------------------------------------------------------------------

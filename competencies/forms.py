@@ -10,7 +10,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from competencies.interchange import MAX_IMPORT_BYTES, LevelData
-from competencies.models import AssociationType, CompetencyItem, EvidenceRule, Framework
+from competencies.models import (
+    AssociationType,
+    CompetencyItem,
+    EvidenceRule,
+    Framework,
+    RuleType,
+)
+from competencies.rules import ChildRule, points_rule_read
 from competencies.selectors import TreeNode
 
 TOP_LEVEL = ""
@@ -167,6 +174,86 @@ class ItemMoveForm(forms.Form):
             help_text=_("The item moves with everything under it, to the end of its new parent."),
         )
         self.initial["parent"] = str(item.parent_id) if item.parent_id else TOP_LEVEL
+
+
+class ItemRuleForm(forms.Form):
+    """How a parent is attained from its children (Moodle's "Competency rule" dialog).
+
+    One points field and one "required" box per child, in tree order. The form only reads
+    numbers; :func:`competencies.rules.item_rule_set` decides whether the rule can be met.
+    """
+
+    rule_type = forms.ChoiceField(
+        label=_("Attained when"),
+        choices=[(RuleType.ALL, RuleType.ALL.label), (RuleType.POINTS, RuleType.POINTS.label)],
+        widget=forms.RadioSelect,
+    )
+    points_needed = forms.IntegerField(
+        label=_("Points needed"),
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 1}),
+        help_text=_(
+            "For points from children: how many points the attained children must add up to. "
+            "Every required child must be attained as well."
+        ),
+    )
+
+    def __init__(self, *args, item: CompetencyItem, children: list[CompetencyItem], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.children = children
+        for child in children:
+            self.fields[f"points_{child.pk}"] = forms.IntegerField(
+                label=_("Points of %(child)s") % {"child": child},
+                required=False,
+                widget=forms.NumberInput(attrs={"min": 0}),
+            )
+            self.fields[f"required_{child.pk}"] = forms.BooleanField(
+                label=_("%(child)s is required") % {"child": child}, required=False
+            )
+        self.initial.update(self._stored_rule(item))
+
+    def _stored_rule(self, item: CompetencyItem) -> dict:
+        """The item's rule as initial values; a new points rule starts at one point a child."""
+        codes = [child.code for child in self.children]
+        rule = points_rule_read(item.rule_config, child_codes=codes)
+        if item.rule_type != RuleType.POINTS or rule is None:
+            rule = None
+        initial = {"rule_type": item.rule_type or RuleType.ALL}
+        if rule is not None and rule.needed > 0:
+            initial["points_needed"] = rule.needed
+        elif rule is None:
+            initial["points_needed"] = sum(1 for code in codes if code) or None
+        for child in self.children:
+            if rule is None:
+                points, required = (1 if child.code else 0), False
+            else:
+                points, required = rule.children.get(child.code, (0, False))
+            initial[f"points_{child.pk}"] = points
+            initial[f"required_{child.pk}"] = required
+        return initial
+
+    def rows(self) -> list[tuple[CompetencyItem, forms.BoundField, forms.BoundField]]:
+        """``(child, its points field, its "required" box)`` in tree order, for the table."""
+        return [
+            (child, self[f"points_{child.pk}"], self[f"required_{child.pk}"])
+            for child in self.children
+        ]
+
+    def rule(self) -> dict:
+        """What :func:`competencies.rules.item_rule_set` takes (an empty points field is 0)."""
+        data = self.cleaned_data
+        return {
+            "rule_type": data["rule_type"],
+            "points_needed": data["points_needed"],
+            "children": [
+                ChildRule(
+                    child=child,
+                    points=data[f"points_{child.pk}"] or 0,
+                    required=data[f"required_{child.pk}"],
+                )
+                for child in self.children
+            ],
+        }
 
 
 class LevelForm(forms.Form):

@@ -29,6 +29,7 @@ framework_urls = [
     path("<int:pk>/items/<int:item_pk>/edit/", views.item_edit, name="competencies_item_edit"),
     path("<int:pk>/items/<int:item_pk>/move/", views.item_move, name="competencies_item_move"),
     path("<int:pk>/items/<int:item_pk>/shift/", views.item_shift, name="competencies_item_shift"),
+    path("<int:pk>/items/<int:item_pk>/rule/", views.item_rule, name="competencies_item_rule"),
     path(
         "<int:pk>/items/<int:item_pk>/delete/", views.item_delete, name="competencies_item_delete"
     ),
