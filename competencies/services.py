@@ -14,6 +14,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Max, Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,6 +42,7 @@ from competencies.models import (
     RuleType,
     ScaleLevel,
 )
+from lms.services import CacheGeneration
 
 
 class FrameworkError(Exception):
@@ -326,16 +329,41 @@ def item_create(
 
 @transaction.atomic
 def item_update(*, item: CompetencyItem, **fields) -> CompetencyItem:
+    """Change an item's fields; a new code is also given to its entry in its parent's points
+    rule, which names children by code (else the renamed child would silently count for
+    nothing)."""
     _require_draft(item.framework)
     if "evidence_rule" in fields:
         _check_evidence_rule(fields["evidence_rule"], item=True)
+    old_code = item.code
     if "code" in fields:
         fields["code"] = fields["code"].strip()
         _check_code_free(item.framework, fields["code"], exclude_pk=item.pk)
     for name, value in fields.items():
         setattr(item, name, value)
     item.save(update_fields=[*fields, "updated_at"])
+    if old_code and item.code != old_code and item.parent_id is not None:
+        _parent_rule_rename(parent_id=item.parent_id, old=old_code, new=item.code)
     return item
+
+
+def _parent_rule_rename(*, parent_id: int, old: str, new: str) -> None:
+    """Rename ``old`` to ``new`` in the parent's points rule (drop it if ``new`` is empty)."""
+    parent = CompetencyItem.objects.select_for_update().get(pk=parent_id)
+    config = parent.rule_config
+    if parent.rule_type != RuleType.POINTS or not isinstance(config, dict):
+        return
+    entries = config.get("competencies")
+    if not isinstance(entries, list):
+        return
+    named = [isinstance(entry, dict) and str(entry.get("id")) == old for entry in entries]
+    if any(named):
+        config["competencies"] = [
+            {**entry, "id": new} if is_named else entry
+            for entry, is_named in zip(entries, named, strict=True)
+            if new or not is_named
+        ]
+        parent.save(update_fields=["rule_config", "updated_at"])
 
 
 @transaction.atomic
@@ -1260,10 +1288,26 @@ class _SettledGraph:
 
 _settled: _SettledGraph | None = None
 
+#: Whether a framework was saved or deleted since this process last checked its graph.
+FRAMEWORKS = CacheGeneration("competencies.frameworks")
+
+
+@receiver(post_save, sender=Framework, dispatch_uid="competencies.frameworks_changed_on_save")
+@receiver(post_delete, sender=Framework, dispatch_uid="competencies.frameworks_changed_on_delete")
+def _frameworks_changed(sender, **kwargs) -> None:
+    FRAMEWORKS.changed()
+
 
 def _settled_graph() -> _SettledGraph:
-    """The current process's settled graph, checked with one query, loaded again if stale."""
+    """The current process's settled graph, checked with one query, loaded again if stale.
+
+    The check itself is skipped while no framework has been saved or deleted since the last
+    one (see :data:`FRAMEWORKS`): a publication, retirement or deletion saves or deletes one.
+    """
     global _settled
+    memo = FRAMEWORKS.memo()
+    if "graph" in memo:
+        return memo["graph"]
     key = frozenset(
         Framework.objects.exclude(status=FrameworkStatus.DRAFT).values_list(
             "pk", "identifier", "status", "published_at"
@@ -1272,6 +1316,7 @@ def _settled_graph() -> _SettledGraph:
     graph = _settled
     if graph is None or graph.key != key:
         graph = _settled = _settled_graph_load(key)
+    memo["graph"] = graph
     return graph
 
 

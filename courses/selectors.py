@@ -5,9 +5,14 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.translation import gettext as _
+from wagtail.models import Page
+from wagtail.signals import post_page_move
 
+from competencies.models import FrameworkStatus
 from courses.models import (
     Cohort,
     CoursePage,
@@ -22,6 +27,7 @@ from courses.models import (
 from lms import selectors as lms_selectors
 from lms.models import Cadre, Institution
 from lms.roles import InstitutionRole
+from lms.services import CacheGeneration
 
 # --- Catalogue ----------------------------------------------------------------------------
 
@@ -495,3 +501,217 @@ def observations_about(*, learner):
     return Observation.objects.filter(learner=learner).select_related(
         "competency", "level", "supervisor__learner_profile", "institution", "module"
     )
+
+
+# --- What the progress path reads of the course structure ---------------------------------
+# Checking a progress event reads the live modules and courses it names, the course's required
+# modules, the institution whose section holds the course and the competencies the module is
+# mapped to. All of it changes only when a page is saved (published, unpublished, moved…) or
+# deleted, or a module's competency mappings change: each process keeps what it read until
+# then (see lms.services.CacheGeneration), so a single event usually reads none of it.
+
+STRUCTURE = CacheGeneration("courses.structure")
+
+#: What the progress path reads of a page (its place in the tree, revision, title, URL):
+#: loading only these makes the look-ups about twice as fast as whole Wagtail pages.
+PROGRESS_PAGE_FIELDS = (
+    "id",
+    "path",
+    "depth",
+    "title",
+    "slug",
+    "url_path",
+    "live",
+    "live_revision_id",
+    "content_type_id",
+    "locale_id",
+    "translation_key",
+)
+
+
+@receiver(post_save, dispatch_uid="courses.structure_changed_on_save")
+def _structure_saved(sender, instance, **kwargs) -> None:
+    # An institution's root page names its section of the tree.
+    if isinstance(instance, Page | ModuleCompetency | Institution):
+        STRUCTURE.changed()
+
+
+@receiver(post_delete, sender=Page, dispatch_uid="courses.structure_changed_on_page_delete")
+@receiver(post_delete, sender=ModuleCompetency, dispatch_uid="courses.structure_changed_on_unmap")
+@receiver(post_page_move, dispatch_uid="courses.structure_changed_on_move")
+def _structure_changed(sender, **kwargs) -> None:
+    STRUCTURE.changed()
+
+
+def _section(memo: dict, root_page_id: int) -> tuple[str, int] | None:
+    """The path and depth of an institution's section of the page tree."""
+    key = ("section", root_page_id)
+    if key not in memo:
+        memo[key] = Page.objects.filter(pk=root_page_id).values_list("path", "depth").first()
+    return memo[key]
+
+
+def institution_live_pages(
+    *, institution: Institution, course_ids: set[int], module_ids: set[int]
+) -> tuple[dict[int, CoursePage], dict[int, tuple[ModulePage, CoursePage]]]:
+    """The institution's live courses and modules among those ids, each module with its live
+    course; another institution's are left out as if they did not exist.
+
+    What this process has not read since the structure last changed costs three small
+    queries: the institution's section, the modules by id, then in one query the courses
+    asked for and the modules' courses, within the section. The pages are shared by the
+    process's requests: read them, never change them.
+    """
+    root = institution.root_page_id
+    if not root or not (course_ids or module_ids):
+        return {}, {}
+    memo = STRUCTURE.memo()
+    unread_courses = {pk for pk in course_ids if ("course", root, pk) not in memo}
+    unread_modules = {pk for pk in module_ids if ("module", root, pk) not in memo}
+    if unread_courses or unread_modules:
+        courses, modules = _institution_live_pages_read(
+            _section(memo, root), course_ids=unread_courses, module_ids=unread_modules
+        )
+        memo.update({("course", root, pk): courses.get(pk) for pk in unread_courses})
+        memo.update({("module", root, pk): modules.get(pk) for pk in unread_modules})
+    return _known(memo, "course", root, course_ids), _known(memo, "module", root, module_ids)
+
+
+def _known(memo: dict, kind: str, root: int, ids: set[int]) -> dict:
+    found = ((pk, memo[kind, root, pk]) for pk in ids)
+    return {pk: value for pk, value in found if value is not None}
+
+
+def _institution_live_pages_read(section, *, course_ids: set, module_ids: set):
+    if section is None:
+        return {}, {}
+    section_path, section_depth = section
+    modules = {
+        module.pk: module
+        for module in (
+            ModulePage.objects.live().filter(pk__in=module_ids).only(*PROGRESS_PAGE_FIELDS)
+            if module_ids
+            else []
+        )
+    }
+    parent_paths = {module.path[: -ModulePage.steplen] for module in modules.values()}
+    found = list(
+        CoursePage.objects.live()
+        .filter(
+            Q(pk__in=course_ids) | Q(path__in=parent_paths),
+            path__startswith=section_path,
+            depth__gt=section_depth,
+        )
+        .only(*PROGRESS_PAGE_FIELDS)
+    )
+    courses_of_modules = {course.path: course for course in found}
+    modules = {
+        pk: (module, courses_of_modules[module.path[: -ModulePage.steplen]])
+        for pk, module in modules.items()
+        if module.path[: -ModulePage.steplen] in courses_of_modules
+    }
+    courses = {course.pk: course for course in found if course.pk in course_ids}
+    return courses, modules
+
+
+def courses_required_modules(*, courses) -> dict[int, frozenset[int]]:
+    """Each course's live required modules, by course id (one query for those not known)."""
+    memo = STRUCTURE.memo()
+    unread = [course for course in courses if ("required", course.pk) not in memo]
+    if unread:
+        course_of_path = {course.path: course.pk for course in unread}
+        required: dict[int, set[int]] = {course.pk: set() for course in unread}
+        children = Q(pk__in=[])
+        for course in unread:
+            children |= Q(path__startswith=course.path, depth=course.depth + 1)
+        for pk, path in (
+            ModulePage.objects.live().filter(children, is_required=True).values_list("pk", "path")
+        ):
+            required[course_of_path[path[: -ModulePage.steplen]]].add(pk)
+        memo.update({("required", pk): frozenset(pks) for pk, pks in required.items()})
+    return {course.pk: memo["required", course.pk] for course in courses}
+
+
+def section_institutions(*, paths: set[str]) -> dict[str, int]:
+    """The institution whose section of the page tree is at each path, for those that are one
+    (one query for the paths not known)."""
+    from courses.models import InstitutionPage
+
+    memo = STRUCTURE.memo()
+    unread = {path for path in paths if ("institution at", path) not in memo}
+    if unread:
+        found = dict(
+            InstitutionPage.objects.filter(path__in=unread).values_list("path", "institution_id")
+        )
+        memo.update({("institution at", path): found.get(path) for path in unread})
+    at = ((path, memo["institution at", path]) for path in paths)
+    return {path: institution_id for path, institution_id in at if institution_id is not None}
+
+
+def modules_competency_mappings(*, module_ids: set[int]) -> dict[int, list[ModuleCompetency]]:
+    """Each module's competency mappings with their competency and target level (one query
+    for the modules not known). Mappings to a draft framework's items are read every time:
+    a draft's items and scale still change, a published framework's never do."""
+    memo = STRUCTURE.memo()
+    unread = {pk for pk in module_ids if ("mappings", pk) not in memo}
+    found: dict[int, list[ModuleCompetency]] = {pk: [] for pk in unread}
+    drafts: set[int] = set()
+    if unread:
+        for mapping in (
+            ModuleCompetency.objects.filter(module__in=unread)
+            .select_related("competency", "target_level")
+            .annotate(framework_status=F("competency__framework__status"))
+        ):
+            found[mapping.module_id].append(mapping)
+            if mapping.framework_status == FrameworkStatus.DRAFT:
+                drafts.add(mapping.module_id)
+        memo.update({("mappings", pk): m for pk, m in found.items() if pk not in drafts})
+    return {pk: found[pk] if pk in found else memo["mappings", pk] for pk in module_ids}
+
+
+def institution_activity_module(
+    *, institution: Institution, activity_iri: str
+) -> tuple[ModulePage, CoursePage] | None:
+    """The institution's live module (in a live course) mapped to an xAPI activity IRI, with
+    its course; the first in the page tree if several are (two queries when not known)."""
+    root = institution.root_page_id
+    if not root or not activity_iri:
+        return None
+    memo = STRUCTURE.memo()
+    key = ("activity", root, activity_iri)
+    if key not in memo:
+        memo[key] = _activity_module_read(_section(memo, root), activity_iri=activity_iri)
+    return memo[key]
+
+
+def _activity_module_read(section, *, activity_iri: str):
+    if section is None:
+        return None
+    section_path, section_depth = section
+    candidates = list(
+        ModulePage.objects.live()
+        .filter(
+            xapi_activity_iri=activity_iri,
+            path__startswith=section_path,
+            depth__gt=section_depth,
+        )
+        .order_by("path")
+        .only(*PROGRESS_PAGE_FIELDS)
+    )
+    if not candidates:
+        return None
+    courses = {
+        course.path: course
+        for course in CoursePage.objects.live()
+        .filter(
+            path__in={module.path[: -ModulePage.steplen] for module in candidates},
+            path__startswith=section_path,
+            depth__gt=section_depth,
+        )
+        .only(*PROGRESS_PAGE_FIELDS)
+    }
+    for module in candidates:
+        course = courses.get(module.path[: -ModulePage.steplen])
+        if course is not None:
+            return module, course
+    return None

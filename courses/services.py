@@ -23,7 +23,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,7 +37,6 @@ from courses.models import (
     Enrolment,
     EnrolmentStatus,
     InstitutionPage,
-    ModuleCompetency,
     ModuleCompletion,
     ModulePage,
     ObjectType,
@@ -168,7 +166,9 @@ def progress_events_record(
     the call plus the events before them in the list, as if applied one by one.
 
     The events are checked in memory against state read in a few queries and written with
-    bulk inserts: about twenty queries, whatever their number. If writing fails because a
+    bulk inserts: about a dozen queries, whatever their number (what rarely changes, such as
+    pages, mappings and webhooks, is read once per change: see
+    :data:`courses.selectors.STRUCTURE`). If writing fails because a
     parallel request wrote one of the same rows first (a unique constraint, or a deadlock
     between the two), or because writing derived state raised :class:`LearningError`, that
     attempt is rolled back whole and the events are applied one at a time, each in its own
@@ -354,19 +354,12 @@ def _courses_of_modules(modules: list[ModulePage]) -> dict[str, CoursePage]:
 
 def _completion_state(*, learner_ids, courses, modules: set[int]):
     """Each course's live required modules, and each learner's completed modules among those
-    and ``modules`` (two queries; none when no event completes a module)."""
-    required: dict[int, set[int]] = defaultdict(set)
+    and ``modules`` (one or two queries, see :func:`courses.selectors.courses_required_modules`;
+    none when no event completes a module)."""
     done: dict[int, set[int]] = defaultdict(set)
     if not modules:
-        return required, done
-    course_of_path = {course.path: course.pk for course in courses}
-    children = Q(pk__in=[])
-    for course in courses:
-        children |= Q(path__startswith=course.path, depth=course.depth + 1)
-    for pk, path in (
-        ModulePage.objects.live().filter(children, is_required=True).values_list("pk", "path")
-    ):
-        required[course_of_path[path[: -ModulePage.steplen]]].add(pk)
+        return {}, done
+    required = selectors.courses_required_modules(courses=courses)
     for learner_id, module_id in ModuleCompletion.objects.filter(
         learner__in=learner_ids,
         module__in={*modules, *(pk for pks in required.values() for pk in pks)},
@@ -424,12 +417,11 @@ def _xapi_replay_on_commit(*, learner_ids: set[int]) -> None:
 
 
 def _completion_webhook_notices(*, completions) -> list[WebhookNotice]:
-    """A ``module_completed`` notice per completion, to the course's institution (found in one
-    query); payloads are built only for institutions with such a webhook."""
-    institution_of = dict(
-        InstitutionPage.objects.filter(
-            path__in={course.path[: -course.steplen] for _c, _m, course in completions}
-        ).values_list("path", "institution_id")
+    """A ``module_completed`` notice per completion, to the course's institution (see
+    :func:`courses.selectors.section_institutions`); payloads are built only for institutions
+    with such a webhook."""
+    institution_of = selectors.section_institutions(
+        paths={course.path[: -course.steplen] for _c, _m, course in completions}
     )
     urls: dict[int, str] = {}
 
@@ -465,11 +457,9 @@ def _completions_evidence_record(*, completions) -> list[WebhookNotice]:
     The completions were written just now, so their evidence cannot exist yet
     (``fresh_sources``). Returns the ``competency_attained`` notices, for the caller to log
     with its own."""
-    mappings: dict[int, list[ModuleCompetency]] = defaultdict(list)
-    for mapping in ModuleCompetency.objects.filter(
-        module__in={module.pk for _c, module, _course in completions}
-    ).select_related("competency", "target_level"):
-        mappings[mapping.module_id].append(mapping)
+    mappings = selectors.modules_competency_mappings(
+        module_ids={module.pk for _c, module, _course in completions}
+    )
     urls: dict[int, str] = {}
     evidence = []
     for completion, module, _course in completions:

@@ -34,8 +34,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from courses import selectors
 from courses.models import (
-    ModulePage,
     ProgressSource,
     ProgressVerb,
     XapiAttachment,
@@ -585,24 +585,44 @@ def statements_store(
         _fail("id: the same statement id appears twice in this request.")
     parts = parts or {}
     _attachments_check(statements, parts)
+    try:
+        return _statements_store_once(api_key=api_key, statements=statements, parts=parts)
+    except IntegrityError:
+        # A parallel request stored one of these ids a moment ago: all of this request was
+        # rolled back; stored again, it is compared with what the other request stored.
+        return _statements_store_once(api_key=api_key, statements=statements, parts=parts)
+
+
+@transaction.atomic
+def _statements_store_once(*, api_key: ApiKey, statements, parts) -> list[StoredOutcome]:
     institution = api_key.institution
-    outcomes = []
-    with transaction.atomic():
-        for statement in statements:
-            outcomes.append(_statement_store(api_key=api_key, institution=institution, s=statement))
-        if parts:
-            _attachments_store(institution=institution, outcomes=outcomes, parts=parts)
+    outcomes = [
+        _statement_store(api_key=api_key, institution=institution, s=statement)
+        for statement in statements
+    ]
+    if parts:
+        _attachments_store(institution=institution, outcomes=outcomes, parts=parts)
     return outcomes
 
 
 def _attachments_check(statements: list[ValidStatement], parts: dict[str, AttachmentPart]):
-    """Every attachment without a fileUrl has its part, every part an attachment (xAPI 1.5.2)."""
+    """Every attachment without a fileUrl has its part, every part an attachment (xAPI 1.5.2),
+    and every signature attachment is a well-formed signature of its statement (2.6)."""
+    from courses.xapi_signatures import is_signature, signature_check  # it imports XapiError
+
     matched = set()
     for index, statement in enumerate(statements):
         where = f"statement {index}: " if len(statements) > 1 else ""
         for position, attachment in enumerate(statement.raw.get("attachments") or ()):
             sha2 = attachment["sha2"].lower()
             part = parts.get(sha2)
+            if is_signature(attachment):
+                signature_check(
+                    statement=statement.raw,
+                    attachment=attachment,
+                    content=part.content if part is not None else None,
+                    where=f"{where}attachments[{position}]",
+                )
             if part is None:
                 if "fileUrl" not in attachment:
                     _fail(
@@ -673,36 +693,33 @@ def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidState
             _fail("object.id: a voiding statement cannot void another voiding statement.")
     now = timezone.now()
     authority = authority_of(api_key)
-    try:
-        with transaction.atomic():
-            stored = XapiStatement.objects.create(
-                institution=institution,
-                statement_id=s.id,
-                raw=s.raw,
-                stored=now,
-                timestamp=s.timestamp or now,
-                authority=authority,
-                api_key=api_key,
-                actor_ifi=s.actor_ifi[:600],
-                verb_iri=s.verb_iri[:500],
-                activity_iri=s.activity_iri[:500],
-                voids=s.voids,
-            )
-            XapiStatementKey.objects.bulk_create(
-                XapiStatementKey(
-                    statement=stored, institution=institution, kind=kind, key=key, related=related
-                )
-                for (kind, key), related in statement_keys(s.raw, authority=authority).items()
-            )
-    except IntegrityError:
-        # Stored by a parallel request a moment ago: compare with theirs.
-        existing = XapiStatement.objects.get(institution=institution, statement_id=s.id)
-        return _existing_outcome(existing, s)
+    stored = XapiStatement(
+        institution=institution,
+        statement_id=s.id,
+        raw=s.raw,
+        stored=now,
+        timestamp=s.timestamp or now,
+        authority=authority,
+        api_key=api_key,
+        actor_ifi=s.actor_ifi[:600],
+        verb_iri=s.verb_iri[:500],
+        activity_iri=s.activity_iri[:500],
+        voids=s.voids,
+    )
+    # Its progress first, so that the row is written once with what became of it. A parallel
+    # request storing the same id makes the insert fail: statements_store then starts again.
+    _progress_apply(stored=stored, api_key=api_key, institution=institution)
+    stored.save(force_insert=True)
+    XapiStatementKey.objects.bulk_create(
+        XapiStatementKey(
+            statement=stored, institution=institution, kind=kind, key=key, related=related
+        )
+        for (kind, key), related in statement_keys(s.raw, authority=authority).items()
+    )
     if s.voids is not None:
         XapiStatement.objects.filter(institution=institution, statement_id=s.voids).update(
             voided=True
         )
-    _progress_apply(stored=stored, api_key=api_key, institution=institution)
     return StoredOutcome(stored, created=True)
 
 
@@ -813,40 +830,15 @@ def _score_percent(result: dict) -> Decimal | None:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _mapped_module(*, institution: Institution, activity_iri: str):
-    """The institution's live module (in a live course) mapped to ``activity_iri``, or None."""
-    from courses import selectors
-
-    if not institution.root_page_id or not activity_iri:
-        return None
-    candidates = list(
-        ModulePage.objects.live()
-        .filter(xapi_activity_iri=activity_iri)
-        .descendant_of(institution.root_page)
-        .order_by("path")
-    )
-    if not candidates:
-        return None
-    parents = {module.path[: -ModulePage.steplen] for module in candidates}
-    courses = {
-        course.path: course
-        for course in selectors.institution_courses(institution=institution).filter(
-            path__in=parents
-        )
-    }
-    for module in candidates:
-        course = courses.get(module.path[: -ModulePage.steplen])
-        if course is not None:
-            return module, course
-    return None
-
-
 def _progress_apply(*, stored: XapiStatement, api_key: ApiKey, institution: Institution) -> None:
-    """Turn a newly stored statement into a progress event when it maps to a module."""
+    """Turn a statement into a progress event when it maps to a module, and note on it what
+    became of its progress (saved at once if the statement is stored already: a replay)."""
     raw = stored.raw
     verb = PROGRESS_VERBS.get(stored.verb_iri)
     mapped = (
-        _mapped_module(institution=institution, activity_iri=stored.activity_iri)
+        selectors.institution_activity_module(
+            institution=institution, activity_iri=stored.activity_iri
+        )
         if verb is not None
         else None
     )
@@ -877,20 +869,20 @@ def _progress_apply(*, stored: XapiStatement, api_key: ApiKey, institution: Inst
     elif verb == ProgressVerb.FAILED:
         success = False
     try:
-        with transaction.atomic():
-            recorded = progress_event_record(
-                event_id=stored.statement_id,
-                learner=learner,
-                verb=verb,
-                course=course,
-                module=module,
-                score=_score_percent(result),
-                success=success,
-                occurred_at=stored.timestamp,
-                source=ProgressSource.XAPI,
-                recorded_by=api_key,
-                extra={"xapi_statement_id": str(stored.statement_id), "xapi_verb": stored.verb_iri},
-            )
+        # Applied in a savepoint of its own, or refused leaving nothing behind.
+        recorded = progress_event_record(
+            event_id=stored.statement_id,
+            learner=learner,
+            verb=verb,
+            course=course,
+            module=module,
+            score=_score_percent(result),
+            success=success,
+            occurred_at=stored.timestamp,
+            source=ProgressSource.XAPI,
+            recorded_by=api_key,
+            extra={"xapi_statement_id": str(stored.statement_id), "xapi_verb": stored.verb_iri},
+        )
     except LearningError as error:
         _progress_note(stored, XapiProgressStatus.REJECTED, str(error))
         return
@@ -904,7 +896,8 @@ def _progress_apply(*, stored: XapiStatement, api_key: ApiKey, institution: Inst
 def _progress_note(stored: XapiStatement, status: str, reason: str = "") -> None:
     stored.progress_status = status
     stored.progress_reason = reason[:500]
-    stored.save(update_fields=["progress_status", "progress_reason", "progress_event"])
+    if stored.pk is not None:
+        stored.save(update_fields=["progress_status", "progress_reason", "progress_event"])
 
 
 # --- Replay -----------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ import hmac
 import json
 import re
 import secrets
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +24,8 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -364,6 +368,12 @@ def api_key_revoke(*, api_key: ApiKey, revoked_by) -> ApiKey:
 API_KEY_CACHE_SECONDS = 30
 
 
+def _cache_is_shared() -> bool:
+    """Whether the Django cache is one all processes share (Redis), not one per process."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    return not backend.endswith(("LocMemCache", "DummyCache"))
+
+
 def _api_key_cache_seconds() -> int:
     """``settings.API_KEY_CACHE_SECONDS`` if set; otherwise 30 s with a cache all processes
     share (Redis), and 0 (no caching) with a per-process one, which a revocation in another
@@ -371,9 +381,7 @@ def _api_key_cache_seconds() -> int:
     configured = getattr(settings, "API_KEY_CACHE_SECONDS", None)
     if configured is not None:
         return configured
-    backend = settings.CACHES["default"]["BACKEND"]
-    per_process = backend.endswith(("LocMemCache", "DummyCache"))
-    return 0 if per_process else API_KEY_CACHE_SECONDS
+    return API_KEY_CACHE_SECONDS if _cache_is_shared() else 0
 
 
 def _api_key_cache_key(digest: str) -> str:
@@ -413,6 +421,80 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
         if seconds:
             cache.set(cache_key, api_key, seconds)
     return api_key
+
+
+# --- Copies of rarely changing data, kept by each process ------------------------------------
+# The progress path reads things that change far less often than events arrive (a course's
+# structure, an institution's webhooks). Each process keeps what it read under a generation
+# token in the shared cache; whatever changes the data calls ``changed()``, which replaces the
+# token when its transaction commits, so every process reads the data again on next use.
+
+
+def progress_caches_enabled() -> bool:
+    """``settings.PROGRESS_CACHES`` if set; otherwise on with a cache all processes share
+    (Redis) and off with a per-process one, through which a change made in another process
+    could not be told."""
+    configured = getattr(settings, "PROGRESS_CACHES", None)
+    return _cache_is_shared() if configured is None else configured
+
+
+class CacheGeneration:
+    """A token in the Django cache naming the current state of some data, and this process's
+    copy of what it read of that state.
+
+    :meth:`memo` gives the copy (a dict the reader fills as it reads) for the current token,
+    or a new empty one when nothing may be kept: caches are off, or this thread's transaction
+    holds a change of the data not committed yet (it must read its own change, and what it
+    read must not outlive a rollback). :meth:`changed` is called on every change of the data
+    (by signal receivers, and by services that write without signals); the token is replaced
+    when the change commits. A copy is also dropped after :data:`MAX_AGE` seconds, in case a
+    process died between a commit and its new token, and started afresh once it holds
+    :data:`MAX_ENTRIES` entries (clients choose what is looked up, such as activity IRIs).
+    """
+
+    MAX_AGE = 600
+    MAX_ENTRIES = 20_000
+
+    def __init__(self, name: str):
+        self.key = f"generation:{name}"
+        self._copy: tuple[str, float, dict] | None = None
+
+        def cache_generation_bump():  # named: Django logs robust on-commit failures by name
+            cache.set(self.key, uuid.uuid4().hex, timeout=None)
+            self._copy = None
+
+        self._bump = cache_generation_bump
+
+    def changed(self) -> None:
+        if not progress_caches_enabled():
+            return
+        if not self._pending():
+            transaction.on_commit(self._bump, robust=True)  # at once outside a transaction
+
+    def memo(self) -> dict:
+        if not progress_caches_enabled() or self._pending():
+            return {}
+        token = cache.get(self.key)
+        if token is None:
+            cache.add(self.key, uuid.uuid4().hex, timeout=None)
+            token = cache.get(self.key)
+        copy, now = self._copy, time.monotonic()
+        if (
+            copy is None
+            or copy[0] != token
+            or now - copy[1] > self.MAX_AGE
+            or len(copy[2]) >= self.MAX_ENTRIES
+        ):
+            copy = self._copy = (token, now, {})
+        return copy[2]
+
+    def _pending(self) -> bool:
+        """Whether this thread's transaction changed the data: its new token awaits commit in
+        the connection's on-commit callbacks (which a rollback drops)."""
+        connection = transaction.get_connection()
+        return connection.in_atomic_block and any(
+            func is self._bump for _savepoints, func, _robust in connection.run_on_commit
+        )
 
 
 # --- Outbound webhooks ----------------------------------------------------------------------
@@ -456,8 +538,36 @@ def webhook_create(
 def webhook_set_active(*, webhook: Webhook, active: bool) -> Webhook:
     """Pause or resume a webhook; paused ones are sent nothing (pending deliveries fail)."""
     Webhook.objects.filter(pk=webhook.pk).update(active=active)
+    WEBHOOKS.changed()  # an update sends no signal
     webhook.active = active
     return webhook
+
+
+#: The active webhooks of each institution, as each process last read them.
+WEBHOOKS = CacheGeneration("webhooks")
+
+
+@receiver(post_save, sender=Webhook, dispatch_uid="lms.webhooks_changed_on_save")
+@receiver(post_delete, sender=Webhook, dispatch_uid="lms.webhooks_changed_on_delete")
+def _webhooks_changed(sender, **kwargs) -> None:
+    WEBHOOKS.changed()
+
+
+def _active_webhooks(institution_ids: Iterable[int]) -> dict[int, list[tuple[int, tuple]]]:
+    """Each institution's active webhooks as ``(id, events)``, oldest first; one query for the
+    institutions this process has not read since their webhooks last changed, else none."""
+    memo = WEBHOOKS.memo()
+    missing = {pk for pk in institution_ids if pk not in memo}
+    if missing:
+        found: dict[int, list[tuple[int, tuple]]] = {pk: [] for pk in missing}
+        for pk, institution_id, events in (
+            Webhook.objects.filter(institution__in=missing, active=True)
+            .order_by("created_at", "pk")
+            .values_list("pk", "institution_id", "events")
+        ):
+            found[institution_id].append((pk, tuple(events)))
+        memo.update(found)
+    return {pk: memo[pk] for pk in institution_ids}
 
 
 def webhook_signature(*, secret: str, body: bytes) -> str:
@@ -478,17 +588,19 @@ def webhooks_dispatch(
 
     if institution is None:
         return []
-    webhooks = [
-        webhook
-        for webhook in Webhook.objects.filter(
-            institution=getattr(institution, "pk", institution), active=True
-        )
-        if event in webhook.events
-    ]
-    if not webhooks:
+    if isinstance(institution, QuerySet):
+        webhooks = [
+            (webhook.pk, webhook.events)
+            for webhook in Webhook.objects.filter(institution=institution, active=True)
+        ]
+    else:
+        institution_id = getattr(institution, "pk", institution)
+        webhooks = _active_webhooks([institution_id])[institution_id]
+    wanted = [pk for pk, events in webhooks if event in events]
+    if not wanted:
         return []
     deliveries = WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(webhook=webhook, event=event, payload=payload) for webhook in webhooks
+        WebhookDelivery(webhook_id=pk, event=event, payload=payload) for pk in wanted
     )
     for delivery in deliveries:
         # robust: with eager tasks (dev, tests) a failing endpoint must not fail the caller.
@@ -508,7 +620,8 @@ class WebhookNotice:
 
 def webhooks_dispatch_many(*, notices: Iterable[WebhookNotice]) -> list[WebhookDelivery]:
     """:func:`webhooks_dispatch` for many events at once, in order: one query finds the
-    webhooks of all the institutions named, one insert logs every delivery.
+    webhooks of all the institutions named (none when this process knows them already, see
+    :data:`WEBHOOKS`), one insert logs every delivery.
 
     Payloads given as callables are built only for events some webhook wants, so a batch
     whose institutions have no webhook costs one query and builds nothing.
@@ -518,20 +631,15 @@ def webhooks_dispatch_many(*, notices: Iterable[WebhookNotice]) -> list[WebhookD
     notices = [notice for notice in notices if notice.institution_id is not None]
     if not notices:
         return []
-    webhooks_of: dict[int, list[Webhook]] = {}
-    for webhook in Webhook.objects.filter(
-        institution__in={notice.institution_id for notice in notices}, active=True
-    ):
-        webhooks_of.setdefault(webhook.institution_id, []).append(webhook)
+    webhooks_of = _active_webhooks({notice.institution_id for notice in notices})
     deliveries = []
     for notice in notices:
-        wanted = [w for w in webhooks_of.get(notice.institution_id, ()) if notice.event in w.events]
+        wanted = [pk for pk, events in webhooks_of[notice.institution_id] if notice.event in events]
         if not wanted:
             continue
         payload = notice.payload() if callable(notice.payload) else notice.payload
         deliveries.extend(
-            WebhookDelivery(webhook=webhook, event=notice.event, payload=payload)
-            for webhook in wanted
+            WebhookDelivery(webhook_id=pk, event=notice.event, payload=payload) for pk in wanted
         )
     if not deliveries:
         return []

@@ -111,6 +111,11 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Each process's copies of the course structure, webhooks and framework graph on the progress
+# path (docs/decisions/0007): on by default only with the shared (Redis) cache, which tells
+# every process of a change.
+if env("PROGRESS_CACHES", default=""):
+    PROGRESS_CACHES = env_bool("PROGRESS_CACHES", default=False)
 
 # --- Authentication (django-allauth) ------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

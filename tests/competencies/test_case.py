@@ -55,27 +55,67 @@ def framework_data(**overrides) -> FrameworkData:
             LevelData("Proficient", code="P", identifier=uid("level-p")),
         ],
         items=[
-            ItemData(key=uid("PP.1"), identifier=uid("PP.1"), code="PP.1", kind="domain",
-                     full_statement="Case management", abbreviated_statement="Cases"),
-            ItemData(key=uid("PP.1.1"), identifier=uid("PP.1.1"), code="PP.1.1",
-                     full_statement="Opens a case file", parent_key=uid("PP.1"),
-                     notes="Within a week", language="en", rule_type="all"),
-            ItemData(key=uid("PP.1.1.a"), identifier=uid("PP.1.1.a"), code="PP.1.1.a",
-                     kind="indicator", full_statement="Records the child's details",
-                     parent_key=uid("PP.1.1")),
-            ItemData(key=uid("PP.1.2"), identifier=uid("PP.1.2"), code="PP.1.2",
-                     full_statement="Plans with the family", parent_key=uid("PP.1"), order=1,
-                     uri="https://case.example.net/uri/pp-1-2"),
-            ItemData(key=uid("PP.2"), identifier=uid("PP.2"), code="PP.2", kind="domain",
-                     full_statement="Child protection", order=1),
+            ItemData(
+                key=uid("PP.1"),
+                identifier=uid("PP.1"),
+                code="PP.1",
+                kind="domain",
+                full_statement="Case management",
+                abbreviated_statement="Cases",
+            ),
+            ItemData(
+                key=uid("PP.1.1"),
+                identifier=uid("PP.1.1"),
+                code="PP.1.1",
+                full_statement="Opens a case file",
+                parent_key=uid("PP.1"),
+                notes="Within a week",
+                language="en",
+                rule_type="all",
+            ),
+            ItemData(
+                key=uid("PP.1.1.a"),
+                identifier=uid("PP.1.1.a"),
+                code="PP.1.1.a",
+                kind="indicator",
+                full_statement="Records the child's details",
+                parent_key=uid("PP.1.1"),
+            ),
+            ItemData(
+                key=uid("PP.1.2"),
+                identifier=uid("PP.1.2"),
+                code="PP.1.2",
+                full_statement="Plans with the family",
+                parent_key=uid("PP.1"),
+                order=1,
+                uri="https://case.example.net/uri/pp-1-2",
+            ),
+            ItemData(
+                key=uid("PP.2"),
+                identifier=uid("PP.2"),
+                code="PP.2",
+                kind="domain",
+                full_statement="Child protection",
+                order=1,
+            ),
         ],
         associations=[
-            AssociationData("precedes", uid("PP.1.1"), uid("PP.1.2"), identifier=uid("link-1"),
-                            sequence_number=1, notes="Open the file first"),
-            AssociationData("exactMatchOf", uid("PP.1.2"), EXTERNAL_ID,
-                            identifier=uid("link-2"),
-                            destination_uri="https://case.example.net/uri/elsewhere",
-                            destination_title="Plans with families (elsewhere)"),
+            AssociationData(
+                "precedes",
+                uid("PP.1.1"),
+                uid("PP.1.2"),
+                identifier=uid("link-1"),
+                sequence_number=1,
+                notes="Open the file first",
+            ),
+            AssociationData(
+                "exactMatchOf",
+                uid("PP.1.2"),
+                EXTERNAL_ID,
+                identifier=uid("link-2"),
+                destination_uri="https://case.example.net/uri/elsewhere",
+                destination_title="Plans with families (elsewhere)",
+            ),
         ],
     )
     for name, value in overrides.items():
@@ -119,9 +159,18 @@ def shape(data: FrameworkData, *, base_url: str = BASE_URL) -> dict:
     case = f"{base_url}/ims/case/v1p1"
     return {
         "document": (
-            data.identifier, data.uri or f"{case}/CFDocuments/{data.identifier}", data.title,
-            data.creator, data.code, data.version, data.language, data.publisher,
-            data.description, data.licence, data.licence_uri, data.official_source_url,
+            data.identifier,
+            data.uri or f"{case}/CFDocuments/{data.identifier}",
+            data.title,
+            data.creator,
+            data.code,
+            data.version,
+            data.language,
+            data.publisher,
+            data.description,
+            data.licence,
+            data.licence_uri,
+            data.official_source_url,
         ),
         "levels": [
             (level.identifier, level.name, level.code, level.description, level.is_proficient)
@@ -129,17 +178,30 @@ def shape(data: FrameworkData, *, base_url: str = BASE_URL) -> dict:
         ],
         "items": sorted(
             (
-                item.identifier, item.uri or f"{case}/CFItems/{item.identifier}", item.code,
-                item.kind, item.full_statement, item.abbreviated_statement, item.notes,
-                item.language, item.parent_key, item.order, item.rule_type,
-                json.dumps(item.rule_config), item.previous_identifier,
+                item.identifier,
+                item.uri or f"{case}/CFItems/{item.identifier}",
+                item.code,
+                item.kind,
+                item.full_statement,
+                item.abbreviated_statement,
+                item.notes,
+                item.language,
+                item.parent_key,
+                item.order,
+                item.rule_type,
+                json.dumps(item.rule_config),
+                item.previous_identifier,
             )
             for item in data.items
         ),
         "associations": sorted(
             (
-                a.identifier, a.association_type, a.origin_key, a.destination_key,
-                a.sequence_number, a.notes,
+                a.identifier,
+                a.association_type,
+                a.origin_key,
+                a.destination_key,
+                a.sequence_number,
+                a.notes,
             )
             for a in data.associations
         ),
@@ -148,12 +210,18 @@ def shape(data: FrameworkData, *, base_url: str = BASE_URL) -> dict:
 
 def refused(raw: bytes) -> list[str]:
     """Import ``raw``; it must fail with FrameworkFileError and write nothing."""
-    before = (Framework.objects.count(), CompetencyItem.objects.count(),
-              CompetencyAssociation.objects.count())
+    before = (
+        Framework.objects.count(),
+        CompetencyItem.objects.count(),
+        CompetencyAssociation.objects.count(),
+    )
     with pytest.raises(FrameworkFileError) as raised:
         services.framework_import(data=parse_case_package(raw))
-    after = (Framework.objects.count(), CompetencyItem.objects.count(),
-             CompetencyAssociation.objects.count())
+    after = (
+        Framework.objects.count(),
+        CompetencyItem.objects.count(),
+        CompetencyAssociation.objects.count(),
+    )
     assert after == before
     assert raised.value.errors
     return raised.value.errors
@@ -183,8 +251,13 @@ def test_export_validates_against_the_official_schema_and_is_deterministic():
     assert document["caseVersion"] == "1.1"
     assert document["licenseURI"]["uri"] == "https://creativecommons.org/licenses/by/4.0/"
     types = {item["humanCodingScheme"]: item["CFItemType"] for item in exported["CFItems"]}
-    assert types == {"PP.1": "Domain", "PP.1.1": "Competency", "PP.1.1.a": "Indicator",
-                     "PP.1.2": "Competency", "PP.2": "Domain"}
+    assert types == {
+        "PP.1": "Domain",
+        "PP.1.1": "Competency",
+        "PP.1.1.a": "Indicator",
+        "PP.1.2": "Competency",
+        "PP.2": "Domain",
+    }
     item_uris = {item["humanCodingScheme"]: item["uri"] for item in exported["CFItems"]}
     assert item_uris["PP.1.1"] == f"{CASE}/CFItems/{uid('PP.1.1')}"
     assert item_uris["PP.1.2"] == "https://case.example.net/uri/pp-1-2"
@@ -199,17 +272,21 @@ def test_export_validates_against_the_official_schema_and_is_deterministic():
     assert len(child_of) == 5
     top = child_of[uid("PP.1")]
     assert top["destinationNodeURI"]["identifier"] == FRAMEWORK_ID  # top level: the document
-    assert top["identifier"] == str(uuid.uuid5(
-        uuid.uuid5(uuid.NAMESPACE_URL, "urn:competencies:case:v1p1"),
-        f"isChildOf:{uid('PP.1')}:{FRAMEWORK_ID}",
-    ))
+    assert top["identifier"] == str(
+        uuid.uuid5(
+            uuid.uuid5(uuid.NAMESPACE_URL, "urn:competencies:case:v1p1"),
+            f"isChildOf:{uid('PP.1')}:{FRAMEWORK_ID}",
+        )
+    )
     assert child_of[uid("PP.1.2")]["destinationNodeURI"]["identifier"] == uid("PP.1")
     assert child_of[uid("PP.1.2")]["sequenceNumber"] == 2
     assert child_of[uid("PP.2")]["sequenceNumber"] == 2
 
     levels = exported["CFRubrics"][0]["CFRubricCriteria"][0]["CFRubricCriterionLevels"]
     assert [(lv["quality"], lv["extensions"][0]["proficient"]) for lv in levels] == [
-        ("Not yet competent", False), ("Developing", False), ("Competent", True),
+        ("Not yet competent", False),
+        ("Developing", False),
+        ("Competent", True),
         ("Proficient", False),
     ]
 
@@ -218,14 +295,16 @@ def test_export_of_a_framework_built_through_services_validates():
     framework = import_package(package())
     national, national_item = national_framework()
     services.association_create(
-        origin=framework.items.get(code="PP.2"), destination=national_item,
+        origin=framework.items.get(code="PP.2"),
+        destination=national_item,
         association_type="isRelatedTo",
     )
     services.framework_publish(framework=framework)
     copy_ = services.framework_new_version(framework=framework, version="2.0")
     for source in (framework, copy_):
-        exported = export_case_package(selectors.framework_data(framework=source),
-                                       base_url=BASE_URL)
+        exported = export_case_package(
+            selectors.framework_data(framework=source), base_url=BASE_URL
+        )
         assert_valid_case(exported)
     replaced = [a for a in exported["CFAssociations"] if a["associationType"] == "replacedBy"]
     old = {str(i.identifier) for i in framework.items.all()}
@@ -251,8 +330,9 @@ def test_round_trip_through_the_database_keeps_identifiers_uris_scale_and_links(
     national, national_item = national_framework()
     data = framework_data()
     data.associations.append(
-        AssociationData("isRelatedTo", uid("PP.2"), str(national_item.identifier),
-                        identifier=uid("link-3"))
+        AssociationData(
+            "isRelatedTo", uid("PP.2"), str(national_item.identifier), identifier=uid("link-3")
+        )
     )
     framework = import_package(export_case_package(data, base_url=BASE_URL))
     link = framework.associations.get(identifier=uid("link-3"))
@@ -292,50 +372,93 @@ def foreign_package() -> dict:
     when = "2023-02-01T10:00:00+00:00"
 
     def link(identifier, title=""):
-        return {"title": title, "identifier": identifier,
-                "uri": f"https://opensalt.example/uri/{identifier}"}
+        return {
+            "title": title,
+            "identifier": identifier,
+            "uri": f"https://opensalt.example/uri/{identifier}",
+        }
 
     def child_of(n, child, parent, seq):
-        return {"identifier": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"a{n}.test")),
-                "associationType": "isChildOf", "uri": f"https://opensalt.example/a/{n}",
-                "originNodeURI": link(child), "destinationNodeURI": link(parent),
-                "sequenceNumber": seq, "lastChangeDateTime": when}
+        return {
+            "identifier": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"a{n}.test")),
+            "associationType": "isChildOf",
+            "uri": f"https://opensalt.example/a/{n}",
+            "originNodeURI": link(child),
+            "destinationNodeURI": link(parent),
+            "sequenceNumber": seq,
+            "lastChangeDateTime": when,
+        }
 
     return {
         "CFDocument": {
-            "identifier": DOC, "uri": f"https://opensalt.example/uri/{DOC.lower()}",
-            "creator": "State Board", "title": "Digital literacy", "lastChangeDateTime": when,
-            "adoptionStatus": "Adopted", "language": "en-GB", "version": "3",
+            "identifier": DOC,
+            "uri": f"https://opensalt.example/uri/{DOC.lower()}",
+            "creator": "State Board",
+            "title": "Digital literacy",
+            "lastChangeDateTime": when,
+            "adoptionStatus": "Adopted",
+            "language": "en-GB",
+            "version": "3",
         },
         "CFItems": [
-            {"identifier": ITEMS[0], "uri": f"https://opensalt.example/uri/{ITEMS[0]}",
-             "fullStatement": "Uses devices", "humanCodingScheme": "DL.1",
-             "CFItemType": "Standard", "lastChangeDateTime": when},
-            {"identifier": ITEMS[1], "uri": f"https://opensalt.example/uri/{ITEMS[1]}",
-             "fullStatement": "Turns a device on", "humanCodingScheme": "DL.1.2",
-             "CFItemType": "INDICATOR", "lastChangeDateTime": when},
-            {"identifier": ITEMS[2], "uri": f"https://opensalt.example/uri/{ITEMS[2]}",
-             "fullStatement": "Charges a device", "humanCodingScheme": "DL.1.1",
-             "lastChangeDateTime": when, "listEnumeration": "1"},
-            {"identifier": ITEMS[3], "uri": f"https://opensalt.example/uri/{ITEMS[3]}",
-             "fullStatement": "Communicates", "humanCodingScheme": "DL.2",
-             "CFItemType": "domain", "lastChangeDateTime": when},
+            {
+                "identifier": ITEMS[0],
+                "uri": f"https://opensalt.example/uri/{ITEMS[0]}",
+                "fullStatement": "Uses devices",
+                "humanCodingScheme": "DL.1",
+                "CFItemType": "Standard",
+                "lastChangeDateTime": when,
+            },
+            {
+                "identifier": ITEMS[1],
+                "uri": f"https://opensalt.example/uri/{ITEMS[1]}",
+                "fullStatement": "Turns a device on",
+                "humanCodingScheme": "DL.1.2",
+                "CFItemType": "INDICATOR",
+                "lastChangeDateTime": when,
+            },
+            {
+                "identifier": ITEMS[2],
+                "uri": f"https://opensalt.example/uri/{ITEMS[2]}",
+                "fullStatement": "Charges a device",
+                "humanCodingScheme": "DL.1.1",
+                "lastChangeDateTime": when,
+                "listEnumeration": "1",
+            },
+            {
+                "identifier": ITEMS[3],
+                "uri": f"https://opensalt.example/uri/{ITEMS[3]}",
+                "fullStatement": "Communicates",
+                "humanCodingScheme": "DL.2",
+                "CFItemType": "domain",
+                "lastChangeDateTime": when,
+            },
         ],
         "CFAssociations": [
             child_of(0, ITEMS[0], DOC, 1),
             child_of(1, ITEMS[1], ITEMS[0], 2),
             child_of(2, ITEMS[2], ITEMS[0], 1),
             child_of(3, ITEMS[3], DOC.lower(), 2),
-            {"identifier": str(uuid.uuid5(uuid.NAMESPACE_DNS, "x.test")),
-             "associationType": "exemplar", "uri": "https://opensalt.example/a/x",
-             "originNodeURI": link(ITEMS[1]),
-             "destinationNodeURI": {"title": "A video", "identifier": "video-17",
-                                    "uri": "https://videos.example/17"},
-             "lastChangeDateTime": when},
-            {"identifier": str(uuid.uuid5(uuid.NAMESPACE_DNS, "r.test")),
-             "associationType": "replacedBy", "uri": "https://opensalt.example/a/r",
-             "originNodeURI": link(uid("old-item"), "Old item"),
-             "destinationNodeURI": link(ITEMS[3]), "lastChangeDateTime": when},
+            {
+                "identifier": str(uuid.uuid5(uuid.NAMESPACE_DNS, "x.test")),
+                "associationType": "exemplar",
+                "uri": "https://opensalt.example/a/x",
+                "originNodeURI": link(ITEMS[1]),
+                "destinationNodeURI": {
+                    "title": "A video",
+                    "identifier": "video-17",
+                    "uri": "https://videos.example/17",
+                },
+                "lastChangeDateTime": when,
+            },
+            {
+                "identifier": str(uuid.uuid5(uuid.NAMESPACE_DNS, "r.test")),
+                "associationType": "replacedBy",
+                "uri": "https://opensalt.example/a/r",
+                "originNodeURI": link(uid("old-item"), "Old item"),
+                "destinationNodeURI": link(ITEMS[3]),
+                "lastChangeDateTime": when,
+            },
         ],
     }
 
@@ -362,8 +485,7 @@ def test_a_package_from_another_publisher():
     parsed = parse_case_package(encode(foreign_package()))
     assert parsed.items[3].previous_identifier == uid("old-item")
 
-    exported = export_case_package(selectors.framework_data(framework=framework),
-                                   base_url=BASE_URL)
+    exported = export_case_package(selectors.framework_data(framework=framework), base_url=BASE_URL)
     assert_valid_case(exported)
     assert {i["uri"] for i in exported["CFItems"]} == {
         f"https://opensalt.example/uri/{i}" for i in ITEMS
@@ -374,31 +496,48 @@ def test_crosswalks_to_a_held_framework_link_its_items_and_export_back():
     national, national_item = national_framework()
     value = package()
     when = value["CFDocument"]["lastChangeDateTime"]
-    target = {"title": "Manages cases", "identifier": str(national_item.identifier),
-              "uri": f"{CASE}/CFItems/{national_item.identifier}"}
+    target = {
+        "title": "Manages cases",
+        "identifier": str(national_item.identifier),
+        "uri": f"{CASE}/CFItems/{national_item.identifier}",
+    }
     ours = {"title": "Case management", "identifier": uid("PP.1"), "uri": f"{CASE}/CFItems/x"}
     value["CFAssociations"] += [
-        {"identifier": uid("walk-1"), "associationType": "exactMatchOf",
-         "uri": f"{CASE}/CFAssociations/{uid('walk-1')}", "originNodeURI": ours,
-         "destinationNodeURI": target, "lastChangeDateTime": when},
-        {"identifier": uid("walk-2"), "associationType": "isRelatedTo",
-         "uri": f"{CASE}/CFAssociations/{uid('walk-2')}", "originNodeURI": target,
-         "destinationNodeURI": ours, "lastChangeDateTime": when},
+        {
+            "identifier": uid("walk-1"),
+            "associationType": "exactMatchOf",
+            "uri": f"{CASE}/CFAssociations/{uid('walk-1')}",
+            "originNodeURI": ours,
+            "destinationNodeURI": target,
+            "lastChangeDateTime": when,
+        },
+        {
+            "identifier": uid("walk-2"),
+            "associationType": "isRelatedTo",
+            "uri": f"{CASE}/CFAssociations/{uid('walk-2')}",
+            "originNodeURI": target,
+            "destinationNodeURI": ours,
+            "lastChangeDateTime": when,
+        },
     ]
     framework = import_package(value)
     forward = CompetencyAssociation.objects.get(identifier=uid("walk-1"))
     backward = CompetencyAssociation.objects.get(identifier=uid("walk-2"))
     assert (forward.framework, forward.origin.code, forward.destination) == (
-        framework, "PP.1", national_item)
+        framework,
+        "PP.1",
+        national_item,
+    )
     assert (backward.framework, backward.origin, backward.destination.code) == (
-        framework, national_item, "PP.1")
+        framework,
+        national_item,
+        "PP.1",
+    )
 
-    exported = export_case_package(selectors.framework_data(framework=framework),
-                                   base_url=BASE_URL)
+    exported = export_case_package(selectors.framework_data(framework=framework), base_url=BASE_URL)
     assert_valid_case(exported)
     by_id = {a["identifier"]: a for a in exported["CFAssociations"]}
-    assert by_id[uid("walk-1")]["destinationNodeURI"]["identifier"] == str(
-        national_item.identifier)
+    assert by_id[uid("walk-1")]["destinationNodeURI"]["identifier"] == str(national_item.identifier)
     assert by_id[uid("walk-2")]["originNodeURI"]["identifier"] == str(national_item.identifier)
     assert by_id[uid("walk-2")]["destinationNodeURI"]["identifier"] == uid("PP.1")
 
@@ -415,8 +554,9 @@ def test_schema_errors_are_all_reported_in_case_terms():
     value["CFDocument"]["colour"] = "blue"
     errors = refused(encode(value))
     assert "CFItems[3]: fullStatement is required" in errors
-    assert any(e.startswith("CFItems[1].identifier: 'not-a-uuid' is not a valid UUID")
-               for e in errors)
+    assert any(
+        e.startswith("CFItems[1].identifier: 'not-a-uuid' is not a valid UUID") for e in errors
+    )
     assert "CFAssociations[0].associationType: 'foo' is not a valid association type" in errors
     assert "CFAssociations[2].sequenceNumber: must be a whole number, not text" in errors
     assert "CFDocument: 'colour' is not a CASE 1.1 field here" in errors
@@ -430,8 +570,9 @@ def test_an_association_pointing_at_nothing():
     assert errors == [f"CFAssociations[1]: originNodeURI '{nowhere}' points at nothing in the file"]
 
     value = package()
-    precedes = next(i for i, a in enumerate(value["CFAssociations"])
-                    if a["associationType"] == "precedes")
+    precedes = next(
+        i for i, a in enumerate(value["CFAssociations"]) if a["associationType"] == "precedes"
+    )
     value["CFAssociations"][precedes]["originNodeURI"]["identifier"] = nowhere
     errors = refused(encode(value))
     assert errors == [
@@ -491,8 +632,9 @@ def test_json_that_is_not_a_cfpackage(raw, expected):
 
 def test_a_cycle_through_isChildOf():  # noqa: N802
     value = package()
-    top = next(a for a in value["CFAssociations"]
-               if a["originNodeURI"]["identifier"] == uid("PP.1"))
+    top = next(
+        a for a in value["CFAssociations"] if a["originNodeURI"]["identifier"] == uid("PP.1")
+    )
     top["destinationNodeURI"]["identifier"] = uid("PP.1.1.a")
     errors = refused(encode(value))
     assert len(errors) == 1
@@ -537,7 +679,7 @@ def test_a_scale_without_a_proficient_level():
         level["extensions"] = [{"proficient": False}]
     errors = refused(encode(value))
     assert errors == [
-        'CFRubrics[0].CFRubricCriteria[0]: exactly one level must be marked proficient, with '
+        "CFRubrics[0].CFRubricCriteria[0]: exactly one level must be marked proficient, with "
         '"extensions": [{"proficient": true}] (found 0)'
     ]
 
@@ -568,17 +710,37 @@ def test_fields_too_long_to_keep():
 VALID = package()
 SAMPLE_STRINGS = [
     *[item["identifier"] for item in VALID["CFItems"]],
-    *[level["identifier"] for level in
-      VALID["CFRubrics"][0]["CFRubricCriteria"][0]["CFRubricCriterionLevels"]],
-    FRAMEWORK_ID, "isChildOf", "replacedBy", "exactMatchOf", "ext:custom", "", "1.1",
-    "2024-01-01T00:00:00Z", "Domain", "\u0000", "x" * 400,
+    *[
+        level["identifier"]
+        for level in VALID["CFRubrics"][0]["CFRubricCriteria"][0]["CFRubricCriterionLevels"]
+    ],
+    FRAMEWORK_ID,
+    "isChildOf",
+    "replacedBy",
+    "exactMatchOf",
+    "ext:custom",
+    "",
+    "1.1",
+    "2024-01-01T00:00:00Z",
+    "Domain",
+    "\u0000",
+    "x" * 400,
 ]
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-    | st.text(max_size=12) | st.sampled_from(SAMPLE_STRINGS),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8) | st.sampled_from(["CFDocument", "identifier"]),
-                      children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(SAMPLE_STRINGS),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.text(max_size=8) | st.sampled_from(["CFDocument", "identifier"]),
+            children,
+            max_size=3,
+        )
+    ),
     max_leaves=8,
 )
 

@@ -252,6 +252,29 @@ def test_the_service_counts_only_the_items_own_children(framework):
     assert stored(framework) == ("", {})
 
 
+def test_a_child_given_a_new_code_keeps_its_place_in_the_parents_rule(framework):
+    rules.item_rule_set(
+        item=item(framework, "PP.1"),
+        rule_type="points",
+        points_needed=3,
+        children=[
+            rules.ChildRule(child=item(framework, "PP.1.1"), points=2, required=True),
+            rules.ChildRule(child=item(framework, "PP.1.2"), points=2),
+        ],
+    )
+    services.item_update(item=item(framework, "PP.1.1"), code="PP.1.9")
+    _type, config = stored(framework)
+    assert config["competencies"][0] == {"id": "PP.1.9", "points": 2, "required": 1}
+    assert (
+        rules.rule_summary(item=item(framework, "PP.1"), child_codes=["PP.1.9", "PP.1.2", "PP.1.3"])
+        == "Attained from its children: 3 points (PP.1.9 required)"
+    )
+
+    services.item_update(item=item(framework, "PP.1.2"), code="")  # no code: out of the rule
+    _type, config = stored(framework)
+    assert [entry["id"] for entry in config["competencies"]] == ["PP.1.9", "PP.1.3"]
+
+
 # --- Who may, and when --------------------------------------------------------------------
 
 

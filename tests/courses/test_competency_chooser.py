@@ -9,8 +9,7 @@ from competencies import services as competency_services
 pytestmark = pytest.mark.django_db
 
 
-def test_chooser_searches_published_items_by_code_and_words(client, people_a,
-                                                            published_framework):
+def test_chooser_searches_published_items_by_code_and_words(client, people_a, published_framework):
     draft = competency_services.framework_create(title="Draft", creator="A")
     competency_services.item_create(framework=draft, full_statement="Referral draft", code="D.1")
     client.force_login(people_a.author)
