@@ -25,6 +25,7 @@ from courses.models import XapiAttachment, XapiStatement
 from courses.xapi import XapiError
 from courses.xapi_signatures import SIGNATURE_USAGE, is_signature, signature_check
 from tests.courses.test_xapi import ADL, HOME, headers, statement
+from tests.courses.test_xapi_more import attachment
 
 STATEMENT_ID = "5ad0c2b4-7d7e-4e26-9a7a-3c1b2f3e4d5a"
 JWS = PyJWS()  # PyJWT's default: also HS256 and "none", to make what the LRS must refuse
@@ -70,15 +71,15 @@ def sign(payload, key, *, alg: str = "RS256", x5c=None) -> bytes:
 
 
 def signature_attachment(content: bytes, **overrides) -> dict:
-    data = {
-        "usageType": SIGNATURE_USAGE,
-        "display": {"en-US": "Signature"},
-        "contentType": "application/octet-stream",
-        "length": len(content),
-        "sha2": hashlib.sha256(content).hexdigest(),
-    }
-    data.update(overrides)
-    return data
+    return attachment(
+        content,
+        **{
+            "usageType": SIGNATURE_USAGE,
+            "display": {"en-US": "Signature"},
+            "contentType": "application/octet-stream",
+            **overrides,
+        },
+    )
 
 
 def received(signed: dict, content: bytes, **overrides) -> dict:
@@ -179,13 +180,7 @@ def test_key_order_and_spacing_of_the_signed_json_do_not_matter(key):
 
 
 def test_other_attachments_are_compared_without_the_signature_and_their_order(key):
-    pdf = {
-        "usageType": "http://id.tincanapi.com/attachment/certificate-of-completion",
-        "display": {"en-US": "Certificate"},
-        "contentType": "application/pdf",
-        "length": 12,
-        "sha2": hashlib.sha256(b"certificate!").hexdigest(),
-    }
+    pdf = attachment(b"certificate!")
     photo = {**pdf, "contentType": "image/png", "sha2": hashlib.sha256(b"photo").hexdigest()}
     signed = signed_statement(attachments=[pdf, photo])
     content = sign(signed, key, x5c=[certificate(key)])
@@ -244,13 +239,7 @@ def test_extension_values_are_compared_as_json_types(key):
 
 
 def test_a_signed_attachment_that_is_not_sent_is_refused(key):
-    pdf = {
-        "usageType": "http://id.tincanapi.com/attachment/certificate-of-completion",
-        "display": {"en-US": "Certificate"},
-        "contentType": "application/pdf",
-        "length": 12,
-        "sha2": hashlib.sha256(b"certificate!").hexdigest(),
-    }
+    pdf = attachment(b"certificate!")
     signed = signed_statement(attachments=[pdf])
     content = sign(signed, key)
     sent = received(signed, content)
