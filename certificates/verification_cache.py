@@ -49,7 +49,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
 
-REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+#: The cache backends that are Redis: Django's, and ours that keeps its client (lms.cache).
+REDIS_CACHES = frozenset({"django.core.cache.backends.redis.RedisCache", "lms.cache.RedisCache"})
 
 #: The fixed part of every key (after the cache's prefix).
 PREFIX = "certificates:verify"
@@ -112,11 +113,11 @@ _clients: dict[str, redis.Redis] = {}
 def redis_client() -> redis.Redis | None:
     """The process's client of the default cache's Redis, or None if that cache is not Redis.
 
-    One client (and connection pool) per process and server, made on first use: Django's
-    cache makes a new client object on every call, which costs about as much as a round trip.
+    One client (and connection pool) per process and server, made on first use, for the
+    scripts the cache API cannot run.
     """
     config = settings.CACHES["default"]
-    if config["BACKEND"] != REDIS_CACHE:
+    if config["BACKEND"] not in REDIS_CACHES:
         return None
     location = config["LOCATION"]
     server = (location.replace(";", ",").split(",") if isinstance(location, str) else location)[0]

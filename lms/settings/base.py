@@ -97,6 +97,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# On PostgreSQL, parameters are bound by the server and a query run a few times on a
+# connection becomes a prepared statement, planned once (docs/decisions/0009): planning the
+# joins of a page or certificate took longer than running them. Off (DATABASE_PREPARED=false)
+# behind a pooler in transaction mode older than PgBouncer 1.21, which loses them.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_PREPARED", default=True
+):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True,
+        prepare_threshold=env_int("DATABASE_PREPARE_THRESHOLD", default=2),
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------
@@ -104,7 +115,7 @@ CACHE_URL = env("CACHE_URL", default=env("REDIS_URL", default=""))
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "lms.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "lms",
         }
