@@ -15,6 +15,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, NinjaAPI, Router, Schema
 from ninja.files import UploadedFile
+from ninja.responses import Status
 from pydantic import Field
 from wagtail import hooks
 
@@ -185,13 +186,16 @@ def framework_import(
     try:
         owner_institution = _owner_for_import(request, owner)
     except PermissionError as error:
-        return HTTPStatus.FORBIDDEN, {"detail": str(error)}
+        return Status(HTTPStatus.FORBIDDEN, {"detail": str(error)})
     parsers = {"case": parse_case_package, "moodle": parse_moodle_csv}
     if format not in parsers:
-        return HTTPStatus.BAD_REQUEST, {
-            "detail": "Unknown format.",
-            "errors": [f"format must be 'case' or 'moodle', not '{format}'"],
-        }
+        return Status(
+            HTTPStatus.BAD_REQUEST,
+            {
+                "detail": "Unknown format.",
+                "errors": [f"format must be 'case' or 'moodle', not '{format}'"],
+            },
+        )
     try:
         data = parsers[format](file.read())
         framework = services.framework_import(
@@ -200,11 +204,11 @@ def framework_import(
             created_by=request.user if request.user.is_authenticated else None,
         )
     except FrameworkFileError as error:
-        return HTTPStatus.BAD_REQUEST, {
-            "detail": "The file was not imported; nothing was changed.",
-            "errors": error.errors,
-        }
-    return HTTPStatus.CREATED, _summary(framework)
+        return Status(
+            HTTPStatus.BAD_REQUEST,
+            {"detail": "The file was not imported; nothing was changed.", "errors": error.errors},
+        )
+    return Status(HTTPStatus.CREATED, _summary(framework))
 
 
 @router.get(
@@ -340,7 +344,9 @@ def learner_competencies(request, external_id: str):
         institution=request.api_key.institution, external_id=external_id
     )
     if identity is None:
-        return 404, {"detail": f"No learner with external id '{external_id}' at your institution."}
+        return Status(
+            404, {"detail": f"No learner with external id '{external_id}' at your institution."}
+        )
     return [
         {
             "identifier": profile.framework.identifier,
