@@ -8,7 +8,8 @@ class CertificatesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from certificates import api, learner_hooks  # noqa: F401 - they register hooks
+        # They register hooks; services its receivers of rule changes.
+        from certificates import api, learner_hooks, services  # noqa: F401
         from courses.signals import learning_changed_many
 
         # The batch form: a batch of progress costs one query for the rules of all its pairs.

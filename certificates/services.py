@@ -19,6 +19,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -41,7 +43,7 @@ from certificates.models import (
 from courses import selectors as course_selectors
 from courses.models import CoursePage
 from lms.models import WebhookEvent
-from lms.services import webhooks_dispatch
+from lms.services import CacheGeneration, progress_caches_enabled, webhooks_dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -252,14 +254,39 @@ def certificate_issue_if_eligible(*, learner_id: int, course_id: int | None) -> 
     return certificates_issue_if_eligible_many(pairs=[(learner_id, course_id)])
 
 
+#: Which courses have an automatic certificate rule, as each process last read it: most
+#: progress is in courses without one, and every event asked (docs/decisions/0007).
+AUTOMATIC_RULES = CacheGeneration("certificate-rules")
+
+
+@receiver(post_save, sender=CertificateRule, dispatch_uid="certificates.rules_changed_on_save")
+@receiver(post_delete, sender=CertificateRule, dispatch_uid="certificates.rules_changed_on_delete")
+def _automatic_rules_changed(sender, **kwargs) -> None:
+    AUTOMATIC_RULES.changed()
+
+
+def _courses_with_automatic_rules() -> frozenset[int] | None:
+    """The ids of the courses with an automatic rule, from this process's copy; None when it
+    keeps none (copies off), and the rules query alone decides."""
+    if not progress_caches_enabled():
+        return None
+    memo = AUTOMATIC_RULES.memo()
+    if "courses" not in memo:
+        memo["courses"] = frozenset(
+            CertificateRule.objects.filter(automatic=True).values_list("course_id", flat=True)
+        )
+    return memo["courses"]
+
+
 def certificates_issue_if_eligible_many(
     *, pairs: list[tuple[int, int | None]]
 ) -> list[Certificate]:
     """:func:`certificate_issue_if_eligible` for many (learner, course) pairs at once.
 
     One query finds the automatic rules of all the pairs' courses (a batch of progress from
-    another LMS names a few courses for hundreds of learners, and most courses have no
-    automatic rule); only the pairs whose course has one are checked, one by one, in order.
+    another LMS names a few courses for hundreds of learners), none when the process's copy
+    of :data:`AUTOMATIC_RULES` says that no course of theirs has one (most have none); only
+    the pairs whose course has one are checked, one by one, in order.
     """
     from django.contrib.auth import get_user_model
     from django.db.models import Q
@@ -271,6 +298,11 @@ def certificates_issue_if_eligible_many(
         return []
     course_ids = {course_id for _learner, course_id in pairs if course_id is not None}
     anywhere = {learner_id for learner_id, course_id in pairs if course_id is None}
+    with_rules = _courses_with_automatic_rules()
+    if with_rules is not None:
+        course_ids &= with_rules
+        if not course_ids and not anywhere:
+            return []
     condition = Q(course_id__in=course_ids)
     if anywhere:
         condition |= Q(

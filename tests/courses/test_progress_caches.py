@@ -269,3 +269,24 @@ def test_a_copy_grown_to_its_bound_starts_afresh(monkeypatch):
     assert generation.memo() == {"a": 1, "b": 2}
     generation.memo()["c"] = 3
     assert generation.memo() == {}
+
+
+def test_a_certificate_rule_added_or_removed_is_seen_by_the_next_completion(
+    institution_a, course, modules, learners
+):
+    from certificates.models import Certificate, CertificateRule, CertificateTemplate
+
+    def finish(learner: int) -> None:
+        for module in modules:
+            assert complete(institution_a, learner, module).status == "applied"
+
+    finish(0)  # the copy of which courses award certificates is read: none
+    template = CertificateTemplate.objects.create(institution=institution_a, name="Standard")
+    rule = CertificateRule.objects.create(course=course, template=template, require_modules=True)
+    finish(1)
+    assert Certificate.objects.filter(learner=learners[1], course=course).count() == 1
+
+    rule.delete()
+    finish(2)
+    assert not Certificate.objects.filter(learner=learners[2]).exists()
+    assert not Certificate.objects.filter(learner=learners[0]).exists()

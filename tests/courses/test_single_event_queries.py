@@ -25,7 +25,7 @@ from tests.courses.test_xapi import ACTIVITY, PROFILE, headers, statement
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 #: Read once per change of what they hold, never per event: the course structure, the
-#: competency mappings, webhooks, frameworks, the API key.
+#: competency mappings, webhooks, frameworks, the API key, which courses award certificates.
 SETTLED_TABLES = (
     'FROM "wagtailcore_page"',
     'FROM "courses_modulepage"',
@@ -35,6 +35,7 @@ SETTLED_TABLES = (
     'FROM "lms_webhook"',
     'FROM "competencies_framework"',
     'FROM "lms_apikey"',
+    'FROM "certificates_certificaterule"',
 )
 
 
@@ -95,7 +96,7 @@ def show(title: str, queries) -> list[str]:
     return sql
 
 
-def test_one_completion_event_costs_fourteen_queries(
+def test_one_completion_event_costs_thirteen_queries(
     production_caches, client, key_a, institution_a, course, module
 ):
     learner = enrolled(institution_a, course, "L1")
@@ -110,9 +111,10 @@ def test_one_completion_event_costs_fourteen_queries(
     sql = show("one completion event", queries)
     # The learner by external id; BEGIN; the event id, the enrolment (locked), the learner's
     # completions; the event and completion inserts; the learner locked for evidence, their
-    # attainment and evidence; the evidence and attainment inserts; the certificate rules of
-    # the course; COMMIT. (The institution has no webhook: with one, the deliveries' insert.)
-    assert len(sql) <= 14
+    # attainment and evidence; the evidence and attainment inserts; COMMIT. (The course awards
+    # no certificate: with an automatic rule, its rules and criteria are read. The institution
+    # has no webhook: with one, the deliveries' insert.)
+    assert len(sql) <= 13
     assert not [text for text in sql if any(table in text for table in SETTLED_TABLES)]
     # Derived state as ever, in the same transaction.
     assert ModuleCompletion.objects.filter(learner=learner, module=module).exists()
@@ -120,7 +122,7 @@ def test_one_completion_event_costs_fourteen_queries(
     assert CompetencyAttainment.objects.filter(learner=learner).exists()
 
 
-def test_one_xapi_statement_costs_nineteen_queries(
+def test_one_xapi_statement_costs_eighteen_queries(
     production_caches, client, key_a, institution_a, course, module
 ):
     learner = enrolled(institution_a, course, "L1")
@@ -133,9 +135,9 @@ def test_one_xapi_statement_costs_nineteen_queries(
     assert response.status_code == HTTPStatus.OK
     assert response["X-SSW-Progress"].endswith("=applied")
     sql = show("one xAPI statement", queries)
-    # BEGIN; the statement id; the learner; in a savepoint, the event as above (13); the
+    # BEGIN; the statement id; the learner; in a savepoint, the event as above (12); the
     # statement and its query keys inserted once, with what became of its progress; COMMIT.
-    assert len(sql) <= 19
+    assert len(sql) <= 18
     assert not [text for text in sql if any(table in text for table in SETTLED_TABLES)]
     assert not [text for text in sql if text.startswith('UPDATE "courses_xapistatement"')]
     (sid,) = response.json()
