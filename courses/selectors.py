@@ -585,7 +585,6 @@ def _known(memo: dict, kind: str, root: int, ids: set[int]) -> dict:
 def _institution_live_pages_read(section, *, course_ids: set, module_ids: set):
     if section is None:
         return {}, {}
-    section_path, section_depth = section
     modules = {
         module.pk: module
         for module in (
@@ -594,24 +593,36 @@ def _institution_live_pages_read(section, *, course_ids: set, module_ids: set):
             else []
         )
     }
-    parent_paths = {module.path[: -ModulePage.steplen] for module in modules.values()}
-    found = list(
+    found = _live_courses_in_section(
+        section, paths={_parent_path(module) for module in modules.values()}, ids=course_ids
+    )
+    courses_of_modules = {course.path: course for course in found}
+    modules = {
+        pk: (module, courses_of_modules[_parent_path(module)])
+        for pk, module in modules.items()
+        if _parent_path(module) in courses_of_modules
+    }
+    courses = {course.pk: course for course in found if course.pk in course_ids}
+    return courses, modules
+
+
+def _parent_path(page) -> str:
+    return page.path[: -ModulePage.steplen]
+
+
+def _live_courses_in_section(section, *, paths: set[str], ids=frozenset()) -> list[CoursePage]:
+    """The live courses at those paths or with those ids, within an institution's section:
+    a module's course elsewhere (moved to another section) does not count."""
+    section_path, section_depth = section
+    return list(
         CoursePage.objects.live()
         .filter(
-            Q(pk__in=course_ids) | Q(path__in=parent_paths),
+            Q(pk__in=ids) | Q(path__in=paths),
             path__startswith=section_path,
             depth__gt=section_depth,
         )
         .only(*PROGRESS_PAGE_FIELDS)
     )
-    courses_of_modules = {course.path: course for course in found}
-    modules = {
-        pk: (module, courses_of_modules[module.path[: -ModulePage.steplen]])
-        for pk, module in modules.items()
-        if module.path[: -ModulePage.steplen] in courses_of_modules
-    }
-    courses = {course.pk: course for course in found if course.pk in course_ids}
-    return courses, modules
 
 
 def courses_required_modules(*, courses) -> dict[int, frozenset[int]]:
@@ -702,16 +713,12 @@ def _activity_module_read(section, *, activity_iri: str):
         return None
     courses = {
         course.path: course
-        for course in CoursePage.objects.live()
-        .filter(
-            path__in={module.path[: -ModulePage.steplen] for module in candidates},
-            path__startswith=section_path,
-            depth__gt=section_depth,
+        for course in _live_courses_in_section(
+            section, paths={_parent_path(module) for module in candidates}
         )
-        .only(*PROGRESS_PAGE_FIELDS)
     }
     for module in candidates:
-        course = courses.get(module.path[: -ModulePage.steplen])
+        course = courses.get(_parent_path(module))
         if course is not None:
             return module, course
     return None

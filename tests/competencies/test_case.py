@@ -35,6 +35,11 @@ FRAMEWORK_ID = uid("framework")
 EXTERNAL_ID = uid("somewhere-else")
 
 
+def item(code: str, **fields) -> ItemData:
+    """An item whose key and identifier are derived from its code."""
+    return ItemData(key=uid(code), identifier=uid(code), code=code, **fields)
+
+
 def framework_data(**overrides) -> FrameworkData:
     """A small framework with every feature CASE carries: tree, kinds, scale, links, licence."""
     data = FrameworkData(
@@ -55,49 +60,34 @@ def framework_data(**overrides) -> FrameworkData:
             LevelData("Proficient", code="P", identifier=uid("level-p")),
         ],
         items=[
-            ItemData(
-                key=uid("PP.1"),
-                identifier=uid("PP.1"),
-                code="PP.1",
+            item(
+                "PP.1",
                 kind="domain",
                 full_statement="Case management",
                 abbreviated_statement="Cases",
             ),
-            ItemData(
-                key=uid("PP.1.1"),
-                identifier=uid("PP.1.1"),
-                code="PP.1.1",
+            item(
+                "PP.1.1",
                 full_statement="Opens a case file",
                 parent_key=uid("PP.1"),
                 notes="Within a week",
                 language="en",
                 rule_type="all",
             ),
-            ItemData(
-                key=uid("PP.1.1.a"),
-                identifier=uid("PP.1.1.a"),
-                code="PP.1.1.a",
+            item(
+                "PP.1.1.a",
                 kind="indicator",
                 full_statement="Records the child's details",
                 parent_key=uid("PP.1.1"),
             ),
-            ItemData(
-                key=uid("PP.1.2"),
-                identifier=uid("PP.1.2"),
-                code="PP.1.2",
+            item(
+                "PP.1.2",
                 full_statement="Plans with the family",
                 parent_key=uid("PP.1"),
                 order=1,
                 uri="https://case.example.net/uri/pp-1-2",
             ),
-            ItemData(
-                key=uid("PP.2"),
-                identifier=uid("PP.2"),
-                code="PP.2",
-                kind="domain",
-                full_statement="Child protection",
-                order=1,
-            ),
+            item("PP.2", kind="domain", full_statement="Child protection", order=1),
         ],
         associations=[
             AssociationData(
