@@ -20,6 +20,7 @@ from competencies.models import (
     FrameworkStatus,
     ScaleLevel,
 )
+from lms import sql
 from lms.roles import InstitutionRole
 from lms.selectors import user_institutions, user_is_regulator
 
@@ -393,4 +394,40 @@ def evidence_of_institutions(*, institution_ids, source_kind: str) -> QuerySet[C
         )
         .select_related("learner", "competency", "level", "recorded_by", "institution")
         .order_by("-recorded_at", "-pk")
+    )
+
+
+# --- Read when evidence is recorded ------------------------------------------------------------
+# In SQL (see lms.sql and docs/decisions/0010): every module completion makes both.
+
+
+def attainment_of(*, learner_ids, competency_ids) -> list[CompetencyAttainment]:
+    """The learners' stored attainment of the competencies."""
+    if not learner_ids or not competency_ids:
+        return []
+    return list(
+        CompetencyAttainment.objects.raw(
+            *sql.statement(
+                "SELECT * FROM competencies_competencyattainment "
+                "WHERE learner_id {learners} AND competency_id {items}",
+                learners=learner_ids,
+                items=competency_ids,
+            )
+        )
+    )
+
+
+def evidence_top_orders(*, learner_ids, competency_ids) -> list[tuple[int, int, int]]:
+    """(learner id, competency id, order of the highest level shown) for each competency
+    among ``competency_ids`` each learner has evidence of."""
+    if not learner_ids or not competency_ids:
+        return []
+    return sql.rows(
+        'SELECT evidence.learner_id, evidence.competency_id, MAX(level."order") '
+        "FROM competencies_competencyevidence evidence "
+        "JOIN competencies_scalelevel level ON level.id = evidence.level_id "
+        "WHERE evidence.learner_id {learners} AND evidence.competency_id {items} "
+        "GROUP BY evidence.learner_id, evidence.competency_id",
+        learners=learner_ids,
+        items=competency_ids,
     )

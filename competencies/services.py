@@ -19,7 +19,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from competencies import requirements
+from competencies import requirements, selectors
 from competencies.interchange import (
     AssociationData,
     FrameworkData,
@@ -42,6 +42,7 @@ from competencies.models import (
     RuleType,
     ScaleLevel,
 )
+from lms import sql
 from lms.services import CacheGeneration
 
 
@@ -821,12 +822,11 @@ def _lock_learners(learner_ids) -> None:
     Row locks on PostgreSQL, taken in primary-key order so that two calls locking several
     learners never wait for each other in a circle; SQLite serialises writers anyway.
     """
-    list(
-        get_user_model()
-        .objects.select_for_update(no_key=True)
-        .filter(pk__in=sorted(set(learner_ids)))
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    sql.rows(
+        "SELECT id FROM {users} WHERE id {learners} ORDER BY id{lock}",
+        users=get_user_model(),
+        learners=sorted(set(learner_ids)),
+        lock=sql.Lock.NO_KEY_UPDATE,
     )
 
 
@@ -1450,19 +1450,12 @@ class _AttainmentReplay:
         stored_pieces = []
         if not from_scratch and self.nodes:
             items = {*self.nodes, *(pk for n in self.nodes.values() for pk, _c in n.children)}
-            for row in CompetencyAttainment.objects.filter(
-                learner__in=learner_ids, competency__in=items
-            ):
+            for row in selectors.attainment_of(learner_ids=learner_ids, competency_ids=items):
                 self.stored[row.learner_id, row.competency_id] = _Row(
                     row.framework_id, row.level_id, row.via, row.via_item_id, row.since, row.pk
                 )
-            for learner_id, competency_id, top in (
-                CompetencyEvidence.objects.filter(
-                    learner__in=learner_ids, competency__in=list(self.nodes.keys() - ruled)
-                )
-                .values("learner_id", "competency_id")
-                .annotate(top=Max("level__order"))
-                .values_list("learner_id", "competency_id", "top")
+            for learner_id, competency_id, top in selectors.evidence_top_orders(
+                learner_ids=learner_ids, competency_ids=self.nodes.keys() - ruled
             ):
                 self.tops[learner_id, competency_id] = top
             if ruled:

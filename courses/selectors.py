@@ -22,9 +22,11 @@ from courses.models import (
     ModuleCompletion,
     ModulePage,
     Observation,
+    ProgressEvent,
     QuizAttempt,
 )
 from lms import selectors as lms_selectors
+from lms import sql
 from lms.models import Cadre, Institution
 from lms.roles import InstitutionRole
 from lms.services import CacheGeneration
@@ -722,3 +724,51 @@ def _activity_module_read(section, *, activity_iri: str):
         if course is not None:
             return module, course
     return None
+
+
+# --- The progress path's reads of learners' state ---------------------------------------------
+# Written in SQL (see lms.sql and docs/decisions/0010): one progress event makes each of them,
+# and the ORM's building of a query cost more than the database's answer.
+
+
+def progress_events_by_id(*, event_ids) -> dict:
+    """The events already recorded under any of ``event_ids``, by event id."""
+    if not event_ids:
+        return {}
+    events = ProgressEvent.objects.raw(
+        *sql.statement(
+            "SELECT * FROM courses_progressevent WHERE event_id {ids}",
+            ids=sql.prepared(ProgressEvent, "event_id", event_ids),
+        )
+    )
+    return {event.event_id: event for event in events}
+
+
+def enrolments_locked(*, learner_ids, course_ids) -> list[Enrolment]:
+    """The learners' enrolments in the courses, each row locked until the transaction ends
+    (in primary-key order, so two transactions never wait for each other in a circle)."""
+    if not learner_ids or not course_ids:
+        return []
+    return list(
+        Enrolment.objects.raw(
+            *sql.statement(
+                "SELECT * FROM courses_enrolment WHERE learner_id {learners} "
+                "AND course_id {courses} ORDER BY id{lock}",
+                learners=learner_ids,
+                courses=course_ids,
+                lock=sql.Lock.UPDATE,
+            )
+        )
+    )
+
+
+def completed_module_pairs(*, learner_ids, module_ids) -> list[tuple[int, int]]:
+    """(learner id, module id) for each of the modules each learner has completed."""
+    if not learner_ids or not module_ids:
+        return []
+    return sql.rows(
+        "SELECT learner_id, module_id FROM courses_modulecompletion "
+        "WHERE learner_id {learners} AND module_id {modules}",
+        learners=learner_ids,
+        modules=module_ids,
+    )

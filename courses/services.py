@@ -223,7 +223,7 @@ def _completes_module(event: NewProgressEvent) -> bool:
 
 def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | LearningError]:
     """Check each event against the state so far, in order, then write what they change."""
-    known = ProgressEvent.objects.in_bulk([e.event_id for e in events], field_name="event_id")
+    known = selectors.progress_events_by_id(event_ids=[e.event_id for e in events])
     courses = _courses_of_modules(
         [e.module for e in events if e.module is not None and e.course is None]
     )
@@ -234,9 +234,9 @@ def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | Learni
     # The enrolment row locks serialise a learner's events (the constraints are the backstop).
     enrolments = {
         (enrolment.learner_id, enrolment.course_id): enrolment
-        for enrolment in Enrolment.objects.select_for_update()
-        .filter(learner__in=learner_ids, course__in=[c.pk for c in courses.values()])
-        .order_by("pk")
+        for enrolment in selectors.enrolments_locked(
+            learner_ids=learner_ids, course_ids=[c.pk for c in courses.values()]
+        )
     }
     required, done = _completion_state(
         learner_ids=learner_ids,
@@ -360,10 +360,10 @@ def _completion_state(*, learner_ids, courses, modules: set[int]):
     if not modules:
         return {}, done
     required = selectors.courses_required_modules(courses=courses)
-    for learner_id, module_id in ModuleCompletion.objects.filter(
-        learner__in=learner_ids,
-        module__in={*modules, *(pk for pks in required.values() for pk in pks)},
-    ).values_list("learner_id", "module_id"):
+    for learner_id, module_id in selectors.completed_module_pairs(
+        learner_ids=learner_ids,
+        module_ids={*modules, *(pk for pks in required.values() for pk in pks)},
+    ):
         done[learner_id].add(module_id)
     return required, done
 

@@ -9,6 +9,7 @@ import hmac
 import json
 import re
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -20,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.signals import request_finished, request_started
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -401,7 +403,7 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
     digest = _api_key_digest(key)
     seconds = _api_key_cache_seconds()
     cache_key = _api_key_cache_key(digest)
-    api_key = cache.get(cache_key) if seconds else None
+    api_key = cache_get_in_request(cache_key) if seconds else None
     if api_key is None:
         api_key = (
             ApiKey.objects.select_related("institution")
@@ -454,14 +456,21 @@ class CacheGeneration:
 
     MAX_AGE = 600
     MAX_ENTRIES = 20_000
+    #: Every generation, so that a request reads all their tokens in one round trip.
+    instances: list["CacheGeneration"] = []
 
     def __init__(self, name: str):
         self.key = f"generation:{name}"
         self._copy: tuple[str, float, dict] | None = None
+        CacheGeneration.instances.append(self)
 
         def cache_generation_bump():  # named: Django logs robust on-commit failures by name
-            cache.set(self.key, uuid.uuid4().hex, timeout=None)
+            token = uuid.uuid4().hex
+            cache.set(self.key, token, timeout=None)
             self._copy = None
+            tokens = _request_tokens()
+            if tokens is not None:
+                tokens[self.key] = token
 
         self._bump = cache_generation_bump
 
@@ -474,10 +483,7 @@ class CacheGeneration:
     def memo(self) -> dict:
         if not progress_caches_enabled() or self._pending():
             return {}
-        token = cache.get(self.key)
-        if token is None:
-            cache.add(self.key, uuid.uuid4().hex, timeout=None)
-            token = cache.get(self.key)
+        token = self._token()
         copy, now = self._copy, time.monotonic()
         if (
             copy is None
@@ -488,6 +494,21 @@ class CacheGeneration:
             copy = self._copy = (token, now, {})
         return copy[2]
 
+    def _token(self) -> str:
+        """The current token. Within a request, every generation's token is read in one
+        round trip on first use and kept until the request ends (a progress event used to
+        read them in seven); a change this request commits updates the kept token."""
+        tokens = _request_tokens()
+        if tokens is not None and self.key not in tokens:
+            _generation_tokens_read(tokens)
+        token = cache.get(self.key) if tokens is None else tokens[self.key]
+        if token is None:
+            cache.add(self.key, uuid.uuid4().hex, timeout=None)
+            token = cache.get(self.key)
+            if tokens is not None:
+                tokens[self.key] = token
+        return token
+
     def _pending(self) -> bool:
         """Whether this thread's transaction changed the data: its new token awaits commit in
         the connection's on-commit callbacks (which a rollback drops)."""
@@ -495,6 +516,43 @@ class CacheGeneration:
         return connection.in_atomic_block and any(
             func is self._bump for _savepoints, func, _robust in connection.run_on_commit
         )
+
+
+_request_state = threading.local()
+
+
+def _request_tokens() -> dict | None:
+    """The generation tokens this thread's current request has read, or None outside a
+    request (a task, a command, a shell: every use reads the token afresh)."""
+    return getattr(_request_state, "generation_tokens", None)
+
+
+def _generation_tokens_read(tokens: dict, *, also: str | None = None):
+    """Read every generation's token into ``tokens`` in one round trip; with ``also``, that
+    cache key's value too, which is returned."""
+    keys = [generation.key for generation in CacheGeneration.instances]
+    found = cache.get_many(keys if also is None else [also, *keys])
+    tokens.update({key: found.get(key) for key in keys})
+    return found.get(also)
+
+
+def cache_get_in_request(key: str):
+    """``cache.get(key)``; within a request, in the round trip that reads the generation
+    tokens, which nearly every API request needs next (see :class:`CacheGeneration`)."""
+    tokens = _request_tokens()
+    if tokens is None or tokens:
+        return cache.get(key)
+    return _generation_tokens_read(tokens, also=key)
+
+
+@receiver(request_started)
+def _generation_tokens_begin(**kwargs) -> None:
+    _request_state.generation_tokens = {}
+
+
+@receiver(request_finished)
+def _generation_tokens_end(**kwargs) -> None:
+    _request_state.generation_tokens = None
 
 
 # --- Outbound webhooks ----------------------------------------------------------------------
