@@ -2,6 +2,7 @@
 1,000-item framework costs the same number of queries as a 10-item one."""
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
@@ -398,36 +399,53 @@ def evidence_of_institutions(*, institution_ids, source_kind: str) -> QuerySet[C
 
 
 # --- Read when evidence is recorded ------------------------------------------------------------
-# In SQL (see lms.sql and docs/decisions/0010): every module completion makes both.
+# In SQL (see lms.sql and docs/decisions/0010): every module completion reads it.
 
 
-def attainment_of(*, learner_ids, competency_ids) -> list[CompetencyAttainment]:
-    """The learners' stored attainment of the competencies."""
-    if not learner_ids or not competency_ids:
-        return []
-    return list(
-        CompetencyAttainment.objects.raw(
-            *sql.statement(
-                "SELECT * FROM competencies_competencyattainment "
-                "WHERE learner_id {learners} AND competency_id {items}",
-                learners=learner_ids,
-                items=competency_ids,
-            )
+class AttainmentState(NamedTuple):
+    """What recording evidence starts from: stored attainment, and the highest level shown."""
+
+    #: (learner id, competency id) -> the stored row's (framework id, level id, via,
+    #: via item id, since, id).
+    stored: dict[tuple[int, int], tuple]
+    #: (learner id, competency id) -> the order of the highest level the evidence shows.
+    tops: dict[tuple[int, int], int]
+
+
+def attainment_state(*, learner_ids, attainment_of, top_of) -> AttainmentState:
+    """The learners' stored attainment of the competencies ``attainment_of``, and the highest
+    level their evidence shows of each of ``top_of``: one round trip for both."""
+    if not learner_ids or not (attainment_of or top_of):
+        return AttainmentState({}, {})
+    parts, values = [], {"users": learner_ids}
+    if attainment_of:
+        parts.append(
+            "SELECT 'stored', learner_id, competency_id, framework_id, level_id, via, "
+            "via_item_id, since, id FROM competencies_competencyattainment "
+            "WHERE learner_id {users} AND competency_id {attained}"
         )
-    )
-
-
-def evidence_top_orders(*, learner_ids, competency_ids) -> list[tuple[int, int, int]]:
-    """(learner id, competency id, order of the highest level shown) for each competency
-    among ``competency_ids`` each learner has evidence of."""
-    if not learner_ids or not competency_ids:
-        return []
-    return sql.rows(
-        'SELECT evidence.learner_id, evidence.competency_id, MAX(level."order") '
-        "FROM competencies_competencyevidence evidence "
-        "JOIN competencies_scalelevel level ON level.id = evidence.level_id "
-        "WHERE evidence.learner_id {learners} AND evidence.competency_id {items} "
-        "GROUP BY evidence.learner_id, evidence.competency_id",
-        learners=learner_ids,
-        items=competency_ids,
-    )
+        values["attained"] = attainment_of
+    if top_of:
+        parts.append(
+            "SELECT 'top', evidence.learner_id, evidence.competency_id, MAX(level.\"order\"), "
+            "NULL, NULL, NULL, NULL, NULL FROM competencies_competencyevidence evidence "
+            "JOIN competencies_scalelevel level ON level.id = evidence.level_id "
+            "WHERE evidence.learner_id {users} AND evidence.competency_id {shown} "
+            "GROUP BY evidence.learner_id, evidence.competency_id"
+        )
+        values["shown"] = top_of
+    state = AttainmentState({}, {})
+    for kind, learner_id, competency_id, *rest in sql.rows(" UNION ALL ".join(parts), **values):
+        if kind == "stored":
+            framework_id, level_id, via, via_item_id, since, pk = rest
+            state.stored[learner_id, competency_id] = (
+                framework_id,
+                level_id,
+                via,
+                via_item_id,
+                sql.datetime_value(since),
+                pk,
+            )
+        else:
+            state.tops[learner_id, competency_id] = rest[0]
+    return state

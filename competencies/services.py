@@ -1449,15 +1449,16 @@ class _AttainmentReplay:
         self.shown: dict[tuple[int, int], requirements.Shown] = {}
         stored_pieces = []
         if not from_scratch and self.nodes:
-            items = {*self.nodes, *(pk for n in self.nodes.values() for pk, _c in n.children)}
-            for row in selectors.attainment_of(learner_ids=learner_ids, competency_ids=items):
-                self.stored[row.learner_id, row.competency_id] = _Row(
-                    row.framework_id, row.level_id, row.via, row.via_item_id, row.since, row.pk
-                )
-            for learner_id, competency_id, top in selectors.evidence_top_orders(
-                learner_ids=learner_ids, competency_ids=self.nodes.keys() - ruled
-            ):
-                self.tops[learner_id, competency_id] = top
+            state = selectors.attainment_state(
+                learner_ids=learner_ids,
+                attainment_of={
+                    *self.nodes,
+                    *(pk for n in self.nodes.values() for pk, _c in n.children),
+                },
+                top_of=self.nodes.keys() - ruled,
+            )
+            self.stored = {key: _Row(*row) for key, row in state.stored.items()}
+            self.tops = state.tops
             if ruled:
                 stored_pieces = list(
                     CompetencyEvidence.objects.filter(

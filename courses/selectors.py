@@ -24,6 +24,7 @@ from courses.models import (
     Observation,
     ProgressEvent,
     QuizAttempt,
+    XapiStatement,
 )
 from lms import selectors as lms_selectors
 from lms import sql
@@ -772,3 +773,17 @@ def completed_module_pairs(*, learner_ids, module_ids) -> list[tuple[int, int]]:
         learners=learner_ids,
         modules=module_ids,
     )
+
+
+def xapi_statement_stored(*, institution, statement_id) -> XapiStatement | None:
+    """The statement the institution stored under ``statement_id``, if any (each xAPI POST
+    asks, before storing)."""
+    statements = XapiStatement.objects.raw(
+        *sql.statement(
+            "SELECT * FROM courses_xapistatement "
+            "WHERE institution_id {institution} AND statement_id {statement_id}",
+            institution=institution.pk,
+            statement_id=sql.prepared(XapiStatement, "statement_id", [statement_id])[0],
+        )
+    )
+    return next(iter(statements), None)

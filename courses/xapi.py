@@ -684,11 +684,11 @@ def _attachments_store(*, institution: Institution, outcomes, parts) -> None:
 
 
 def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidStatement):
-    existing = XapiStatement.objects.filter(institution=institution, statement_id=s.id).first()
+    existing = selectors.xapi_statement_stored(institution=institution, statement_id=s.id)
     if existing is not None:
         return _existing_outcome(existing, s)
     if s.voids is not None:
-        target = XapiStatement.objects.filter(institution=institution, statement_id=s.voids).first()
+        target = selectors.xapi_statement_stored(institution=institution, statement_id=s.voids)
         if target is not None and target.verb_iri == VOIDED:
             _fail("object.id: a voiding statement cannot void another voiding statement.")
     now = timezone.now()

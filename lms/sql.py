@@ -22,9 +22,13 @@ values as the ORM does; rows of plain numbers and text through :func:`rows`.
 import enum
 import string
 from collections.abc import Collection
+from datetime import UTC
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 
 class Lock(enum.Enum):
@@ -60,6 +64,16 @@ def rows(template: str, **values) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(*statement(template, **values))
         return cursor.fetchall()
+
+
+def datetime_value(value):
+    """A timestamp read through a cursor, as the ORM would give it: SQLite returns text."""
+    if not isinstance(value, str):
+        return value
+    parsed = parse_datetime(value)
+    if settings.USE_TZ and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
 
 
 def prepared(model: type[Model], field: str, values) -> list:

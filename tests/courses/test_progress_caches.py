@@ -40,6 +40,13 @@ def caches_on(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def generations_restored(monkeypatch):
+    """Generations a test makes are forgotten after it (each request reads every token)."""
+    generations = lms_services.CacheGeneration
+    monkeypatch.setattr(generations, "instances", list(generations.instances))
+
+
 @pytest.fixture
 def modules(course) -> list[ModulePage]:
     return [m.specific for m in ModulePage.objects.child_of(course).order_by("path")]
@@ -290,3 +297,111 @@ def test_a_certificate_rule_added_or_removed_is_seen_by_the_next_completion(
     finish(2)
     assert not Certificate.objects.filter(learner=learners[2]).exists()
     assert not Certificate.objects.filter(learner=learners[0]).exists()
+
+
+# --- Generation tokens read once per request ---------------------------------------------------
+
+
+class CacheCalls:
+    """Counts the reads our code asks of the cache, by kind (one ``get_many`` is one round
+    trip to Redis; the per-process cache the tests use may serve it by ``get``s of its own,
+    which are not counted)."""
+
+    def __init__(self, monkeypatch):
+        self.gets: list[str] = []
+        self.get_manys: list[list[str]] = []
+        self._inside_get_many = False
+        get, get_many = cache.get, cache.get_many
+
+        def counting_get(key, *args, **kwargs):
+            if not self._inside_get_many:
+                self.gets.append(key)
+            return get(key, *args, **kwargs)
+
+        def counting_get_many(keys, *args, **kwargs):
+            self.get_manys.append(list(keys))
+            self._inside_get_many = True
+            try:
+                return get_many(keys, *args, **kwargs)
+            finally:
+                self._inside_get_many = False
+
+        monkeypatch.setattr(cache, "get", counting_get)
+        monkeypatch.setattr(cache, "get_many", counting_get_many)
+
+
+def test_one_event_reads_the_api_key_and_every_token_in_one_round_trip(
+    client, settings, monkeypatch, institution_a, modules, learners
+):
+    import json
+
+    settings.API_KEY_CACHE_SECONDS = 30
+    _key, secret = lms_services.api_key_create(
+        institution=institution_a, name="LMS", created_by=learners[0]
+    )
+
+    def post(learner: int):
+        event = {"id": str(uuid.uuid4()), "learner": f"L{learner}", "verb": "completed"}
+        response = client.post(
+            "/api/v1/progress/events",
+            json.dumps({"events": [{**event, "module_id": modules[0].pk}]}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {secret}",
+        )
+        assert response.json()["results"][0]["status"] == "applied"
+
+    post(0)  # the key and the copies are cached now
+    calls = CacheCalls(monkeypatch)
+    post(1)
+    assert calls.gets == []
+    [keys] = calls.get_manys
+    assert {g.key for g in lms_services.CacheGeneration.instances} < set(keys)
+    assert any(key.startswith("api-key:") for key in keys)
+    assert CompetencyEvidence.objects.filter(learner=learners[1]).exists()
+
+
+def test_within_a_request_tokens_are_read_once_and_the_next_request_reads_them_again(
+    monkeypatch,
+):
+    from django.core.signals import request_finished, request_started
+
+    generation = lms_services.CacheGeneration("tests.per-request")
+    request_started.send(sender=None)
+    try:
+        copy = generation.memo()
+        copy["read"] = True
+        calls = CacheCalls(monkeypatch)
+        cache.set(generation.key, "replaced by another process")
+        assert generation.memo() == {"read": True}  # the token this request read
+        assert calls.gets == [] and calls.get_manys == []
+    finally:
+        request_finished.send(sender=None)
+    request_started.send(sender=None)
+    try:
+        assert generation.memo() == {}  # the new token: read afresh
+    finally:
+        request_finished.send(sender=None)
+
+
+def test_a_change_the_request_commits_is_seen_by_the_rest_of_it():
+    from django.core.signals import request_finished, request_started
+
+    generation = lms_services.CacheGeneration("tests.own-change")
+    request_started.send(sender=None)
+    try:
+        generation.memo()["before"] = True
+        with transaction.atomic():
+            generation.changed()
+            assert generation.memo() == {}  # its own change, not committed yet
+        assert generation.memo() == {}  # committed: the kept token is the new one
+        generation.memo()["after"] = True
+        assert generation.memo() == {"after": True}
+    finally:
+        request_finished.send(sender=None)
+
+
+def test_outside_a_request_every_use_reads_the_token(monkeypatch):
+    generation = lms_services.CacheGeneration("tests.no-request")
+    generation.memo()["kept"] = True
+    cache.set(generation.key, "replaced by another process")
+    assert generation.memo() == {}

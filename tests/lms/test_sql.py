@@ -1,0 +1,79 @@
+"""The SQL templates of the progress path (lms.sql) read what the ORM would, on either
+database: PostgreSQL in CI, SQLite as the embedded default."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+
+from lms import sql
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_collection_becomes_one_array_on_postgresql_and_a_list_elsewhere():
+    text, params = sql.statement("SELECT id FROM t WHERE id {ids}", ids=[3, 1, 2])
+    if connection.vendor == "postgresql":
+        assert (text, params) == ("SELECT id FROM t WHERE id = ANY(%s)", [[3, 1, 2]])
+    else:
+        assert (text, params) == ("SELECT id FROM t WHERE id IN (%s, %s, %s)", [3, 1, 2])
+
+
+def test_a_single_value_a_table_and_a_lock_fill_their_slots_in_order():
+    users = get_user_model()
+    text, params = sql.statement(
+        "SELECT id FROM {users} WHERE username {name} AND id {ids}{lock}",
+        users=users,
+        name="ama",
+        ids={7},
+        lock=sql.Lock.NO_KEY_UPDATE,
+    )
+    table = connection.ops.quote_name(users._meta.db_table)
+    lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
+    match = "= ANY(%s)" if connection.vendor == "postgresql" else "IN (%s)"
+    assert text == f"SELECT id FROM {table} WHERE username = %s AND id {match}{lock}"
+    assert params == ["ama", [7]] if connection.vendor == "postgresql" else ["ama", 7]
+
+
+def test_an_empty_collection_is_refused_rather_than_matching_nothing_silently():
+    with pytest.raises(ValueError, match="at least one value"):
+        sql.statement("SELECT 1 WHERE id {ids}", ids=[])
+
+
+def test_rows_read_what_the_orm_reads():
+    users = [UserFactory(username=f"sql-{i}") for i in range(4)]
+    wanted = [users[0].pk, users[2].pk, users[3].pk]
+    with transaction.atomic():
+        found = sql.rows(
+            "SELECT id, username FROM {users} WHERE id {ids} ORDER BY id{lock}",
+            users=get_user_model(),
+            ids=wanted,
+            lock=sql.Lock.UPDATE,
+        )
+    expected = list(
+        get_user_model().objects.filter(pk__in=wanted).order_by("pk").values_list("pk", "username")
+    )
+    assert found == expected
+
+
+def test_prepared_values_match_the_column_as_stored():
+    """A UUID is native on PostgreSQL and 32 hex digits on SQLite: the template must be given
+    what the column holds, or it matches nothing."""
+    import uuid
+
+    from courses.models import ProgressEvent
+
+    value = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    [prepared] = sql.prepared(ProgressEvent, "event_id", [value])
+    assert prepared == (value if connection.vendor == "postgresql" else value.hex)
+
+
+def test_timestamps_read_as_text_become_aware_datetimes():
+    assert sql.datetime_value("2026-12-04 06:30:00.250000") == datetime(
+        2026, 12, 4, 6, 30, 0, 250000, tzinfo=UTC
+    )
+    moment = datetime(2026, 12, 4, tzinfo=UTC)
+    assert sql.datetime_value(moment) is moment
+    assert sql.datetime_value(None) is None
