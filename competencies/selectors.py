@@ -4,6 +4,7 @@
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -402,6 +403,21 @@ def evidence_of_institutions(*, institution_ids, source_kind: str) -> QuerySet[C
 # In SQL (see lms.sql and docs/decisions/0010): every module completion reads it.
 
 
+def learners_locked(*, learner_ids) -> sql.Read:
+    """A read that locks the learners' rows until the transaction ends, in primary-key order
+    (so that two transactions locking several learners never wait for each other in a
+    circle): what serialises each learner's evidence, so that the stored attainment read
+    after it stays true."""
+    return sql.Read(
+        "SELECT id FROM {users} WHERE id {learners} ORDER BY id{lock}",
+        {
+            "users": get_user_model(),
+            "learners": sorted(set(learner_ids)),
+            "lock": sql.Lock.NO_KEY_UPDATE,
+        },
+    )
+
+
 class AttainmentState(NamedTuple):
     """What recording evidence starts from: stored attainment, and the highest level shown."""
 
@@ -412,10 +428,16 @@ class AttainmentState(NamedTuple):
     tops: dict[tuple[int, int], int]
 
 
-def attainment_state(*, learner_ids, attainment_of, top_of) -> AttainmentState:
+def attainment_state(
+    *, learner_ids, attainment_of, top_of, lock_learners: bool = False
+) -> AttainmentState:
     """The learners' stored attainment of the competencies ``attainment_of``, and the highest
-    level their evidence shows of each of ``top_of``: one round trip for both."""
+    level their evidence shows of each of ``top_of``, in one statement; with
+    ``lock_learners``, after locking the learners (:func:`learners_locked`), in the same
+    round trip."""
     if not learner_ids or not (attainment_of or top_of):
+        if lock_learners:
+            sql.read_all(learners_locked(learner_ids=learner_ids))
         return AttainmentState({}, {})
     parts, values = [], {"users": learner_ids}
     if attainment_of:
@@ -434,8 +456,11 @@ def attainment_state(*, learner_ids, attainment_of, top_of) -> AttainmentState:
             "GROUP BY evidence.learner_id, evidence.competency_id"
         )
         values["shown"] = top_of
+    reads = [sql.Read(" UNION ALL ".join(parts), values)]
+    if lock_learners:
+        reads.insert(0, learners_locked(learner_ids=learner_ids))
     state = AttainmentState({}, {})
-    for kind, learner_id, competency_id, *rest in sql.rows(" UNION ALL ".join(parts), **values):
+    for kind, learner_id, competency_id, *rest in sql.read_all(*reads)[-1]:
         if kind == "stored":
             framework_id, level_id, via, via_item_id, since, pk = rest
             state.stored[learner_id, competency_id] = (

@@ -11,7 +11,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Max, Q
 from django.db.models.signals import post_delete, post_save
@@ -822,12 +821,7 @@ def _lock_learners(learner_ids) -> None:
     Row locks on PostgreSQL, taken in primary-key order so that two calls locking several
     learners never wait for each other in a circle; SQLite serialises writers anyway.
     """
-    sql.rows(
-        "SELECT id FROM {users} WHERE id {learners} ORDER BY id{lock}",
-        users=get_user_model(),
-        learners=sorted(set(learner_ids)),
-        lock=sql.Lock.NO_KEY_UPDATE,
-    )
+    sql.read_all(selectors.learners_locked(learner_ids=learner_ids))
 
 
 @transaction.atomic
@@ -914,8 +908,11 @@ def _evidence_write(
     evidence: list[NewEvidence], *, fresh_sources: bool, webhooks: list | None
 ) -> list[EvidenceRecorded]:
     learners = {piece.learner.pk: piece.learner for piece in evidence}
-    _lock_learners(learners)
-    known = {} if fresh_sources else _recorded_sources(evidence)
+    if fresh_sources:
+        known = {}  # and the learners are locked by the replay's first read, below
+    else:
+        _lock_learners(learners)  # before looking up what was recorded
+        known = _recorded_sources(evidence)
     results: list[CompetencyEvidence | EvidenceRecorded] = []
     new: list[CompetencyEvidence] = []
     for piece in evidence:
@@ -964,7 +961,7 @@ def _evidence_write(
         )
         for row in new
     ]
-    replay = _AttainmentReplay(learner_ids=list(learners), pieces=pieces)
+    replay = _AttainmentReplay(learner_ids=list(learners), pieces=pieces, lock=fresh_sources)
     CompetencyEvidence.objects.bulk_create(new)
     raised: list[_Raised] = []
     changed_by_piece = {
@@ -1437,7 +1434,9 @@ class _AttainmentReplay:
     recording one piece does; :meth:`write` stores the difference with what was loaded.
     """
 
-    def __init__(self, *, learner_ids, pieces: list[_Piece], from_scratch: bool = False):
+    def __init__(
+        self, *, learner_ids, pieces: list[_Piece], from_scratch: bool = False, lock=False
+    ):
         self.graph = _settled_graph()
         self.nodes = _affected_items({p.competency_id for p in pieces}, graph=self.graph)
         self.scales = _scales({node.framework_id for node in self.nodes.values()}, graph=self.graph)
@@ -1456,6 +1455,7 @@ class _AttainmentReplay:
                     *(pk for n in self.nodes.values() for pk, _c in n.children),
                 },
                 top_of=self.nodes.keys() - ruled,
+                lock_learners=lock,
             )
             self.stored = {key: _Row(*row) for key, row in state.stored.items()}
             self.tops = state.tops
@@ -1467,6 +1467,8 @@ class _AttainmentReplay:
                         "learner_id", "competency_id", "level__order", "source_kind", "source_id"
                     )
                 )
+        elif lock:
+            _lock_learners(learner_ids)
         self.requirements = requirements.ModuleRequirements()
         with_modules = {
             pk for pk in ruled if self.nodes[pk].evidence_rule in requirements.RULES_WITH_MODULES

@@ -732,58 +732,62 @@ def _activity_module_read(section, *, activity_iri: str):
 # and the ORM's building of a query cost more than the database's answer.
 
 
-def progress_events_by_id(*, event_ids) -> dict:
-    """The events already recorded under any of ``event_ids``, by event id."""
-    if not event_ids:
-        return {}
-    events = ProgressEvent.objects.raw(
-        *sql.statement(
+@dataclass
+class ProgressState:
+    """What a set of progress events is checked against (see :func:`progress_state`)."""
+
+    known: dict  # event id -> the ProgressEvent recorded under it
+    enrolments: list[Enrolment]  # locked until the transaction ends
+    completed: list[tuple[int, int]]  # (learner id, module id)
+
+
+def progress_state(*, event_ids, learner_ids, course_ids, module_ids) -> ProgressState:
+    """In one round trip (:func:`lms.sql.read_all`): the events already recorded under any
+    of ``event_ids``; the learners' enrolments in the courses, each row locked until the
+    transaction ends (in primary-key order, so two transactions never wait for each other in
+    a circle); and which of ``module_ids`` each learner has completed."""
+    reads = [
+        sql.Read(
             "SELECT * FROM courses_progressevent WHERE event_id {ids}",
-            ids=sql.prepared(ProgressEvent, "event_id", event_ids),
+            {"ids": sql.prepared(ProgressEvent, "event_id", event_ids)},
+            ProgressEvent,
         )
-    )
-    return {event.event_id: event for event in events}
-
-
-def enrolments_locked(*, learner_ids, course_ids) -> list[Enrolment]:
-    """The learners' enrolments in the courses, each row locked until the transaction ends
-    (in primary-key order, so two transactions never wait for each other in a circle)."""
-    if not learner_ids or not course_ids:
-        return []
-    return list(
-        Enrolment.objects.raw(
-            *sql.statement(
+    ]
+    if learner_ids and course_ids:
+        reads.append(
+            sql.Read(
                 "SELECT * FROM courses_enrolment WHERE learner_id {learners} "
                 "AND course_id {courses} ORDER BY id{lock}",
-                learners=learner_ids,
-                courses=course_ids,
-                lock=sql.Lock.UPDATE,
+                {"learners": learner_ids, "courses": course_ids, "lock": sql.Lock.UPDATE},
+                Enrolment,
             )
         )
-    )
-
-
-def completed_module_pairs(*, learner_ids, module_ids) -> list[tuple[int, int]]:
-    """(learner id, module id) for each of the modules each learner has completed."""
-    if not learner_ids or not module_ids:
-        return []
-    return sql.rows(
-        "SELECT learner_id, module_id FROM courses_modulecompletion "
-        "WHERE learner_id {learners} AND module_id {modules}",
-        learners=learner_ids,
-        modules=module_ids,
-    )
+    if learner_ids and module_ids:
+        reads.append(
+            sql.Read(
+                "SELECT learner_id, module_id FROM courses_modulecompletion "
+                "WHERE learner_id {learners} AND module_id {modules}",
+                {"learners": learner_ids, "modules": module_ids},
+            )
+        )
+    known, *rest = sql.read_all(*reads)
+    enrolments = rest.pop(0) if learner_ids and course_ids else []
+    completed = rest.pop(0) if learner_ids and module_ids else []
+    return ProgressState({event.event_id: event for event in known}, enrolments, completed)
 
 
 def xapi_statement_stored(*, institution, statement_id) -> XapiStatement | None:
     """The statement the institution stored under ``statement_id``, if any (each xAPI POST
     asks, before storing)."""
-    statements = XapiStatement.objects.raw(
-        *sql.statement(
+    [statements] = sql.read_all(
+        sql.Read(
             "SELECT * FROM courses_xapistatement "
             "WHERE institution_id {institution} AND statement_id {statement_id}",
-            institution=institution.pk,
-            statement_id=sql.prepared(XapiStatement, "statement_id", [statement_id])[0],
+            {
+                "institution": institution.pk,
+                "statement_id": sql.prepared(XapiStatement, "statement_id", [statement_id])[0],
+            },
+            XapiStatement,
         )
     )
-    return next(iter(statements), None)
+    return statements[0] if statements else None

@@ -223,7 +223,6 @@ def _completes_module(event: NewProgressEvent) -> bool:
 
 def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | LearningError]:
     """Check each event against the state so far, in order, then write what they change."""
-    known = selectors.progress_events_by_id(event_ids=[e.event_id for e in events])
     courses = _courses_of_modules(
         [e.module for e in events if e.module is not None and e.course is None]
     )
@@ -231,18 +230,24 @@ def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | Learni
         if e.course is not None:
             courses.setdefault(e.course.path, e.course)
     learner_ids = {e.learner.pk for e in events}
+    # Each course's live required modules, when an event completes a module (read once per
+    # change of the structure, see courses.selectors.STRUCTURE).
+    completing = {e.module.pk for e in events if _completes_module(e)}
+    required = selectors.courses_required_modules(courses=courses.values()) if completing else {}
     # The enrolment row locks serialise a learner's events (the constraints are the backstop).
-    enrolments = {
-        (enrolment.learner_id, enrolment.course_id): enrolment
-        for enrolment in selectors.enrolments_locked(
-            learner_ids=learner_ids, course_ids=[c.pk for c in courses.values()]
-        )
-    }
-    required, done = _completion_state(
+    state = selectors.progress_state(
+        event_ids=[e.event_id for e in events],
         learner_ids=learner_ids,
-        courses=courses.values(),
-        modules={e.module.pk for e in events if _completes_module(e)},
+        course_ids=[c.pk for c in courses.values()],
+        module_ids={*completing, *(pk for pks in required.values() for pk in pks)}
+        if completing
+        else set(),
     )
+    known = state.known
+    enrolments = {(row.learner_id, row.course_id): row for row in state.enrolments}
+    done: dict[int, set[int]] = defaultdict(set)
+    for learner_id, module_id in state.completed:
+        done[learner_id].add(module_id)
     outcomes: list[RecordedEvent | LearningError] = []
     new_events: list[ProgressEvent] = []
     new_enrolments: list[Enrolment] = []
@@ -350,22 +355,6 @@ def _courses_of_modules(modules: list[ModulePage]) -> dict[str, CoursePage]:
     if not paths:
         return {}
     return {course.path: course for course in CoursePage.objects.filter(path__in=paths)}
-
-
-def _completion_state(*, learner_ids, courses, modules: set[int]):
-    """Each course's live required modules, and each learner's completed modules among those
-    and ``modules`` (one or two queries, see :func:`courses.selectors.courses_required_modules`;
-    none when no event completes a module)."""
-    done: dict[int, set[int]] = defaultdict(set)
-    if not modules:
-        return {}, done
-    required = selectors.courses_required_modules(courses=courses)
-    for learner_id, module_id in selectors.completed_module_pairs(
-        learner_ids=learner_ids,
-        module_ids={*modules, *(pk for pks in required.values() for pk in pks)},
-    ):
-        done[learner_id].add(module_id)
-    return required, done
 
 
 def _events_write(*, events, enrolments, completed_enrolments, completions) -> None:

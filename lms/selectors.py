@@ -114,14 +114,13 @@ def learners_by_external_id(*, institution: Institution, external_ids) -> dict:
     In SQL, as it is on the progress path (see :mod:`lms.sql`)."""
     if not external_ids:
         return {}
-    users = get_user_model().objects.raw(
-        *sql.statement(
+    [users] = sql.read_all(
+        sql.Read(
             "SELECT learner.*, identity.external_id AS learner_external_id FROM {users} learner "
             "JOIN lms_learneridentity identity ON identity.user_id = learner.id "
             "WHERE identity.institution_id {institution} AND identity.external_id {ids}",
-            users=get_user_model(),
-            institution=institution.pk,
-            ids=set(external_ids),
+            {"users": get_user_model(), "institution": institution.pk, "ids": set(external_ids)},
+            get_user_model(),
         )
     )
     return {user.learner_external_id: user for user in users}

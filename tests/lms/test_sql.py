@@ -77,3 +77,85 @@ def test_timestamps_read_as_text_become_aware_datetimes():
     moment = datetime(2026, 12, 4, tzinfo=UTC)
     assert sql.datetime_value(moment) is moment
     assert sql.datetime_value(None) is None
+
+
+@pytest.fixture
+def recorded_event(course):
+    """A progress event with every kind of value: a UUID, a JSON object, a decimal, dates."""
+    from decimal import Decimal
+
+    from courses.models import Enrolment, ModulePage, ProgressEvent
+
+    learner = UserFactory(username="sql-learner")
+    Enrolment.objects.create(learner=learner, course=course, enrolled_at="2026-01-01T00:00Z")
+    module = ModulePage.objects.child_of(course).first()
+    return ProgressEvent.objects.create(
+        event_id="12345678-1234-5678-1234-567812345678",
+        learner=learner,
+        verb="passed",
+        object_type="module",
+        course=course,
+        module=module,
+        score=Decimal("87.50"),
+        success=True,
+        occurred_at=datetime(2026, 12, 4, 6, 30, tzinfo=UTC),
+        source="api",
+        extra={"xapi_verb": "http://adlnet.gov/expapi/verbs/passed", "n": [1, 2]},
+    )
+
+
+def test_reads_run_in_order_and_give_model_rows_as_the_orm_gives_them(recorded_event):
+    from courses.models import Enrolment, ProgressEvent
+
+    with transaction.atomic():
+        events, enrolments, plain = sql.read_all(
+            sql.Read(
+                "SELECT * FROM courses_progressevent WHERE event_id {ids}",
+                {"ids": sql.prepared(ProgressEvent, "event_id", [recorded_event.event_id])},
+                ProgressEvent,
+            ),
+            sql.Read(
+                "SELECT * FROM courses_enrolment WHERE learner_id {learner}{lock}",
+                {"learner": recorded_event.learner_id, "lock": sql.Lock.UPDATE},
+                Enrolment,
+            ),
+            sql.Read("SELECT verb FROM courses_progressevent WHERE id {pk}", {"pk": [-1]}),
+        )
+    [event] = events
+    expected = ProgressEvent.objects.get(pk=recorded_event.pk)
+    for field in ProgressEvent._meta.concrete_fields:
+        assert getattr(event, field.attname) == getattr(expected, field.attname), field.name
+    assert event.extra == {"xapi_verb": "http://adlnet.gov/expapi/verbs/passed", "n": [1, 2]}
+    assert not event._state.adding
+    assert [e.course_id for e in enrolments] == [recorded_event.course_id]
+    assert plain == []
+
+
+def test_columns_beyond_the_model_become_attributes(recorded_event):
+    [users] = sql.read_all(
+        sql.Read(
+            "SELECT learner.*, event.verb AS last_verb FROM {users} learner "
+            "JOIN courses_progressevent event ON event.learner_id = learner.id "
+            "WHERE learner.id {pk}",
+            {"users": get_user_model(), "pk": recorded_event.learner_id},
+            get_user_model(),
+        )
+    )
+    assert [(user.username, user.last_verb) for user in users] == [("sql-learner", "passed")]
+
+
+def test_a_failing_read_raises_django_s_error_and_the_transaction_rolls_back(recorded_event):
+    from django.db import DatabaseError
+
+    from courses.models import ProgressEvent
+
+    # Django's error (psycopg's own would escape code that catches Django's, such as the
+    # progress path's retry after a deadlock).
+    with pytest.raises(DatabaseError), transaction.atomic():
+        ProgressEvent.objects.filter(pk=recorded_event.pk).update(verb="completed")
+        sql.read_all(
+            sql.Read("SELECT id FROM courses_progressevent WHERE id {pk}", {"pk": 1}),
+            sql.Read("SELECT no_such_column FROM courses_progressevent", {}),
+        )
+    assert ProgressEvent.objects.get(pk=recorded_event.pk).verb == "passed"
+    assert sql.rows("SELECT verb FROM courses_progressevent WHERE id {pk}", pk=recorded_event.pk)
