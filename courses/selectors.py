@@ -777,17 +777,20 @@ def progress_state(*, event_ids, learner_ids, course_ids, module_ids) -> Progres
 
 
 def xapi_statement_stored(*, institution, statement_id) -> XapiStatement | None:
-    """The statement the institution stored under ``statement_id``, if any (each xAPI POST
-    asks, before storing)."""
-    [statements] = sql.read_all(
-        sql.Read(
-            "SELECT * FROM courses_xapistatement "
-            "WHERE institution_id {institution} AND statement_id {statement_id}",
-            {
-                "institution": institution.pk,
-                "statement_id": sql.prepared(XapiStatement, "statement_id", [statement_id])[0],
-            },
-            XapiStatement,
-        )
+    """The statement the institution stored under ``statement_id``, if any."""
+    return sql.read_all(xapi_statement_stored_read(institution, statement_id))[0]
+
+
+def xapi_statement_stored_read(institution, statement_id) -> sql.Read:
+    """:func:`xapi_statement_stored` as a read to run with others (each xAPI POST asks it
+    before storing, see :mod:`lms.sql`)."""
+    return sql.Read(
+        "SELECT * FROM courses_xapistatement "
+        "WHERE institution_id {institution} AND statement_id {statement_id}",
+        {
+            "institution": institution.pk,
+            "statement_id": sql.prepared(XapiStatement, "statement_id", [statement_id])[0],
+        },
+        XapiStatement,
+        lambda statements: statements[0] if statements else None,
     )
-    return statements[0] if statements else None

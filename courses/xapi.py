@@ -46,6 +46,7 @@ from courses.models import (
 )
 from courses.services import LearningError, progress_event_record
 from lms import selectors as lms_selectors
+from lms import sql
 from lms.models import ApiKey, Institution
 
 XAPI_VERSION = "1.0.3"
@@ -684,7 +685,13 @@ def _attachments_store(*, institution: Institution, outcomes, parts) -> None:
 
 
 def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidStatement):
-    existing = selectors.xapi_statement_stored(institution=institution, statement_id=s.id)
+    # Whether the id is taken, and the learner its progress would be for, in one round trip.
+    external_id = _actor_account_name(s.raw) if s.verb_iri in PROGRESS_VERBS else None
+    reads = [selectors.xapi_statement_stored_read(institution, s.id)]
+    if external_id:
+        reads.append(lms_selectors.learners_by_external_id_read(institution, [external_id]))
+    existing, *found = sql.read_all(*reads)
+    learners = found[0] if found else None
     if existing is not None:
         return _existing_outcome(existing, s)
     if s.voids is not None:
@@ -708,7 +715,7 @@ def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidState
     )
     # Its progress first, so that the row is written once with what became of it. A parallel
     # request storing the same id makes the insert fail: statements_store then starts again.
-    _progress_apply(stored=stored, api_key=api_key, institution=institution)
+    _progress_apply(stored=stored, api_key=api_key, institution=institution, learners=learners)
     stored.save(force_insert=True)
     XapiStatementKey.objects.bulk_create(
         XapiStatementKey(
@@ -830,9 +837,19 @@ def _score_percent(result: dict) -> Decimal | None:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _progress_apply(*, stored: XapiStatement, api_key: ApiKey, institution: Institution) -> None:
+def _actor_account_name(raw: dict) -> str | None:
+    """The actor's ``account.name``: the learner's external id at the institution."""
+    account = raw["actor"].get("account") if isinstance(raw["actor"], dict) else None
+    return account.get("name") if isinstance(account, dict) else None
+
+
+def _progress_apply(
+    *, stored: XapiStatement, api_key: ApiKey, institution: Institution, learners=None
+) -> None:
     """Turn a statement into a progress event when it maps to a module, and note on it what
-    became of its progress (saved at once if the statement is stored already: a replay)."""
+    became of its progress (saved at once if the statement is stored already: a replay).
+    ``learners``: the institution's learners by external id, when the caller read the
+    actor's already."""
     raw = stored.raw
     verb = PROGRESS_VERBS.get(stored.verb_iri)
     mapped = (
@@ -846,15 +863,12 @@ def _progress_apply(*, stored: XapiStatement, api_key: ApiKey, institution: Inst
         _progress_note(stored, XapiProgressStatus.NOT_MAPPED)
         return
     module, course = mapped
-    account = raw["actor"].get("account") if isinstance(raw["actor"], dict) else None
-    external_id = account.get("name") if isinstance(account, dict) else None
-    learner = (
-        lms_selectors.learners_by_external_id(
+    external_id = _actor_account_name(raw)
+    if external_id and learners is None:
+        learners = lms_selectors.learners_by_external_id(
             institution=institution, external_ids=[external_id]
-        ).get(external_id)
-        if external_id
-        else None
-    )
+        )
+    learner = learners.get(external_id) if external_id else None
     if learner is None:
         _progress_note(
             stored,

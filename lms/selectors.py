@@ -109,21 +109,23 @@ def learner_identity_for(*, institution: Institution, external_id: str) -> Learn
 
 
 def learners_by_external_id(*, institution: Institution, external_ids) -> dict:
-    """Map each of ``external_ids`` the institution knows to its user, in one query.
-
-    In SQL, as it is on the progress path (see :mod:`lms.sql`)."""
+    """Map each of ``external_ids`` the institution knows to its user, in one query."""
     if not external_ids:
         return {}
-    [users] = sql.read_all(
-        sql.Read(
-            "SELECT learner.*, identity.external_id AS learner_external_id FROM {users} learner "
-            "JOIN lms_learneridentity identity ON identity.user_id = learner.id "
-            "WHERE identity.institution_id {institution} AND identity.external_id {ids}",
-            {"users": get_user_model(), "institution": institution.pk, "ids": set(external_ids)},
-            get_user_model(),
-        )
+    return sql.read_all(learners_by_external_id_read(institution, external_ids))[0]
+
+
+def learners_by_external_id_read(institution: Institution, external_ids) -> sql.Read:
+    """:func:`learners_by_external_id` as a read to run with others (see :mod:`lms.sql`:
+    it is on the progress path). ``external_ids`` must not be empty."""
+    return sql.Read(
+        "SELECT learner.*, identity.external_id AS learner_external_id FROM {users} learner "
+        "JOIN lms_learneridentity identity ON identity.user_id = learner.id "
+        "WHERE identity.institution_id {institution} AND identity.external_id {ids}",
+        {"users": get_user_model(), "institution": institution.pk, "ids": set(external_ids)},
+        get_user_model(),
+        lambda users: {user.learner_external_id: user for user in users},
     )
-    return {user.learner_external_id: user for user in users}
 
 
 def learner_identities_of(*, user_id: int) -> QuerySet[LearnerIdentity]:

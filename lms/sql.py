@@ -21,9 +21,10 @@ values as the ORM does; rows of plain numbers and text through :func:`rows`.
 
 import enum
 import string
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -68,16 +69,19 @@ def rows(template: str, **values) -> list[tuple]:
 @dataclass(frozen=True)
 class Read:
     """A read for :func:`read_all`: a template (see :func:`statement`), the values of its
-    slots, and the model whose rows it selects (``SELECT *``, plus any other columns, which
-    become attributes), or None for plain rows."""
+    slots, the model whose rows it selects (``SELECT *``, plus any other columns, which
+    become attributes) or None for plain rows, and what to make of the rows (``result``,
+    given the rows or instances; by default the list itself). A selector that returns a
+    ``Read`` lets its caller run it together with others."""
 
     template: str
     values: dict
     model: type[Model] | None = None
+    result: Callable[[list], Any] | None = None
 
 
 def read_all(*reads: Read) -> list[list]:
-    """Run ``reads`` in order; each one's rows, or instances of its model.
+    """Run ``reads`` in order; each one's rows, or instances of its model (or its result).
 
     On PostgreSQL they go to the server together in one round trip (psycopg's pipeline mode),
     with the ``BEGIN`` of a transaction that starts with them: each still runs after the one
@@ -97,9 +101,13 @@ def read_all(*reads: Read) -> list[list]:
             for read in reads:
                 cursors.append(connection.cursor())
                 cursors[-1].execute(*statement(read.template, **read.values))
-        return [
+        results = [
             cursor.fetchall() if read.model is None else _instances(read.model, cursor)
             for read, cursor in zip(reads, cursors, strict=True)
+        ]
+        return [
+            found if read.result is None else read.result(found)
+            for read, found in zip(reads, results, strict=True)
         ]
     finally:
         for cursor in cursors:
