@@ -137,8 +137,8 @@ def test_one_xapi_statement_costs_seventeen_queries(
     assert response["X-SSW-Progress"].endswith("=applied")
     sql = show("one xAPI statement", queries)
     # BEGIN; the statement id and the learner (one round trip); in a savepoint, the event as
-    # above (11); the
-    # statement and its query keys inserted once, with what became of its progress; COMMIT.
+    # above (11); the statement and its query keys inserted once, with what became of its
+    # progress; COMMIT.
     assert len(sql) <= 17
     assert not [text for text in sql if any(table in text for table in SETTLED_TABLES)]
     assert not [text for text in sql if text.startswith('UPDATE "courses_xapistatement"')]
