@@ -25,9 +25,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -124,31 +125,58 @@ def _pipelines() -> bool:
     return psycopg.Pipeline.is_supported()
 
 
+@dataclass(frozen=True)
+class _RowPlan:
+    """How a cursor's columns become one model's instances (see :func:`_instances`)."""
+
+    positions: list[int]  # the column of each concrete field, in field order
+    attnames: list[str]
+    converters: list[tuple[int, list, Any]]  # (field index, converters, column expression)
+    extra: list[tuple[str, int]]  # columns beyond the model's: (attribute, column)
+
+
+#: Plans by database connection (each thread has its own), model and selected columns: a
+#: progress event makes the same reads every time.
+_row_plans: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _row_plan(model: type[Model], names: tuple[str, ...]) -> _RowPlan:
+    wrapper = connections[connection.alias]
+    plans = _row_plans.setdefault(wrapper, {})
+    plan = plans.get((model, names))
+    if plan is None:
+        position = {name: index for index, name in enumerate(names)}
+        fields = model._meta.concrete_fields
+        try:
+            positions = [position[field.column] for field in fields]
+        except KeyError as missing:
+            raise ValueError(f"The read selects no column {missing} of {model.__name__}.") from None
+        columns = [field.get_col(model._meta.db_table) for field in fields]
+        converters = [
+            (index, wrapper.ops.get_db_converters(column) + column.get_db_converters(wrapper))
+            for index, column in enumerate(columns)
+        ]
+        taken = set(positions)
+        plan = plans[model, names] = _RowPlan(
+            positions=positions,
+            attnames=[field.attname for field in fields],
+            converters=[(index, funcs, columns[index]) for index, funcs in converters if funcs],
+            extra=[(name, index) for name, index in position.items() if index not in taken],
+        )
+    return plan
+
+
 def _instances(model: type[Model], cursor) -> list[Model]:
     """The cursor's rows as instances of ``model``, each value converted as the ORM would."""
-    position = {column[0]: index for index, column in enumerate(cursor.description)}
-    fields = model._meta.concrete_fields
-    try:
-        positions = [position[field.column] for field in fields]
-    except KeyError as missing:
-        raise ValueError(f"The read selects no column {missing} of {model.__name__}.") from None
-    columns = [field.get_col(model._meta.db_table) for field in fields]
-    converters = [
-        (index, connection.ops.get_db_converters(column) + column.get_db_converters(connection))
-        for index, column in enumerate(columns)
-    ]
-    converters = [(index, funcs, columns[index]) for index, funcs in converters if funcs]
-    taken = set(positions)
-    extra = [(name, index) for name, index in position.items() if index not in taken]
-    attnames = [field.attname for field in fields]
+    plan = _row_plan(model, tuple(column[0] for column in cursor.description))
     instances = []
     for row in cursor.fetchall():
-        values = [row[index] for index in positions]
-        for index, funcs, column in converters:
+        values = [row[index] for index in plan.positions]
+        for index, funcs, column in plan.converters:
             for func in funcs:
                 values[index] = func(values[index], column, connection)
-        instance = model.from_db(connection.alias, attnames, values)
-        for name, index in extra:
+        instance = model.from_db(connection.alias, plan.attnames, values)
+        for name, index in plan.extra:
             setattr(instance, name, row[index])
         instances.append(instance)
     return instances
