@@ -1432,6 +1432,8 @@ class _AttainmentReplay:
     than "any evidence", their evidence kind by kind and, once for all, the modules mapped to
     them (:func:`competencies.requirements.module_requirements`). :meth:`step` is what
     recording one piece does; :meth:`write` stores the difference with what was loaded.
+    With ``lock``, the learners are locked first (see :func:`_lock_learners`), in the round
+    trip of the first read.
     """
 
     def __init__(

@@ -15,13 +15,14 @@ value. In a template, each ``{name}`` is replaced by what ``values[name]`` is:
 - a :class:`Lock`: the row-locking clause, or nothing where the database locks whole;
 - anything else: one parameter, ``= %s``.
 
-Rows that hold dates go through ``Model.objects.raw(*statement(...))``, which converts
-values as the ORM does; rows of plain numbers and text through :func:`rows`.
+:func:`read_all` runs several reads in one round trip where it can, and gives each one's
+rows, or instances of its model converted as the ORM converts them; :func:`rows` runs one.
 """
 
 import enum
 import string
 from collections.abc import Callable, Collection
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -93,12 +94,9 @@ def read_all(*reads: Read) -> list[list]:
     connection.ensure_connection()
     cursors = []
     try:
-        if _pipelines():
-            with connection.wrap_database_errors, connection.connection.pipeline():
-                for read in reads:
-                    cursors.append(connection.cursor())
-                    cursors[-1].execute(*statement(read.template, **read.values))
-        else:
+        together = connection.connection.pipeline() if _pipelines() else nullcontext()
+        # Errors of a pipeline arrive when it ends: raised as Django's, as a cursor's are.
+        with connection.wrap_database_errors, together:
             for read in reads:
                 cursors.append(connection.cursor())
                 cursors[-1].execute(*statement(read.template, **read.values))
