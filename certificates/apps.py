@@ -8,7 +8,7 @@ class CertificatesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # They register hooks; services its receivers of rule changes.
+        # api and learner_hooks register hooks; services connects its rule-change receivers.
         from certificates import api, learner_hooks, services  # noqa: F401
         from courses.signals import learning_changed_many
 

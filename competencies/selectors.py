@@ -468,7 +468,7 @@ def attainment_state(
                 level_id,
                 via,
                 via_item_id,
-                sql.datetime_value(since),
+                sql.converted(CompetencyAttainment, "since", since),
                 pk,
             )
         else:

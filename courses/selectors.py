@@ -1,6 +1,7 @@
 """Reads of the courses app: the catalogue, a learner's progress, quiz scoring."""
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -738,7 +739,7 @@ class ProgressState:
 
     known: dict  # event id -> the ProgressEvent recorded under it
     enrolments: list[Enrolment]  # locked until the transaction ends
-    completed: list[tuple[int, int]]  # (learner id, module id)
+    completed: defaultdict[int, set[int]]  # learner id -> ids of modules completed
 
 
 def progress_state(*, event_ids, learner_ids, course_ids, module_ids) -> ProgressState:
@@ -746,34 +747,32 @@ def progress_state(*, event_ids, learner_ids, course_ids, module_ids) -> Progres
     of ``event_ids``; the learners' enrolments in the courses, each row locked until the
     transaction ends (in primary-key order, so two transactions never wait for each other in
     a circle); and which of ``module_ids`` each learner has completed."""
-    reads = [
-        sql.Read(
+    reads = {
+        "known": sql.Read(
             "SELECT * FROM courses_progressevent WHERE event_id {ids}",
             {"ids": sql.prepared(ProgressEvent, "event_id", event_ids)},
             ProgressEvent,
+            lambda events: {event.event_id: event for event in events},
         )
-    ]
+    }
     if learner_ids and course_ids:
-        reads.append(
-            sql.Read(
-                "SELECT * FROM courses_enrolment WHERE learner_id {learners} "
-                "AND course_id {courses} ORDER BY id{lock}",
-                {"learners": learner_ids, "courses": course_ids, "lock": sql.Lock.UPDATE},
-                Enrolment,
-            )
+        reads["enrolments"] = sql.Read(
+            "SELECT * FROM courses_enrolment WHERE learner_id {learners} "
+            "AND course_id {courses} ORDER BY id{lock}",
+            {"learners": learner_ids, "courses": course_ids, "lock": sql.Lock.UPDATE},
+            Enrolment,
         )
     if learner_ids and module_ids:
-        reads.append(
-            sql.Read(
-                "SELECT learner_id, module_id FROM courses_modulecompletion "
-                "WHERE learner_id {learners} AND module_id {modules}",
-                {"learners": learner_ids, "modules": module_ids},
-            )
+        reads["completed"] = sql.Read(
+            "SELECT learner_id, module_id FROM courses_modulecompletion "
+            "WHERE learner_id {learners} AND module_id {modules}",
+            {"learners": learner_ids, "modules": module_ids},
         )
-    known, *rest = sql.read_all(*reads)
-    enrolments = rest.pop(0) if learner_ids and course_ids else []
-    completed = rest.pop(0) if learner_ids and module_ids else []
-    return ProgressState({event.event_id: event for event in known}, enrolments, completed)
+    found = dict(zip(reads, sql.read_all(*reads.values()), strict=True))
+    completed = defaultdict(set)
+    for learner_id, module_id in found.get("completed", []):
+        completed[learner_id].add(module_id)
+    return ProgressState(found["known"], found.get("enrolments", []), completed)
 
 
 def xapi_statement_stored(*, institution, statement_id) -> XapiStatement | None:

@@ -13,7 +13,6 @@ certificates) that a learner's progress changed; this app knows nothing of them.
 
 import secrets
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -239,15 +238,10 @@ def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | Learni
         event_ids=[e.event_id for e in events],
         learner_ids=learner_ids,
         course_ids=[c.pk for c in courses.values()],
-        module_ids={*completing, *(pk for pks in required.values() for pk in pks)}
-        if completing
-        else set(),
+        module_ids={*completing, *(pk for pks in required.values() for pk in pks)},
     )
-    known = state.known
+    known, done = state.known, state.completed
     enrolments = {(row.learner_id, row.course_id): row for row in state.enrolments}
-    done: dict[int, set[int]] = defaultdict(set)
-    for learner_id, module_id in state.completed:
-        done[learner_id].add(module_id)
     outcomes: list[RecordedEvent | LearningError] = []
     new_events: list[ProgressEvent] = []
     new_enrolments: list[Enrolment] = []

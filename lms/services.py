@@ -449,9 +449,12 @@ class CacheGeneration:
     holds a change of the data not committed yet (it must read its own change, and what it
     read must not outlive a rollback). :meth:`changed` is called on every change of the data
     (by signal receivers, and by services that write without signals); the token is replaced
-    when the change commits. A copy is also dropped after :data:`MAX_AGE` seconds, in case a
-    process died between a commit and its new token, and started afresh once it holds
-    :data:`MAX_ENTRIES` entries (clients choose what is looked up, such as activity IRIs).
+    when the change commits, and this process's copy is dropped at once. A copy is also
+    dropped after :data:`MAX_AGE` seconds, in case a process died between a commit and its
+    new token, and started afresh once it holds :data:`MAX_ENTRIES` entries (clients choose
+    what is looked up, such as activity IRIs). A request reads the tokens of every generation
+    once, in one round trip, and another process's change is seen from its next request
+    (docs/decisions/0010).
     """
 
     MAX_AGE = 600
@@ -465,12 +468,8 @@ class CacheGeneration:
         CacheGeneration.instances.append(self)
 
         def cache_generation_bump():  # named: Django logs robust on-commit failures by name
-            token = uuid.uuid4().hex
-            cache.set(self.key, token, timeout=None)
+            cache.set(self.key, uuid.uuid4().hex, timeout=None)
             self._copy = None
-            tokens = _request_tokens()
-            if tokens is not None:
-                tokens[self.key] = token
 
         self._bump = cache_generation_bump
 
@@ -496,8 +495,7 @@ class CacheGeneration:
 
     def _token(self) -> str:
         """The current token. Within a request, every generation's token is read in one
-        round trip on first use and kept until the request ends (a progress event used to
-        read them in seven); a change this request commits updates the kept token."""
+        round trip on first use and kept until the request ends; outside one, on each use."""
         tokens = _request_tokens()
         if tokens is not None and self.key not in tokens:
             _generation_tokens_read(tokens)

@@ -24,15 +24,11 @@ import string
 from collections.abc import Callable, Collection
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from django.conf import settings
 from django.db import connection, connections
 from django.db.models import Model
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 
 class Lock(enum.Enum):
@@ -150,10 +146,7 @@ def _row_plan(model: type[Model], names: tuple[str, ...]) -> _RowPlan:
         except KeyError as missing:
             raise ValueError(f"The read selects no column {missing} of {model.__name__}.") from None
         columns = [field.get_col(model._meta.db_table) for field in fields]
-        converters = [
-            (index, wrapper.ops.get_db_converters(column) + column.get_db_converters(wrapper))
-            for index, column in enumerate(columns)
-        ]
+        converters = [(index, _converters(column)) for index, column in enumerate(columns)]
         taken = set(positions)
         plan = plans[model, names] = _RowPlan(
             positions=positions,
@@ -180,14 +173,20 @@ def _instances(model: type[Model], cursor) -> list[Model]:
     return instances
 
 
-def datetime_value(value):
-    """A timestamp read through a cursor, as the ORM would give it: SQLite returns text."""
-    if not isinstance(value, str):
-        return value
-    parsed = parse_datetime(value)
-    if settings.USE_TZ and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, UTC)
-    return parsed
+def converted(model: type[Model], field: str, value):
+    """``value`` of ``model.field`` read through a cursor (a plain row), converted as the ORM
+    converts it: SQLite gives dates as text, for instance."""
+    column = model._meta.get_field(field).get_col(model._meta.db_table)
+    for func in _converters(column):
+        value = func(value, column, connection)
+    return value
+
+
+def _converters(column) -> list:
+    """Django's converters for a column read on the default connection (its backend's, then
+    its field's)."""
+    wrapper = connections[connection.alias]
+    return wrapper.ops.get_db_converters(column) + column.get_db_converters(wrapper)
 
 
 def prepared(model: type[Model], field: str, values) -> list:

@@ -393,7 +393,7 @@ def test_a_change_the_request_commits_is_seen_by_the_rest_of_it():
         with transaction.atomic():
             generation.changed()
             assert generation.memo() == {}  # its own change, not committed yet
-        assert generation.memo() == {}  # committed: the kept token is the new one
+        assert generation.memo() == {}  # committed: the copy was dropped
         generation.memo()["after"] = True
         assert generation.memo() == {"after": True}
     finally:

@@ -1,5 +1,7 @@
 """Database connections around Celery tasks: kept as Django keeps them, not one per task."""
 
+from types import SimpleNamespace
+
 import pytest
 from celery.signals import task_postrun, task_prerun
 from django.db import connection
@@ -7,27 +9,23 @@ from django.db import connection
 import lms.celery  # noqa: F401 - connects the task signal receivers
 
 
-class _Request:
-    def __init__(self, eager: bool):
-        self.is_eager = eager
-
-
 class _Task:
-    """What the signals send: the task, whose request says whether it runs eagerly."""
+    """What the signals send (hashable, as Celery's dispatcher needs): the task, whose
+    request says whether it runs eagerly."""
 
-    def __init__(self, eager: bool):
-        self.request = _Request(eager)
+    def __init__(self, *, eager: bool):
+        self.request = SimpleNamespace(is_eager=eager)
 
 
-def _task(*, eager: bool) -> _Task:
-    return _Task(eager)
+#: An in-memory SQLite connection is never closed: nothing to test there.
+server_connection = pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="an in-memory SQLite connection is never closed"
+)
 
 
 @pytest.fixture
 def fresh_connection(settings):
     """An open connection that Django may keep for ten minutes."""
-    if connection.vendor == "sqlite":
-        pytest.skip("an in-memory SQLite connection is never closed")
     connection.close()
     connection.settings_dict["CONN_MAX_AGE"] = 600
     connection.ensure_connection()
@@ -35,27 +33,30 @@ def fresh_connection(settings):
     connection.settings_dict["CONN_MAX_AGE"] = settings.DATABASES["default"]["CONN_MAX_AGE"]
 
 
-@pytest.mark.django_db(transaction=True)
+@server_connection
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_task_keeps_a_healthy_connection(fresh_connection):
-    task_prerun.send(sender=_task(eager=False))
-    task_postrun.send(sender=_task(eager=False))
+    task_prerun.send(sender=_Task(eager=False))
+    task_postrun.send(sender=_Task(eager=False))
     assert connection.connection is fresh_connection
 
 
-@pytest.mark.django_db(transaction=True)
+@server_connection
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_task_closes_a_connection_past_its_age(fresh_connection):
     connection.close_at = 0  # its CONN_MAX_AGE has run out
-    task_postrun.send(sender=_task(eager=False))
+    task_postrun.send(sender=_Task(eager=False))
     assert connection.connection is None
 
 
-@pytest.mark.django_db(transaction=True)
+@server_connection
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_task_closes_a_connection_after_a_database_error(fresh_connection):
     connection.errors_occurred = True
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     connection.connection.close()  # the server went away meanwhile
-    task_postrun.send(sender=_task(eager=False))
+    task_postrun.send(sender=_Task(eager=False))
     assert connection.connection is None
 
 
@@ -65,8 +66,9 @@ def test_celery_is_told_not_to_close_every_connection_itself(settings):
     assert app.conf.get("CELERY_DB_REUSE_MAX") == settings.CELERY_DB_REUSE_MAX >= 100
 
 
-@pytest.mark.django_db(transaction=True)
+@server_connection
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_eager_task_leaves_the_callers_connection_alone(fresh_connection):
     connection.close_at = 0
-    task_postrun.send(sender=_task(eager=True))
+    task_postrun.send(sender=_Task(eager=True))
     assert connection.connection is fresh_connection

@@ -70,15 +70,6 @@ def test_prepared_values_match_the_column_as_stored():
     assert prepared == (value if connection.vendor == "postgresql" else value.hex)
 
 
-def test_timestamps_read_as_text_become_aware_datetimes():
-    assert sql.datetime_value("2026-12-04 06:30:00.250000") == datetime(
-        2026, 12, 4, 6, 30, 0, 250000, tzinfo=UTC
-    )
-    moment = datetime(2026, 12, 4, tzinfo=UTC)
-    assert sql.datetime_value(moment) is moment
-    assert sql.datetime_value(None) is None
-
-
 @pytest.fixture
 def recorded_event(course):
     """A progress event with every kind of value: a UUID, a JSON object, a decimal, dates."""
@@ -159,3 +150,16 @@ def test_a_failing_read_raises_django_s_error_and_the_transaction_rolls_back(rec
         )
     assert ProgressEvent.objects.get(pk=recorded_event.pk).verb == "passed"
     assert sql.rows("SELECT verb FROM courses_progressevent WHERE id {pk}", pk=recorded_event.pk)
+
+
+def test_a_plain_row_s_timestamp_becomes_the_aware_datetime_the_orm_gives(recorded_event):
+    """SQLite gives the timestamp as text, PostgreSQL as a datetime: both as the ORM would."""
+    from courses.models import ProgressEvent
+
+    [(read,)] = sql.rows(
+        "SELECT occurred_at FROM courses_progressevent WHERE id {pk}", pk=recorded_event.pk
+    )
+    value = sql.converted(ProgressEvent, "occurred_at", read)
+    assert value == datetime(2026, 12, 4, 6, 30, tzinfo=UTC)
+    assert value.tzinfo is not None
+    assert sql.converted(ProgressEvent, "occurred_at", None) is None
