@@ -10,7 +10,7 @@ value. In a template, each ``{name}`` is replaced by what ``values[name]`` is:
   ``learner_id {learners}`` reads ``learner_id = ANY(%s)`` with one array parameter on
   PostgreSQL (the statement's text does not change with the list's length, and the server
   prepares it once: see ``DATABASE_PREPARE_THRESHOLD``) and ``learner_id IN (%s, …)``
-  elsewhere;
+  elsewhere (one value reads ``= %s``: see :func:`_any_of`);
 - a model class: its table's quoted name (the user model may be a host site's own);
 - a :class:`Lock`: the row-locking clause, or nothing where the database locks whole;
 - anything else: one parameter, ``= %s``.
@@ -198,6 +198,10 @@ def prepared(model: type[Model], field: str, values) -> list:
 def _any_of(values: list) -> tuple[str, list]:
     if not values:
         raise ValueError("A match needs at least one value.")
+    if len(values) == 1:
+        # PostgreSQL would plan a prepared ``= ANY($1)`` afresh on every run (its generic plan
+        # looks dearer than one made for a one-element array); ``= $1`` keeps its plan.
+        return "= %s", values
     if connection.vendor == "postgresql":
         return "= ANY(%s)", [values]
     return f"IN ({', '.join(['%s'] * len(values))})", values

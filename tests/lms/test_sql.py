@@ -32,9 +32,32 @@ def test_a_single_value_a_table_and_a_lock_fill_their_slots_in_order():
     )
     table = connection.ops.quote_name(users._meta.db_table)
     lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
-    match = "= ANY(%s)" if connection.vendor == "postgresql" else "IN (%s)"
-    assert text == f"SELECT id FROM {table} WHERE username = %s AND id {match}{lock}"
-    assert params == ["ama", [7]] if connection.vendor == "postgresql" else ["ama", 7]
+    assert text == f"SELECT id FROM {table} WHERE username = %s AND id = %s{lock}"
+    assert params == ["ama", 7]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan cache")
+def test_a_read_of_one_value_keeps_its_plan_on_postgresql():
+    """A one-value match is ``= %s``: prepared, it is planned once, not on every run as
+    ``= ANY`` of a one-element array would be (the single progress event's reads)."""
+    # With a table of some size and its statistics, as on a live server; on a near-empty
+    # one every plan is the same scan, and a generic plan is kept either way.
+    users = get_user_model()
+    users.objects.bulk_create(users(username=f"plan-{i}") for i in range(3000))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(users._meta.db_table)}")
+    user = UserFactory()
+    template = "SELECT id FROM {users} WHERE id {ids}"
+    for _ in range(8):
+        assert sql.rows(template, users=users, ids=[user.pk]) == [(user.pk,)]
+    text, _params = sql.statement(template, users=users, ids=[user.pk])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = %s",
+            [text.replace("%s", "$1")],
+        )
+        (generic, custom), *_ = cursor.fetchall()
+    assert generic > 0 and custom <= 5
 
 
 def test_an_empty_collection_is_refused_rather_than_matching_nothing_silently():
