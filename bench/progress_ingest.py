@@ -2,11 +2,13 @@
 
 Run:  make bench-ingest      (PostgreSQL at DATABASE_URL; starts gunicorn on 127.0.0.1)
 
-Sets up a fresh database (``BENCH_DB_NAME``, default ``test_bench``) with the demo course and
-N learners (each enrolled), starts gunicorn (``--preload``; by default 2 sync workers, as on
-this 2-core machine; ``BENCH_WORKERS`` and ``BENCH_THREADS`` — threads > 1 means the gthread
-worker — try others) with production settings (:mod:`bench.settings`: DEBUG off, persistent
-connections, the Redis cache), and measures, in one run:
+Sets up a fresh database (``BENCH_DB_NAME``, default ``test_bench``) with the demo course,
+N learners (each enrolled) and earlier activity (``BENCH_HISTORY`` progress events and xAPI
+statements, default 20,000 each), analyses it as autovacuum would a live one, starts
+gunicorn (``--preload``; by default 2 sync workers, as on this 2-core machine;
+``BENCH_WORKERS`` and ``BENCH_THREADS`` — threads > 1 means the gthread worker — try others)
+with production settings (:mod:`bench.settings`: DEBUG off, persistent connections, the Redis
+cache), and measures, in one run:
 (2 sync workers measured best here: 4 sync workers, or 2 gthread workers of 4 threads, gave
 less in both batches and single requests, as more processes or threads than cores only
 contend with PostgreSQL for the same two CPUs; requests are CPU-bound, not waiting on I/O.)
@@ -64,6 +66,8 @@ CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
 FLOOR_REQUESTS = 300
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+#: Earlier progress events and xAPI statements in the database (see history_seed).
+HISTORY = int(os.environ.get("BENCH_HISTORY", "20000"))
 #: Fresh learners for each wrk run (more than wrk sends in BENCH_SECONDS at 1,000/s).
 WRK_LEARNERS = 12_000
 #: The activity IRI the bench's first module is mapped to, for xAPI statements.
@@ -191,7 +195,57 @@ def setup_data():
     Enrolment.objects.bulk_create(
         [Enrolment(learner=u, course=course, enrolled_at=now) for u in users], batch_size=2000
     )
+    history_seed(institution=institution, course=course, module=first, users=users, now=now)
     return key, course, modules, users
+
+
+def history_seed(*, institution, course, module, users, now) -> None:
+    """Earlier activity, as a live service has: ``HISTORY`` "viewed" events and as many xAPI
+    statements no module is mapped to. The bench then analyses the database, so PostgreSQL
+    plans for tables of some size, as it would in production; planned for the empty tables
+    of a new database, reads and foreign-key checks would scan whole tables as they grow."""
+    from courses.models import ProgressEvent, XapiStatement
+
+    ProgressEvent.objects.bulk_create(
+        [
+            ProgressEvent(
+                event_id=uuid.uuid4(),
+                learner=users[i % len(users)],
+                verb="viewed",
+                object_type="module",
+                course=course,
+                module=module,
+                revision_id=module.live_revision_id,
+                occurred_at=now,
+            )
+            for i in range(HISTORY)
+        ],
+        batch_size=5000,
+    )
+    authority = {"objectType": "Agent", "account": {"homePage": "urn:ssw:api-key", "name": "x"}}
+    statements = []
+    for i in range(HISTORY):
+        statement_id = uuid.uuid4()
+        actor = {"objectType": "Agent", "mbox": f"mailto:reader-{i}@bench.example"}
+        verb = "http://adlnet.gov/expapi/verbs/experienced"
+        activity = f"https://lms.bench.example/activities/page-{i % 500}"
+        raw = {"id": str(statement_id), "actor": actor, "verb": {"id": verb}}
+        raw["object"] = {"id": activity}
+        statements.append(
+            XapiStatement(
+                institution=institution,
+                statement_id=statement_id,
+                raw=raw,
+                stored=now,
+                timestamp=now,
+                authority=authority,
+                actor_ifi=actor["mbox"],
+                verb_iri=verb,
+                activity_iri=activity,
+                progress_status="not_mapped",
+            )
+        )
+    XapiStatement.objects.bulk_create(statements, batch_size=5000)
 
 
 def events_for(learner_index: int, modules, verb_cycle: int) -> list[dict]:
@@ -275,8 +329,7 @@ def main() -> int:
     server = None
     try:
         key, course, modules, users = setup_data()
-        # Statistics, as a live database has them (autovacuum keeps them): without, PostgreSQL
-        # plans for the empty tables the bench started with, and keeps those plans.
+        # Statistics, as a live database has them (autovacuum keeps them; see history_seed).
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         from courses.models import ModuleCompletion, ProgressEvent
