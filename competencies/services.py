@@ -6,6 +6,7 @@ framework that is not a draft: published versions are what courses and certifica
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -962,12 +963,11 @@ def _evidence_write(
         for row in new
     ]
     replay = _AttainmentReplay(learner_ids=list(learners), pieces=pieces, lock=fresh_sources)
-    CompetencyEvidence.objects.bulk_create(new)
     raised: list[_Raised] = []
     changed_by_piece = {
         id(row): replay.step(piece, raised=raised) for row, piece in zip(new, pieces, strict=True)
     }
-    rows = replay.write()
+    rows = replay.write(evidence=new)
     if raised:
         notices = _attainment_webhook_notices(learners=learners, raised=raised, replay=replay)
         if webhooks is None:
@@ -1625,8 +1625,11 @@ class _AttainmentReplay:
                 changed_items.append(pk)
         return changed_items
 
-    def write(self) -> dict[tuple[int, int], CompetencyAttainment]:
-        """Store the difference with what was loaded; return every row the replay holds."""
+    def write(
+        self, *, evidence: Sequence[CompetencyEvidence] = ()
+    ) -> dict[tuple[int, int], CompetencyAttainment]:
+        """Store the difference with what was loaded, and the new ``evidence`` it was replayed
+        with (inserted with the new rows: one round trip); return every row the replay holds."""
         to_create, to_update = [], []
         result = {}
         for (learner_id, competency_id), row in self.rows.items():
@@ -1658,5 +1661,5 @@ class _AttainmentReplay:
             update_fields=["level", "since", "via", "via_item"],
             batch_size=1000,
         )
-        CompetencyAttainment.objects.bulk_create(to_create, batch_size=1000)
+        sql.insert(evidence, to_create)
         return result

@@ -45,6 +45,7 @@ from courses.models import (
     ProgressVerb,
     QuizAttempt,
 )
+from lms import sql
 from lms.models import Institution, LearnerProfile, WebhookEvent
 from lms.services import (
     WebhookNotice,
@@ -353,9 +354,8 @@ def _courses_of_modules(modules: list[ModulePage]) -> dict[str, CoursePage]:
 
 def _events_write(*, events, enrolments, completed_enrolments, completions) -> None:
     """Write checked events with their derived state; tell other apps (see courses.signals)."""
-    Enrolment.objects.bulk_create(enrolments)
-    ProgressEvent.objects.bulk_create(events)
-    ModuleCompletion.objects.bulk_create([completion for completion, _m, _c in completions])
+    sql.insert(enrolments, events)  # in one round trip: an event does not name its enrolment
+    sql.insert([completion for completion, _m, _c in completions])
     # A bulk update as an upsert on the primary key (the rows exist and are locked): one
     # INSERT … ON CONFLICT, which Django builds far faster than bulk_update's CASE WHENs.
     Enrolment.objects.bulk_create(

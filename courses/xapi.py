@@ -716,8 +716,8 @@ def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidState
     # Its progress first, so that the row is written once with what became of it. A parallel
     # request storing the same id makes the insert fail: statements_store then starts again.
     _progress_apply(stored=stored, api_key=api_key, institution=institution, learners=learners)
-    stored.save(force_insert=True)
-    XapiStatementKey.objects.bulk_create(
+    sql.insert([stored])
+    sql.insert(
         XapiStatementKey(
             statement=stored, institution=institution, kind=kind, key=key, related=related
         )

@@ -1,4 +1,4 @@
-"""Statements in SQL for the few reads the single-request progress path makes.
+"""Statements in SQL for the few reads and inserts the single-request progress path makes.
 
 Other LMSs send most progress one event or one xAPI statement at a time, and on such a
 request the ORM's building and compiling of each query cost about twice what PostgreSQL
@@ -17,18 +17,20 @@ value. In a template, each ``{name}`` is replaced by what ``values[name]`` is:
 
 :func:`read_all` runs several reads in one round trip where it can, and gives each one's
 rows, or instances of its model converted as the ORM converts them; :func:`rows` runs one.
+:func:`insert` writes new instances as ``bulk_create`` does, for less CPU, several models in
+one round trip where it can.
 """
 
 import enum
 import string
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from django.db import connection, connections
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import NOT_PROVIDED, Model
 
 
 class Lock(enum.Enum):
@@ -38,6 +40,7 @@ class Lock(enum.Enum):
 
 def statement(template: str, **values) -> tuple[str, list]:
     """The SQL of ``template`` with its ``{name}`` slots filled in, and its parameters."""
+    db = _database()
     parts: list[str] = []
     params: list = []
     for text, name, _spec, _conversion in string.Formatter().parse(template):
@@ -46,11 +49,11 @@ def statement(template: str, **values) -> tuple[str, list]:
             continue
         value = values[name]
         if isinstance(value, type) and issubclass(value, Model):
-            parts.append(connection.ops.quote_name(value._meta.db_table))
+            parts.append(db.ops.quote_name(value._meta.db_table))
         elif isinstance(value, Lock):
-            parts.append(_lock_clause(value))
+            parts.append(_lock_clause(db, value))
         elif isinstance(value, Collection) and not isinstance(value, str | bytes):
-            match, match_params = _any_of(list(value))
+            match, match_params = _any_of(db, list(value))
             parts.append(match)
             params.extend(match_params)
         else:
@@ -87,32 +90,162 @@ def read_all(*reads: Read) -> list[list]:
     both processes more CPU than a small statement does (docs/decisions/0010). Elsewhere they
     run one by one. Model rows are converted as the ORM converts them.
     """
-    connection.ensure_connection()
-    cursors = []
-    try:
-        together = connection.connection.pipeline() if _pipelines() else nullcontext()
-        # Errors of a pipeline arrive when it ends: raised as Django's, as a cursor's are.
-        with connection.wrap_database_errors, together:
-            for read in reads:
-                cursors.append(connection.cursor())
-                cursors[-1].execute(*statement(read.template, **read.values))
-        results = [
-            cursor.fetchall() if read.model is None else _instances(read.model, cursor)
+    db = _database()
+    with _Together(db, [statement(read.template, **read.values) for read in reads]) as cursors:
+        found = [
+            cursor.fetchall() if read.model is None else _instances(db, read.model, cursor)
             for read, cursor in zip(reads, cursors, strict=True)
         ]
-        return [
-            found if read.result is None else read.result(found)
-            for read, found in zip(reads, results, strict=True)
+    return [
+        rows if read.result is None else read.result(rows)
+        for read, rows in zip(reads, found, strict=True)
+    ]
+
+
+def insert(*groups: Iterable[Model]) -> None:
+    """Insert each group of new instances (one model a group) and set their primary keys.
+
+    What ``bulk_create`` does for new rows, for less CPU: Django's insert compiler cost about
+    as much as the round trip itself for the one or two rows of a single progress event
+    (docs/decisions/0011). Each value is prepared as the ORM prepares it (``pre_save``, which
+    fills in ``auto_now_add``, then ``get_db_prep_save``), a foreign key set to an instance
+    saved since takes its key, and no signal is sent (``bulk_create`` sends none either).
+    The groups go to the server together as :func:`read_all`'s reads do, so no group may
+    point to an instance of another group: that is refused, as ``bulk_create`` refuses an
+    unsaved related instance, before anything is sent. A group of more than
+    :data:`_FEW_ROWS` (a batch's), or of more values than the database takes in one
+    statement, is given to ``bulk_create`` itself.
+    """
+    db = _database()
+    batches: list[tuple[list[Model], _InsertPlan]] = []
+    statements: list[tuple[str, list]] = []
+    many: list[list[Model]] = []
+    for group in groups:
+        objs = list(group)
+        if not objs:
+            continue
+        plan = _insert_plan(db, type(objs[0]))
+        for obj in objs:
+            if type(obj) is not plan.model or obj.pk is not None:
+                raise ValueError(f"insert() takes new {plan.model.__name__}s only, not {obj!r}.")
+            obj._prepare_related_fields_for_save(operation_name="insert")
+        limit = db.features.max_query_params
+        if len(objs) > _FEW_ROWS or (limit and len(objs) * len(plan.fields) > limit):
+            many.append(objs)
+            continue
+        params = [
+            field.get_db_prep_save(field.pre_save(obj, True), db)
+            for obj in objs
+            for field in plan.fields
         ]
-    finally:
-        for cursor in cursors:
+        batches.append((objs, plan))
+        statements.append((plan.head + ", ".join([plan.row] * len(objs)) + plan.tail, params))
+    for objs in many:
+        type(objs[0]).objects.bulk_create(objs)
+    if not statements:
+        return
+    with _Together(db, statements) as cursors:
+        for (batch, plan), cursor in zip(batches, cursors, strict=True):
+            for obj, (key,) in zip(batch, cursor.fetchall(), strict=True):
+                for func in plan.key_converters:
+                    key = func(key, plan.key_column, db)
+                obj.pk = key
+                obj._state.adding = False
+                obj._state.db = db.alias
+
+
+#: Groups larger than this are ``bulk_create``'s: on PostgreSQL it sends each column as one
+#: array (``UNNEST``), which a batch's long ``VALUES`` list, parsed afresh, cannot beat.
+_FEW_ROWS = 20
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    """How :func:`insert` writes one model's rows: ``head``, a ``row`` per instance, ``tail``."""
+
+    model: type[Model]
+    fields: list  # every concrete field but the primary key, which the database gives
+    head: str
+    row: str
+    tail: str
+    key_column: Any
+    key_converters: list
+
+
+#: Plans by database connection and model, as :data:`_row_plans`.
+_insert_plans: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _insert_plan(db, model: type[Model]) -> _InsertPlan:
+    plans = _insert_plans.setdefault(db, {})
+    plan = plans.get(model)
+    if plan is None:
+        if not db.features.can_return_rows_from_bulk_insert:
+            raise NotImplementedError(f"{db.vendor} cannot return the keys of inserted rows.")
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if f is not meta.pk and not f.generated]
+        for field in fields:
+            if field.db_default is not NOT_PROVIDED:
+                raise NotImplementedError(f"insert() cannot fill {field} from its db_default.")
+        quote = db.ops.quote_name
+        key_column = meta.pk.get_col(meta.db_table)
+        plan = plans[model] = _InsertPlan(
+            model=model,
+            fields=fields,
+            head=(  # names from the model's meta only, quoted
+                f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
+                f"({', '.join(quote(field.column) for field in fields)}) VALUES "
+            ),
+            row=f"({', '.join(['%s'] * len(fields))})",
+            tail=f" RETURNING {quote(meta.pk.column)}",
+            key_column=key_column,
+            key_converters=_converters(db, key_column),
+        )
+    return plan
+
+
+class _Together:
+    """Run statements in order, in one round trip where the database allows (see
+    :func:`read_all`); gives their cursors, to read rows from, and closes them on leaving."""
+
+    def __init__(self, db, statements: list[tuple[str, list]]):
+        self.db = db
+        self.statements = statements
+        self.cursors: list = []
+
+    def __enter__(self) -> list:
+        db = self.db
+        db.ensure_connection()
+        try:
+            # One statement alone is cheaper sent plainly: a pipeline adds a sync message and
+            # three waits on the socket for the one response.
+            together = len(self.statements) > 1 and _pipelines(db)
+            pipeline = db.connection.pipeline() if together else nullcontext()
+            # Errors of a pipeline arrive when it ends: raised as Django's, as a cursor's are.
+            with db.wrap_database_errors, pipeline:
+                for text, params in self.statements:
+                    self.cursors.append(db.cursor())
+                    self.cursors[-1].execute(text, params)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self.cursors
+
+    def __exit__(self, *_exc) -> None:
+        for cursor in self.cursors:
             cursor.close()
 
 
-def _pipelines() -> bool:
-    """Whether reads can share a round trip: PostgreSQL through a libpq of version 14 or
-    later (psycopg's binary package brings its own)."""
-    if connection.vendor != "postgresql":
+def _database():
+    """The default connection's wrapper: ``django.db.connection`` is a proxy that looks the
+    wrapper up again (a thread-local read) for every attribute used, dozens a statement."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _pipelines(db) -> bool:
+    """Whether statements can share a round trip: PostgreSQL through a libpq of version 14
+    or later (psycopg's binary package brings its own)."""
+    if db.vendor != "postgresql":
         return False
     import psycopg
 
@@ -134,9 +267,8 @@ class _RowPlan:
 _row_plans: WeakKeyDictionary = WeakKeyDictionary()
 
 
-def _row_plan(model: type[Model], names: tuple[str, ...]) -> _RowPlan:
-    wrapper = connections[connection.alias]
-    plans = _row_plans.setdefault(wrapper, {})
+def _row_plan(db, model: type[Model], names: tuple[str, ...]) -> _RowPlan:
+    plans = _row_plans.setdefault(db, {})
     plan = plans.get((model, names))
     if plan is None:
         position = {name: index for index, name in enumerate(names)}
@@ -146,7 +278,7 @@ def _row_plan(model: type[Model], names: tuple[str, ...]) -> _RowPlan:
         except KeyError as missing:
             raise ValueError(f"The read selects no column {missing} of {model.__name__}.") from None
         columns = [field.get_col(model._meta.db_table) for field in fields]
-        converters = [(index, _converters(column)) for index, column in enumerate(columns)]
+        converters = [(index, _converters(db, column)) for index, column in enumerate(columns)]
         taken = set(positions)
         plan = plans[model, names] = _RowPlan(
             positions=positions,
@@ -157,16 +289,16 @@ def _row_plan(model: type[Model], names: tuple[str, ...]) -> _RowPlan:
     return plan
 
 
-def _instances(model: type[Model], cursor) -> list[Model]:
+def _instances(db, model: type[Model], cursor) -> list[Model]:
     """The cursor's rows as instances of ``model``, each value converted as the ORM would."""
-    plan = _row_plan(model, tuple(column[0] for column in cursor.description))
+    plan = _row_plan(db, model, tuple(column[0] for column in cursor.description))
     instances = []
     for row in cursor.fetchall():
         values = [row[index] for index in plan.positions]
         for index, funcs, column in plan.converters:
             for func in funcs:
-                values[index] = func(values[index], column, connection)
-        instance = model.from_db(connection.alias, plan.attnames, values)
+                values[index] = func(values[index], column, db)
+        instance = model.from_db(db.alias, plan.attnames, values)
         for name, index in plan.extra:
             setattr(instance, name, row[index])
         instances.append(instance)
@@ -176,39 +308,39 @@ def _instances(model: type[Model], cursor) -> list[Model]:
 def converted(model: type[Model], field: str, value):
     """``value`` of ``model.field`` read through a cursor (a plain row), converted as the ORM
     converts it: SQLite gives dates as text, for instance."""
+    db = _database()
     column = model._meta.get_field(field).get_col(model._meta.db_table)
-    for func in _converters(column):
-        value = func(value, column, connection)
+    for func in _converters(db, column):
+        value = func(value, column, db)
     return value
 
 
-def _converters(column) -> list:
-    """Django's converters for a column read on the default connection (its backend's, then
-    its field's)."""
-    wrapper = connections[connection.alias]
-    return wrapper.ops.get_db_converters(column) + column.get_db_converters(wrapper)
+def _converters(db, column) -> list:
+    """Django's converters for a column read on ``db`` (its backend's, then its field's)."""
+    return db.ops.get_db_converters(column) + column.get_db_converters(db)
 
 
 def prepared(model: type[Model], field: str, values) -> list:
     """``values`` as ``model.field`` stores them (a UUID is text on SQLite, for instance)."""
+    db = _database()
     model_field = model._meta.get_field(field)
-    return [model_field.get_db_prep_value(value, connection) for value in values]
+    return [model_field.get_db_prep_value(value, db) for value in values]
 
 
-def _any_of(values: list) -> tuple[str, list]:
+def _any_of(db, values: list) -> tuple[str, list]:
     if not values:
         raise ValueError("A match needs at least one value.")
     if len(values) == 1:
         # PostgreSQL would plan a prepared ``= ANY($1)`` afresh on every run (its generic plan
         # looks dearer than one made for a one-element array); ``= $1`` keeps its plan.
         return "= %s", values
-    if connection.vendor == "postgresql":
+    if db.vendor == "postgresql":
         return "= ANY(%s)", [values]
     return f"IN ({', '.join(['%s'] * len(values))})", values
 
 
-def _lock_clause(lock: Lock) -> str:
-    features = connection.features
+def _lock_clause(db, lock: Lock) -> str:
+    features = db.features
     if not features.has_select_for_update:
         return ""
     if lock is Lock.NO_KEY_UPDATE and not features.has_select_for_no_key_update:

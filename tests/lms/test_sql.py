@@ -1,6 +1,7 @@
 """The SQL templates of the progress path (lms.sql) read what the ORM would, on either
 database: PostgreSQL in CI, SQLite as the embedded default."""
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -186,3 +187,124 @@ def test_a_plain_row_s_timestamp_becomes_the_aware_datetime_the_orm_gives(record
     assert value == datetime(2026, 12, 4, 6, 30, tzinfo=UTC)
     assert value.tzinfo is not None
     assert sql.converted(ProgressEvent, "occurred_at", None) is None
+
+
+# --- insert -------------------------------------------------------------------------------
+
+
+def _statement(institution, **overrides):
+    from courses.models import XapiStatement
+
+    now = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    values = {
+        "institution": institution,
+        "statement_id": uuid.uuid4(),
+        "raw": {"actor": {"mbox": "mailto:ama@example.org"}, "verb": {"id": "urn:v"}},
+        "stored": now,
+        "timestamp": now,
+        "authority": {"objectType": "Agent", "name": "key"},
+        "actor_ifi": "mailto:ama@example.org",
+        "verb_iri": "urn:v",
+    }
+    return XapiStatement(**{**values, **overrides})
+
+
+def test_insert_stores_what_bulk_create_stores_and_gives_the_keys(institution_a):
+    from courses.models import XapiStatement
+
+    ours, theirs = _statement(institution_a), _statement(institution_a)
+    sql.insert([ours])
+    XapiStatement.objects.bulk_create([theirs])
+
+    assert ours.pk is not None and not ours._state.adding and ours._state.db == "default"
+    fields = [f.attname for f in XapiStatement._meta.concrete_fields]
+    stored = {
+        row["id"]: row
+        for row in XapiStatement.objects.filter(pk__in=[ours.pk, theirs.pk]).values(*fields)
+    }
+    for row in stored.values():
+        row.pop("id"), row.pop("statement_id")
+    assert stored[ours.pk] == stored[theirs.pk]
+    assert stored[ours.pk]["raw"] == ours.raw and stored[ours.pk]["progress_status"] == "pending"
+
+
+def test_insert_fills_in_auto_now_add_as_a_save_would():
+    from lms.models import Institution
+
+    institution = Institution(name="Insert College", slug="insert-college", country="GH")
+    sql.insert([institution])
+
+    assert institution.created_at is not None
+    assert Institution.objects.get(pk=institution.pk).created_at == institution.created_at
+
+
+def test_insert_takes_the_key_of_a_related_instance_inserted_since(institution_a):
+    from courses.models import XapiStatementKey
+
+    statement = _statement(institution_a)
+    key = XapiStatementKey(
+        statement=statement, institution=institution_a, kind="agent", key="k", related=False
+    )
+    sql.insert([statement])
+    sql.insert([key])
+
+    assert XapiStatementKey.objects.get(pk=key.pk).statement_id == statement.pk
+
+
+def test_insert_refuses_a_group_pointing_into_another_before_writing_anything(institution_a):
+    from courses.models import XapiStatement, XapiStatementKey
+
+    statement = _statement(institution_a)
+    key = XapiStatementKey(
+        statement=statement, institution=institution_a, kind="agent", key="k", related=False
+    )
+    with pytest.raises(ValueError, match="unsaved related object 'statement'"):
+        sql.insert([statement], [key])
+
+    assert not XapiStatement.objects.exists() and statement.pk is None
+
+
+def test_insert_refuses_an_instance_that_has_a_row_already(institution_a):
+    with pytest.raises(ValueError, match="new Institutions only"):
+        sql.insert([institution_a])
+
+
+def test_insert_writes_groups_of_several_models_large_and_small(institution_a):
+    """300 rows are a batch's, which bulk_create writes; the small group goes as one
+    statement, with the others' in one round trip on PostgreSQL."""
+    from courses.models import XapiStatement, XapiStatementKey
+
+    statement = _statement(institution_a)
+    sql.insert([statement])
+    keys = [
+        XapiStatementKey(
+            statement=statement, institution=institution_a, kind="agent", key=f"k{i}", related=True
+        )
+        for i in range(300)
+    ]
+    others = [_statement(institution_a), _statement(institution_a)]
+    few = [
+        XapiStatementKey(
+            statement=statement,
+            institution=institution_a,
+            kind="activity",
+            key=f"a{i}",
+            related=False,
+        )
+        for i in range(2)
+    ]
+    sql.insert(keys, others, few)
+
+    assert len({key.pk for key in keys + few}) == 302
+    assert sorted(statement.keys.values_list("pk", flat=True)) == sorted(k.pk for k in keys + few)
+    assert XapiStatement.objects.filter(pk__in=[other.pk for other in others]).count() == 2
+
+
+def test_an_insert_that_breaks_a_constraint_raises_djangos_integrity_error(institution_a):
+    from django.db import IntegrityError
+
+    first = _statement(institution_a)
+    sql.insert([first])
+    again = _statement(institution_a, statement_id=first.statement_id)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql.insert([again])
