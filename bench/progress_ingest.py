@@ -200,6 +200,26 @@ def setup_data():
     return key, course, modules, users
 
 
+def viewed_events(*, users, course, module, count: int, at) -> list:
+    """``count`` new "viewed" events of ``module`` by ``users`` in turn, as rows to insert."""
+    from courses.models import ProgressEvent
+
+    return [
+        ProgressEvent(
+            event_id=uuid.uuid4(),
+            learner=users[i % len(users)],
+            verb="viewed",
+            object_type="module",
+            course=course,
+            module=module,
+            revision_id=module.live_revision_id,
+            occurred_at=at,
+            source="api",
+        )
+        for i in range(count)
+    ]
+
+
 def history_seed(*, institution, course, module, users, now) -> None:
     """Earlier activity, as a live service has: ``HISTORY`` "viewed" events and as many xAPI
     statements no module is mapped to. The bench then analyses the database, so PostgreSQL
@@ -208,19 +228,7 @@ def history_seed(*, institution, course, module, users, now) -> None:
     from courses.models import ProgressEvent, XapiStatement
 
     ProgressEvent.objects.bulk_create(
-        [
-            ProgressEvent(
-                event_id=uuid.uuid4(),
-                learner=users[i % len(users)],
-                verb="viewed",
-                object_type="module",
-                course=course,
-                module=module,
-                revision_id=module.live_revision_id,
-                occurred_at=now,
-            )
-            for i in range(HISTORY)
-        ],
+        viewed_events(users=users, course=course, module=module, count=HISTORY, at=now),
         batch_size=5000,
     )
     authority = {"objectType": "Agent", "account": {"homePage": "urn:ssw:api-key", "name": "x"}}
@@ -463,19 +471,13 @@ def main() -> int:
 
         start = time.perf_counter()
         ProgressEvent.objects.bulk_create(
-            [
-                ProgressEvent(
-                    event_id=uuid.uuid4(),
-                    learner=users[i % len(users)],
-                    verb="viewed",
-                    object_type="module",
-                    course=course,
-                    module=modules[0],
-                    occurred_at=timezone.now(),
-                    source="api",
-                )
-                for i in range(len(batch_events))
-            ],
+            viewed_events(
+                users=users,
+                course=course,
+                module=modules[0],
+                count=len(batch_events),
+                at=timezone.now(),
+            ),
             batch_size=1000,
         )
         baseline_seconds = time.perf_counter() - start
