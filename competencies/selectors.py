@@ -435,7 +435,9 @@ def attainment_state(
     level their evidence shows of each of ``top_of``, in one statement; with
     ``lock_learners``, after locking the learners (:func:`learners_locked`), in the same
     round trip."""
-    if not learner_ids or not (attainment_of or top_of):
+    if not learner_ids:
+        return AttainmentState({}, {})
+    if not (attainment_of or top_of):
         if lock_learners:
             sql.read_all(learners_locked(learner_ids=learner_ids))
         return AttainmentState({}, {})

@@ -16,7 +16,7 @@ value. In a template, each ``{name}`` is replaced by what ``values[name]`` is:
 - anything else: one parameter, ``= %s``.
 
 :func:`read_all` runs several reads in one round trip where it can, and gives each one's
-rows, or instances of its model converted as the ORM converts them; :func:`rows` runs one.
+rows, or instances of its model converted as the ORM converts them.
 :func:`insert` writes new instances as ``bulk_create`` does, for less CPU, several models in
 one round trip where it can.
 """
@@ -60,11 +60,6 @@ def statement(template: str, **values) -> tuple[str, list]:
             parts.append("= %s")
             params.append(value)
     return "".join(parts), params
-
-
-def rows(template: str, **values) -> list[tuple]:
-    """Run the read ``template`` (see :func:`statement`) on the default connection."""
-    return read_all(Read(template, values))[0]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,10 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
+def rows(template: str, **values) -> list[tuple]:
+    return sql.read_all(sql.Read(template, values))[0]
+
+
 def test_a_collection_becomes_one_array_on_postgresql_and_a_list_elsewhere():
     text, params = sql.statement("SELECT id FROM t WHERE id {ids}", ids=[3, 1, 2])
     if connection.vendor == "postgresql":
@@ -50,7 +54,7 @@ def test_a_read_of_one_value_keeps_its_plan_on_postgresql():
     user = UserFactory()
     template = "SELECT id FROM {users} WHERE id {ids}"
     for _ in range(8):
-        assert sql.rows(template, users=users, ids=[user.pk]) == [(user.pk,)]
+        assert rows(template, users=users, ids=[user.pk]) == [(user.pk,)]
     text, _params = sql.statement(template, users=users, ids=[user.pk])
     with connection.cursor() as cursor:
         cursor.execute(
@@ -66,11 +70,11 @@ def test_an_empty_collection_is_refused_rather_than_matching_nothing_silently():
         sql.statement("SELECT 1 WHERE id {ids}", ids=[])
 
 
-def test_rows_read_what_the_orm_reads():
+def test_a_read_reads_what_the_orm_reads():
     users = [UserFactory(username=f"sql-{i}") for i in range(4)]
     wanted = [users[0].pk, users[2].pk, users[3].pk]
     with transaction.atomic():
-        found = sql.rows(
+        found = rows(
             "SELECT id, username FROM {users} WHERE id {ids} ORDER BY id{lock}",
             users=get_user_model(),
             ids=wanted,
@@ -173,14 +177,14 @@ def test_a_failing_read_raises_django_s_error_and_the_transaction_rolls_back(rec
             sql.Read("SELECT no_such_column FROM courses_progressevent", {}),
         )
     assert ProgressEvent.objects.get(pk=recorded_event.pk).verb == "passed"
-    assert sql.rows("SELECT verb FROM courses_progressevent WHERE id {pk}", pk=recorded_event.pk)
+    assert rows("SELECT verb FROM courses_progressevent WHERE id {pk}", pk=recorded_event.pk)
 
 
 def test_a_plain_row_s_timestamp_becomes_the_aware_datetime_the_orm_gives(recorded_event):
     """SQLite gives the timestamp as text, PostgreSQL as a datetime: both as the ORM would."""
     from courses.models import ProgressEvent
 
-    [(read,)] = sql.rows(
+    [(read,)] = rows(
         "SELECT occurred_at FROM courses_progressevent WHERE id {pk}", pk=recorded_event.pk
     )
     value = sql.converted(ProgressEvent, "occurred_at", read)
