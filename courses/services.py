@@ -63,6 +63,13 @@ class LearningError(Exception):
         self.status = status
 
 
+class ProgressWriteClash(Exception):
+    """Writing progress events failed part-way (a parallel request wrote one of the same rows
+    first, a deadlock, or derived state refused), in a caller's transaction that gave them no
+    savepoint: the caller rolls back whole and tries again (see ``retried_by_caller`` of
+    :func:`progress_events_record`)."""
+
+
 @transaction.atomic
 def institution_page_create(
     *, institution: Institution, catalogue: CourseIndexPage, intro: str = ""
@@ -128,12 +135,14 @@ def progress_event_record(
     source: str = ProgressSource.WEB,
     recorded_by=None,
     extra: dict | None = None,
+    retried_by_caller: bool = False,
 ) -> RecordedEvent:
     """Apply one progress event exactly once, with its derived state, atomically.
 
     Idempotent: a second call with the same ``event_id`` returns the first event and changes
     nothing. Raises :class:`LearningError` for an event that does not fit (e.g. a module of a
-    course the learner is not enrolled in) — and then nothing is recorded.
+    course the learner is not enrolled in) — and then nothing is recorded. For
+    ``retried_by_caller``, see :func:`progress_events_record`.
     """
     event = NewProgressEvent(
         event_id=_parse_event_id(event_id),
@@ -148,14 +157,14 @@ def progress_event_record(
         recorded_by=recorded_by,
         extra=extra or {},
     )
-    outcome = progress_events_record(events=[event])[0]
+    outcome = progress_events_record(events=[event], retried_by_caller=retried_by_caller)[0]
     if isinstance(outcome, LearningError):
         raise outcome
     return outcome
 
 
 def progress_events_record(
-    *, events: list[NewProgressEvent]
+    *, events: list[NewProgressEvent], retried_by_caller: bool = False
 ) -> list[RecordedEvent | LearningError]:
     """Apply events in order, each exactly once and with its derived state, set-wise.
 
@@ -174,9 +183,24 @@ def progress_events_record(
     attempt is rolled back whole and the events are applied one at a time, each in its own
     savepoint: one that collided is tried again (and then sees what the other request
     committed: a ``duplicate``, a completion already there), one that fails is refused alone.
+
+    ``retried_by_caller``: the caller's transaction is rolled back and tried again whole when
+    writing fails (xAPI statements are: a statement and its progress are stored together or
+    not at all). The events are then written without a savepoint of their own, two round
+    trips fewer (``SAVEPOINT``, ``RELEASE``), and a failure in writing raises
+    :class:`ProgressWriteClash` with the caller's transaction to be rolled back; the caller's
+    second try passes ``False``.
     """
     if not events:
         return []
+    if retried_by_caller:
+        try:
+            with transaction.atomic(savepoint=False):
+                return _events_apply(events)
+        except (IntegrityError, OperationalError, LearningError) as error:
+            if isinstance(error, OperationalError) and not _is_deadlock(error):
+                raise
+            raise ProgressWriteClash(str(error)) from error
     try:
         # A transaction of its own, or a savepoint in the caller's.
         with transaction.atomic():
@@ -354,8 +378,9 @@ def _courses_of_modules(modules: list[ModulePage]) -> dict[str, CoursePage]:
 
 def _events_write(*, events, enrolments, completed_enrolments, completions) -> None:
     """Write checked events with their derived state; tell other apps (see courses.signals)."""
-    sql.insert(enrolments, events)  # in one round trip: an event does not name its enrolment
-    sql.insert([completion for completion, _m, _c in completions])
+    # In one round trip: an event does not name its enrolment, and a completion finds its
+    # new event by the event's unique id.
+    sql.insert(enrolments, events, [completion for completion, _m, _c in completions])
     # A bulk update as an upsert on the primary key (the rows exist and are locked): one
     # INSERT … ON CONFLICT, which Django builds far faster than bulk_update's CASE WHENs.
     Enrolment.objects.bulk_create(

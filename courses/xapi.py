@@ -44,7 +44,7 @@ from courses.models import (
     XapiStatement,
     XapiStatementKey,
 )
-from courses.services import LearningError, progress_event_record
+from courses.services import LearningError, ProgressWriteClash, progress_event_record
 from lms import selectors as lms_selectors
 from lms import sql
 from lms.models import ApiKey, Institution
@@ -587,18 +587,28 @@ def statements_store(
     parts = parts or {}
     _attachments_check(statements, parts)
     try:
-        return _statements_store_once(api_key=api_key, statements=statements, parts=parts)
-    except IntegrityError:
-        # A parallel request stored one of these ids a moment ago: all of this request was
-        # rolled back; stored again, it is compared with what the other request stored.
-        return _statements_store_once(api_key=api_key, statements=statements, parts=parts)
+        # First with the progress written in the request's transaction alone: nothing of it
+        # is kept unless all of it is.
+        return _statements_store_once(
+            api_key=api_key, statements=statements, parts=parts, first_try=True
+        )
+    except (IntegrityError, ProgressWriteClash):
+        # A parallel request stored one of these ids, or wrote some of their progress, a
+        # moment ago: all of this request was rolled back. Stored again, a statement is
+        # compared with what the other request stored, and each statement's progress is
+        # written in a savepoint of its own, where a clash is tried again or refused alone.
+        return _statements_store_once(
+            api_key=api_key, statements=statements, parts=parts, first_try=False
+        )
 
 
 @transaction.atomic
-def _statements_store_once(*, api_key: ApiKey, statements, parts) -> list[StoredOutcome]:
+def _statements_store_once(
+    *, api_key: ApiKey, statements, parts, first_try: bool
+) -> list[StoredOutcome]:
     institution = api_key.institution
     outcomes = [
-        _statement_store(api_key=api_key, institution=institution, s=statement)
+        _statement_store(api_key=api_key, institution=institution, s=statement, first_try=first_try)
         for statement in statements
     ]
     if parts:
@@ -684,7 +694,9 @@ def _attachments_store(*, institution: Institution, outcomes, parts) -> None:
             pass  # kept by a parallel request a moment ago: the same content
 
 
-def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidStatement):
+def _statement_store(
+    *, api_key: ApiKey, institution: Institution, s: ValidStatement, first_try: bool
+):
     # Whether the id is taken, and the learner its progress would be for, in one round trip.
     external_id = _actor_account_name(s.raw) if s.verb_iri in PROGRESS_VERBS else None
     reads = [selectors.xapi_statement_stored_read(institution, s.id)]
@@ -715,13 +727,21 @@ def _statement_store(*, api_key: ApiKey, institution: Institution, s: ValidState
     )
     # Its progress first, so that the row is written once with what became of it. A parallel
     # request storing the same id makes the insert fail: statements_store then starts again.
-    _progress_apply(stored=stored, api_key=api_key, institution=institution, learners=learners)
-    sql.insert([stored])
-    sql.insert(
-        XapiStatementKey(
-            statement=stored, institution=institution, kind=kind, key=key, related=related
-        )
-        for (kind, key), related in statement_keys(s.raw, authority=authority).items()
+    _progress_apply(
+        stored=stored,
+        api_key=api_key,
+        institution=institution,
+        learners=learners,
+        retried_by_caller=first_try,
+    )
+    sql.insert(  # in one round trip: a key finds its new statement by the statement's id
+        [stored],
+        [
+            XapiStatementKey(
+                statement=stored, institution=institution, kind=kind, key=key, related=related
+            )
+            for (kind, key), related in statement_keys(s.raw, authority=authority).items()
+        ],
     )
     if s.voids is not None:
         XapiStatement.objects.filter(institution=institution, statement_id=s.voids).update(
@@ -844,12 +864,17 @@ def _actor_account_name(raw: dict) -> str | None:
 
 
 def _progress_apply(
-    *, stored: XapiStatement, api_key: ApiKey, institution: Institution, learners=None
+    *,
+    stored: XapiStatement,
+    api_key: ApiKey,
+    institution: Institution,
+    learners=None,
+    retried_by_caller: bool = False,
 ) -> None:
     """Turn a statement into a progress event when it maps to a module, and note on it what
     became of its progress (saved at once if the statement is stored already: a replay).
     ``learners``: the institution's learners by external id, when the caller read the
-    actor's already."""
+    actor's already. ``retried_by_caller``: see :func:`progress_events_record`."""
     raw = stored.raw
     verb = PROGRESS_VERBS.get(stored.verb_iri)
     mapped = (
@@ -883,7 +908,8 @@ def _progress_apply(
     elif verb == ProgressVerb.FAILED:
         success = False
     try:
-        # Applied in a savepoint of its own, or refused leaving nothing behind.
+        # Applied whole or refused leaving nothing behind (in a savepoint of its own, unless
+        # the caller's transaction is tried again whole on a clash).
         recorded = progress_event_record(
             event_id=stored.statement_id,
             learner=learner,
@@ -896,6 +922,7 @@ def _progress_apply(
             source=ProgressSource.XAPI,
             recorded_by=api_key,
             extra={"xapi_statement_id": str(stored.statement_id), "xapi_verb": stored.verb_iri},
+            retried_by_caller=retried_by_caller,
         )
     except LearningError as error:
         _progress_note(stored, XapiProgressStatus.REJECTED, str(error))

@@ -98,60 +98,152 @@ def read_all(*reads: Read) -> list[list]:
 
 
 def insert(*groups: Iterable[Model]) -> None:
-    """Insert each group of new instances (one model a group) and set their primary keys.
+    """Insert each group of new instances (one model a group), in order, and set their keys.
 
     What ``bulk_create`` does for new rows, for less CPU: Django's insert compiler cost about
     as much as the round trip itself for the one or two rows of a single progress event
     (docs/decisions/0011). Each value is prepared as the ORM prepares it (``pre_save``, which
     fills in ``auto_now_add``, then ``get_db_prep_save``), a foreign key set to an instance
     saved since takes its key, and no signal is sent (``bulk_create`` sends none either).
-    The groups go to the server together as :func:`read_all`'s reads do, so no group may
-    point to an instance of another group: that is refused, as ``bulk_create`` refuses an
-    unsaved related instance, before anything is sent. A group of more than
-    :data:`_FEW_ROWS` (a batch's), or of more values than the database takes in one
-    statement, is given to ``bulk_create`` itself.
+
+    The groups go to the server together as :func:`read_all`'s reads do. A group may point
+    to new instances of an earlier group (a completion to its event): the key, not known
+    before the round trip, is then read in the row's ``INSERT`` by a subquery on a unique
+    field or unconditional unique constraint whose values the instance has (an event's
+    ``event_id``), and set on the instance afterwards. Pointing to any other unsaved instance,
+    or to one whose model has no such unique values, is refused before anything is sent, as
+    ``bulk_create`` refuses it. A group of more than :data:`_FEW_ROWS` (a batch's), or of
+    more values than the database takes in one statement, is given to ``bulk_create`` itself,
+    after the groups before it are written.
     """
     db = _database()
-    batches: list[tuple[list[Model], _InsertPlan]] = []
-    statements: list[tuple[str, list]] = []
-    many: list[list[Model]] = []
-    for group in groups:
-        objs = list(group)
-        if not objs:
-            continue
-        plan = _insert_plan(db, type(objs[0]))
-        for obj in objs:
-            if type(obj) is not plan.model or obj.pk is not None:
-                raise ValueError(f"insert() takes new {plan.model.__name__}s only, not {obj!r}.")
-            obj._prepare_related_fields_for_save(operation_name="insert")
-        limit = db.features.max_query_params
-        if len(objs) > _FEW_ROWS or (limit and len(objs) * len(plan.fields) > limit):
-            many.append(objs)
-            continue
-        params = [
-            field.get_db_prep_save(field.pre_save(obj, True), db)
-            for obj in objs
-            for field in plan.fields
-        ]
-        batches.append((objs, plan))
-        statements.append((plan.head + ", ".join([plan.row] * len(objs)) + plan.tail, params))
-    for objs in many:
-        type(objs[0]).objects.bulk_create(objs)
-    if not statements:
-        return
-    with _Together(db, statements) as cursors:
-        for (batch, plan), cursor in zip(batches, cursors, strict=True):
-            for obj, (key,) in zip(batch, cursor.fetchall(), strict=True):
-                for func in plan.key_converters:
-                    key = func(key, plan.key_column, db)
-                obj.pk = key
-                obj._state.adding = False
-                obj._state.db = db.alias
+    planned = [_GroupInsert(db, list(group)) for group in groups]
+    earlier: set[int] = set()
+    for group in planned:
+        group.check(earlier)
+        earlier.update(map(id, group.objs))
+    together: list[_GroupInsert] = []
+    for group in planned:
+        if group.large:
+            _insert_together(db, together)  # the rows it may point to first
+            together = []
+            group.plan.model.objects.bulk_create(group.objs)
+        elif group.objs:
+            together.append(group)
+    _insert_together(db, together)
 
 
 #: Groups larger than this are ``bulk_create``'s: on PostgreSQL it sends each column as one
 #: array (``UNNEST``), which a batch's long ``VALUES`` list, parsed afresh, cannot beat.
 _FEW_ROWS = 20
+
+
+class _GroupInsert:
+    """One group of :func:`insert`: its instances, plan, and foreign keys to earlier groups."""
+
+    def __init__(self, db, objs: list[Model]):
+        self.db = db
+        self.objs = objs
+        self.plan = _insert_plan(db, type(objs[0])) if objs else None
+        limit = db.features.max_query_params
+        self.large = bool(objs) and (
+            len(objs) > _FEW_ROWS or bool(limit and len(objs) * len(self.plan.fields) > limit)
+        )
+        #: Per instance, its foreign keys to new instances of an earlier group: (field, them).
+        self.pointing: list[list[tuple[Any, Model]]] = []
+
+    def check(self, earlier: set[int]) -> None:
+        """Refuse what :func:`insert` refuses, before anything is written."""
+        plan = self.plan
+        for obj in self.objs:
+            if type(obj) is not plan.model or obj.pk is not None:
+                raise ValueError(f"insert() takes new {plan.model.__name__}s only, not {obj!r}.")
+            pointing = []
+            for field in plan.relations:
+                related = field.get_cached_value(obj, None)
+                if related is None or getattr(related, field.target_field.attname) is not None:
+                    continue
+                if id(related) not in earlier:  # as Model.save and bulk_create say it
+                    raise ValueError(
+                        "insert() prohibited to prevent data loss due to unsaved related "
+                        f"object '{field.name}'."
+                    )
+                if not self.large:  # else written after the earlier groups, by key
+                    _found_by(self.db, related)  # refuses a model without unique values
+                pointing.append((field, related))
+            self.pointing.append(pointing)
+            if not self.large:  # bulk_create prepares its own
+                others = [f for f in plan.fields if all(f is not p for p, _ in pointing)]
+                obj._prepare_related_fields_for_save(operation_name="insert", fields=others)
+
+    def statement(self) -> tuple[str, list]:
+        db, plan = self.db, self.plan
+        rows: list[str] = []
+        params: list = []
+        for obj, pointing in zip(self.objs, self.pointing, strict=True):
+            if not pointing:
+                rows.append(plan.row)
+                params.extend(
+                    field.get_db_prep_save(field.pre_save(obj, True), db) for field in plan.fields
+                )
+                continue
+            through = dict(pointing)
+            slots = []
+            for field in plan.fields:
+                related = through.get(field)
+                if related is None:
+                    slots.append("%s")
+                    params.append(field.get_db_prep_save(field.pre_save(obj, True), db))
+                else:
+                    lookup, values = _found_by(db, related, column=field.target_field)
+                    slots.append(lookup)
+                    params.extend(values)
+            rows.append(f"({', '.join(slots)})")
+        return plan.head + ", ".join(rows) + plan.tail, params
+
+    def keys_set(self, cursor) -> None:
+        db, plan = self.db, self.plan
+        for obj, (key,) in zip(self.objs, cursor.fetchall(), strict=True):
+            for func in plan.key_converters:
+                key = func(key, plan.key_column, db)
+            obj.pk = key
+            obj._state.adding = False
+            obj._state.db = db.alias
+        for obj, pointing in zip(self.objs, self.pointing, strict=True):
+            for field, related in pointing:
+                setattr(obj, field.attname, getattr(related, field.target_field.attname))
+
+
+def _insert_together(db, groups: list[_GroupInsert]) -> None:
+    if not groups:
+        return
+    with _Together(db, [group.statement() for group in groups]) as cursors:
+        for group, cursor in zip(groups, cursors, strict=True):
+            group.keys_set(cursor)
+
+
+def _found_by(db, obj: Model, *, column=None) -> tuple[str, list]:
+    """A subquery reading ``column`` (by default the key) of ``obj``'s row, not yet written,
+    by the first unique field or unconditional unique constraint whose values it has."""
+    meta = obj._meta
+    unique_sets = [
+        (field,) for field in meta.concrete_fields if field.unique and not field.primary_key
+    ]
+    unique_sets += [
+        tuple(meta.get_field(name) for name in constraint.fields)
+        for constraint in meta.total_unique_constraints
+    ]
+    for fields in unique_sets:
+        values = [field.get_db_prep_save(getattr(obj, field.attname), db) for field in fields]
+        if all(value is not None for value in values):
+            quote = db.ops.quote_name
+            where = " AND ".join(f"{quote(field.column)} = %s" for field in fields)
+            selected = quote((column or meta.pk).column)
+            return f"(SELECT {selected} FROM {quote(meta.db_table)} WHERE {where})", values  # noqa: S608
+    raise ValueError(
+        f"insert() cannot point to a new {meta.model_name} of an earlier group: "
+        "no unique field or constraint of it has values to find its row by."
+    )
 
 
 @dataclass(frozen=True)
@@ -160,6 +252,7 @@ class _InsertPlan:
 
     model: type[Model]
     fields: list  # every concrete field but the primary key, which the database gives
+    relations: list  # the foreign keys among them
     head: str
     row: str
     tail: str
@@ -187,6 +280,7 @@ def _insert_plan(db, model: type[Model]) -> _InsertPlan:
         plan = plans[model] = _InsertPlan(
             model=model,
             fields=fields,
+            relations=[field for field in fields if field.is_relation],
             head=(  # names from the model's meta only, quoted
                 f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
                 f"({', '.join(quote(field.column) for field in fields)}) VALUES "

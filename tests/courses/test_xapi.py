@@ -494,6 +494,81 @@ def test_completion_is_evidence_of_competence(client, key_a, mapped):
     )
 
 
+def _events_write_failing(monkeypatch, error: Exception, *, times: int) -> list:
+    """Make writing events fail ``times`` times, after the rows are written (as a unique
+    clash with a parallel request, or derived state refusing, does): the calls, True if it
+    failed."""
+    from courses import services
+
+    calls = []
+    real = services._events_write
+
+    def write(**kwargs):
+        real(**kwargs)
+        calls.append(len(calls) < times)
+        if calls[-1]:
+            raise error
+
+    monkeypatch.setattr(services, "_events_write", write)
+    return calls
+
+
+def test_a_clash_in_writing_progress_stores_the_statement_again_whole(
+    client, key_a, mapped, monkeypatch
+):
+    """The first try writes the progress in the request's transaction alone; a clash rolls it
+    all back and the second try, in savepoints, stores the statement and its progress once."""
+    from django.db import IntegrityError
+
+    module, learner = mapped
+    calls = _events_write_failing(monkeypatch, IntegrityError("clash"), times=1)
+    response = post(client, statement(), key_a)
+
+    assert response.status_code == HTTPStatus.OK, response.content
+    (sid,) = response.json()
+    assert response["X-SSW-Progress"] == f"{sid}=applied"
+    assert calls == [True, False]
+    assert ProgressEvent.objects.filter(event_id=sid).count() == 1
+    assert ModuleCompletion.objects.filter(learner=learner, module=module).count() == 1
+    stored = XapiStatement.objects.get(statement_id=sid)
+    assert stored.progress_status == XapiProgressStatus.APPLIED
+    assert stored.keys.count() == len({(k.kind, k.key) for k in stored.keys.all()}) > 0
+
+
+def test_a_statement_s_progress_needs_no_savepoint_of_its_own(client, key_a, mapped):
+    """Two round trips fewer: the request's transaction is tried again whole on a clash."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, statement(), key_a)
+
+    assert response["X-SSW-Progress"].endswith("=applied")
+    savepoints = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 1  # the request's transaction, inside the test's
+
+
+def test_progress_refused_while_writing_is_rejected_and_the_statement_kept(
+    client, key_a, mapped, monkeypatch
+):
+    from courses.services import LearningError
+
+    module, learner = mapped
+    calls = _events_write_failing(monkeypatch, LearningError("No level to attain."), times=3)
+    response = post(client, statement(), key_a)
+
+    assert response.status_code == HTTPStatus.OK, response.content
+    (sid,) = response.json()
+    assert response["X-SSW-Progress"] == f"{sid}=rejected"
+    # The first try, then in savepoints the events set-wise, then the event alone.
+    assert calls == [True, True, True]
+    assert not ProgressEvent.objects.filter(event_id=sid).exists()
+    assert not ModuleCompletion.objects.filter(learner=learner, module=module).exists()
+    stored = XapiStatement.objects.get(statement_id=sid)
+    assert stored.progress_status == XapiProgressStatus.REJECTED
+    assert stored.progress_reason == "No level to attain."
+
+
 @pytest.mark.parametrize(
     ("verb", "result", "progress_verb", "score", "success", "completes"),
     [

@@ -255,15 +255,80 @@ def test_insert_takes_the_key_of_a_related_instance_inserted_since(institution_a
     assert XapiStatementKey.objects.get(pk=key.pk).statement_id == statement.pk
 
 
-def test_insert_refuses_a_group_pointing_into_another_before_writing_anything(institution_a):
-    from courses.models import XapiStatement, XapiStatementKey
+def _key(statement, institution, key="k", **overrides):
+    from courses.models import XapiStatementKey
+
+    values = {"kind": "agent", "key": key, "related": False}
+    return XapiStatementKey(statement=statement, institution=institution, **{**values, **overrides})
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """How many times lms.sql sent statements to the server together (one round trip on
+    PostgreSQL; one by one, in order, on SQLite)."""
+    sent = []
+    original = sql._Together.__enter__
+
+    def enter(self):
+        sent.append(len(self.statements))
+        return original(self)
+
+    monkeypatch.setattr(sql._Together, "__enter__", enter)
+    return sent
+
+
+def test_insert_points_a_group_to_new_instances_of_an_earlier_one_in_one_round_trip(
+    institution_a, round_trips
+):
+    """The keys' statement has no key before the round trip: each key row finds it by the
+    statement's unique (institution, statement id), and gets its key afterwards."""
+    from courses.models import XapiStatementKey
 
     statement = _statement(institution_a)
-    key = XapiStatementKey(
-        statement=statement, institution=institution_a, kind="agent", key="k", related=False
-    )
+    keys = [_key(statement, institution_a, key=f"k{i}") for i in range(3)]
+    sql.insert([statement], keys)
+
+    assert round_trips == [2]
+    assert statement.pk is not None
+    assert [key.statement_id for key in keys] == [statement.pk] * 3
+    stored = XapiStatementKey.objects.filter(pk__in=[key.pk for key in keys])
+    assert sorted(stored.values_list("statement_id", "key")) == [
+        (statement.pk, "k0"),
+        (statement.pk, "k1"),
+        (statement.pk, "k2"),
+    ]
+
+
+def test_insert_writes_the_earlier_groups_before_a_large_group_pointing_to_them(
+    institution_a, round_trips
+):
+    statement = _statement(institution_a)
+    keys = [_key(statement, institution_a, key=f"k{i}") for i in range(sql._FEW_ROWS + 5)]
+    sql.insert([statement], keys)
+
+    assert round_trips == [1]  # the statement alone; bulk_create wrote the keys after it
+    assert sorted(statement.keys.values_list("key", flat=True)) == sorted(k.key for k in keys)
+
+
+def test_insert_refuses_to_point_to_an_unsaved_instance_of_no_group(institution_a):
+    from courses.models import XapiStatement
+
+    statement, elsewhere = _statement(institution_a), _statement(institution_a)
     with pytest.raises(ValueError, match="unsaved related object 'statement'"):
-        sql.insert([statement], [key])
+        sql.insert([statement], [_key(elsewhere, institution_a)])
+
+    assert not XapiStatement.objects.exists() and statement.pk is None
+
+
+def test_insert_refuses_to_point_to_an_instance_it_could_not_find_before_writing(
+    institution_a,
+):
+    """A statement without its id has no unique values for the key row to find it by."""
+    from courses.models import XapiStatement
+
+    statement = _statement(institution_a, statement_id=None)
+    with pytest.raises(ValueError, match="cannot point to a new xapistatement"):
+        sql.insert([statement], [_key(statement, institution_a)])
 
     assert not XapiStatement.objects.exists() and statement.pk is None
 
