@@ -891,8 +891,9 @@ def evidence_record_many(
     """
     if not evidence:
         return []
+    kinds = EvidenceSource.values  # a new list on every use: once, not for every piece
     for piece in evidence:
-        if piece.source_kind not in EvidenceSource.values:
+        if piece.source_kind not in kinds:
             raise EvidenceError(_("Unknown kind of evidence: %s") % piece.source_kind)
         if not piece.source_id and not piece.source_uri:
             raise EvidenceError(_("Evidence must name its source: an id or a URI."))

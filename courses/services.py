@@ -245,6 +245,10 @@ def _completes_module(event: NewProgressEvent) -> bool:
     )
 
 
+#: The verbs an event may have (``ProgressVerb.values`` builds a new list on every use).
+_VERBS = frozenset(ProgressVerb.values)
+
+
 def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | LearningError]:
     """Check each event against the state so far, in order, then write what they change."""
     courses = _courses_of_modules(
@@ -284,7 +288,7 @@ def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | Learni
             else:
                 outcomes.append(RecordedEvent(earlier, created=False))
             continue
-        if e.verb not in ProgressVerb.values:
+        if e.verb not in _VERBS:
             outcomes.append(LearningError(_("Unknown verb: %s") % e.verb))
             continue
         course, module = e.course, e.module

@@ -149,32 +149,39 @@ class _GroupInsert:
         self.large = bool(objs) and (
             len(objs) > _FEW_ROWS or bool(limit and len(objs) * len(self.plan.fields) > limit)
         )
-        #: Per instance, its foreign keys to new instances of an earlier group: (field, them).
-        self.pointing: list[list[tuple[Any, Model]]] = []
+        #: Per instance, its foreign keys to new instances of an earlier group written in the
+        #: same round trip: (field, the instance, the subquery finding its key and its values).
+        self.pointing: list[list[tuple[Any, Model, tuple[str, list]]]] = []
 
     def check(self, earlier: set[int]) -> None:
-        """Refuse what :func:`insert` refuses, before anything is written."""
+        """Refuse what :func:`insert` refuses, before anything is written, and take the keys
+        of related instances saved since they were set (what ``Model.save`` does, in
+        ``_prepare_related_fields_for_save``)."""
         plan = self.plan
         for obj in self.objs:
             if type(obj) is not plan.model or obj.pk is not None:
                 raise ValueError(f"insert() takes new {plan.model.__name__}s only, not {obj!r}.")
             pointing = []
+            cached = obj._state.fields_cache  # what get_cached_value reads, without a KeyError
             for field in plan.relations:
-                related = field.get_cached_value(obj, None)
-                if related is None or getattr(related, field.target_field.attname) is not None:
+                related = cached.get(field.cache_name)
+                if related is None:
                     continue
-                if id(related) not in earlier:  # as Model.save and bulk_create say it
-                    raise ValueError(
-                        "insert() prohibited to prevent data loss due to unsaved related "
-                        f"object '{field.name}'."
-                    )
-                if not self.large:  # else written after the earlier groups, by key
-                    _found_by(self.db, related)  # refuses a model without unique values
-                pointing.append((field, related))
+                key = getattr(related, field.target_field.attname)
+                if key is None:
+                    if id(related) not in earlier:  # as Model.save and bulk_create say it
+                        raise ValueError(
+                            "insert() prohibited to prevent data loss due to unsaved related "
+                            f"object '{field.name}'."
+                        )
+                    if not self.large:  # else bulk_create's, after the earlier groups
+                        lookup = _found_by(self.db, related, column=field.target_field)
+                        pointing.append((field, related, lookup))
+                elif getattr(obj, field.attname) is None:
+                    setattr(obj, field.name, related)  # saved since: its key, kept cached
+                elif getattr(obj, field.attname) != key:
+                    field.delete_cached_value(obj)  # the key set since wins, as in save()
             self.pointing.append(pointing)
-            if not self.large:  # bulk_create prepares its own
-                others = [f for f in plan.fields if all(f is not p for p, _ in pointing)]
-                obj._prepare_related_fields_for_save(operation_name="insert", fields=others)
 
     def statement(self) -> tuple[str, list]:
         db, plan = self.db, self.plan
@@ -187,17 +194,16 @@ class _GroupInsert:
                     field.get_db_prep_save(field.pre_save(obj, True), db) for field in plan.fields
                 )
                 continue
-            through = dict(pointing)
+            lookups = {field.attname: lookup for field, _related, lookup in pointing}
             slots = []
             for field in plan.fields:
-                related = through.get(field)
-                if related is None:
+                lookup = lookups.get(field.attname)
+                if lookup is None:
                     slots.append("%s")
                     params.append(field.get_db_prep_save(field.pre_save(obj, True), db))
                 else:
-                    lookup, values = _found_by(db, related, column=field.target_field)
-                    slots.append(lookup)
-                    params.extend(values)
+                    slots.append(lookup[0])
+                    params.extend(lookup[1])
             rows.append(f"({', '.join(slots)})")
         return plan.head + ", ".join(rows) + plan.tail, params
 
@@ -210,8 +216,8 @@ class _GroupInsert:
             obj._state.adding = False
             obj._state.db = db.alias
         for obj, pointing in zip(self.objs, self.pointing, strict=True):
-            for field, related in pointing:
-                setattr(obj, field.attname, getattr(related, field.target_field.attname))
+            for field, related, _lookup in pointing:
+                setattr(obj, field.name, related)  # its key now, and still cached
 
 
 def _insert_together(db, groups: list[_GroupInsert]) -> None:
@@ -222,28 +228,46 @@ def _insert_together(db, groups: list[_GroupInsert]) -> None:
             group.keys_set(cursor)
 
 
-def _found_by(db, obj: Model, *, column=None) -> tuple[str, list]:
-    """A subquery reading ``column`` (by default the key) of ``obj``'s row, not yet written,
-    by the first unique field or unconditional unique constraint whose values it has."""
-    meta = obj._meta
-    unique_sets = [
-        (field,) for field in meta.concrete_fields if field.unique and not field.primary_key
-    ]
-    unique_sets += [
-        tuple(meta.get_field(name) for name in constraint.fields)
-        for constraint in meta.total_unique_constraints
-    ]
-    for fields in unique_sets:
+def _found_by(db, obj: Model, *, column) -> tuple[str, list]:
+    """A subquery reading ``column`` of ``obj``'s row, not yet written, and its values: by
+    the first unique field or unconditional unique constraint whose values ``obj`` has."""
+    for fields, subquery in _subqueries(db, type(obj), column):
         values = [field.get_db_prep_save(getattr(obj, field.attname), db) for field in fields]
         if all(value is not None for value in values):
-            quote = db.ops.quote_name
-            where = " AND ".join(f"{quote(field.column)} = %s" for field in fields)
-            selected = quote((column or meta.pk).column)
-            return f"(SELECT {selected} FROM {quote(meta.db_table)} WHERE {where})", values  # noqa: S608
+            return subquery, values
     raise ValueError(
-        f"insert() cannot point to a new {meta.model_name} of an earlier group: "
+        f"insert() cannot point to a new {obj._meta.model_name} of an earlier group: "
         "no unique field or constraint of it has values to find its row by."
     )
+
+
+#: Per database connection, model and column: the unique fields that can find a row, each
+#: set with its subquery (see :func:`_found_by`).
+_found_by_plans: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _subqueries(db, model: type[Model], column) -> list[tuple[tuple, str]]:
+    plans = _found_by_plans.setdefault(db, {})
+    found = plans.get((model, column))
+    if found is None:
+        meta = model._meta
+        unique_sets = [
+            (field,) for field in meta.concrete_fields if field.unique and not field.primary_key
+        ]
+        unique_sets += [
+            tuple(meta.get_field(name) for name in constraint.fields)
+            for constraint in meta.total_unique_constraints
+        ]
+        quote = db.ops.quote_name
+        found = plans[model, column] = [
+            (
+                fields,
+                f"(SELECT {quote(column.column)} FROM {quote(meta.db_table)} "  # noqa: S608
+                f"WHERE {' AND '.join(f'{quote(field.column)} = %s' for field in fields)})",
+            )
+            for fields in unique_sets
+        ]
+    return found
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,7 @@ def test_insert_takes_the_key_of_a_related_instance_inserted_since(institution_a
     sql.insert([statement])
     sql.insert([key])
 
+    assert key.statement_id == statement.pk and key.statement is statement
     assert XapiStatementKey.objects.get(pk=key.pk).statement_id == statement.pk
 
 
@@ -291,6 +292,7 @@ def test_insert_points_a_group_to_new_instances_of_an_earlier_one_in_one_round_t
     assert round_trips == [2]
     assert statement.pk is not None
     assert [key.statement_id for key in keys] == [statement.pk] * 3
+    assert all(key.statement is statement for key in keys)  # still cached, not read again
     stored = XapiStatementKey.objects.filter(pk__in=[key.pk for key in keys])
     assert sorted(stored.values_list("statement_id", "key")) == [
         (statement.pk, "k0"),
