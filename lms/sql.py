@@ -112,29 +112,34 @@ def insert(*groups: Iterable[Model]) -> None:
     field or unconditional unique constraint whose values the instance has (an event's
     ``event_id``), and set on the instance afterwards. Pointing to any other unsaved instance,
     or to one whose model has no such unique values, is refused before anything is sent, as
-    ``bulk_create`` refuses it. A group of more than :data:`_FEW_ROWS` (a batch's), or of
-    more values than the database takes in one statement, is given to ``bulk_create`` itself,
-    after the groups before it are written.
+    ``bulk_create`` refuses it.
+
+    A group of more than :data:`_FEW_ROWS` (a batch's) goes as one ``INSERT … SELECT * FROM
+    UNNEST(…)`` on PostgreSQL, one array per column (what ``bulk_create`` sends there, without
+    its compiler), and through ``bulk_create`` itself elsewhere; its rows are written after
+    the groups before it when it points to them.
     """
     db = _database()
-    planned = [_GroupInsert(db, list(group)) for group in groups]
+    planned = [g for g in (_GroupInsert(db, list(group)) for group in groups) if g.objs]
     earlier: set[int] = set()
     for group in planned:
         group.check(earlier)
         earlier.update(map(id, group.objs))
     together: list[_GroupInsert] = []
     for group in planned:
-        if group.large:
-            _insert_together(db, together)  # the rows it may point to first
+        if group.large and (group.points or group.plan.unnest is None):
+            _insert_together(db, together)  # the rows it points to first
             together = []
-            group.plan.model.objects.bulk_create(group.objs)
-        elif group.objs:
-            together.append(group)
+            group.keys_of_earlier_take()
+            if group.plan.unnest is None:
+                group.plan.model.objects.bulk_create(group.objs)
+                continue
+        together.append(group)
     _insert_together(db, together)
 
 
-#: Groups larger than this are ``bulk_create``'s: on PostgreSQL it sends each column as one
-#: array (``UNNEST``), which a batch's long ``VALUES`` list, parsed afresh, cannot beat.
+#: Groups larger than this go as one array per column (``UNNEST``) where the database has it:
+#: a batch's long ``VALUES`` list, parsed and planned afresh, cannot beat that.
 _FEW_ROWS = 20
 
 
@@ -149,6 +154,7 @@ class _GroupInsert:
         self.large = bool(objs) and (
             len(objs) > _FEW_ROWS or bool(limit and len(objs) * len(self.plan.fields) > limit)
         )
+        self.points = False  # whether some instance points to new instances of earlier groups
         #: Per instance, its foreign keys to new instances of an earlier group written in the
         #: same round trip: (field, the instance, the subquery finding its key and its values).
         self.pointing: list[list[tuple[Any, Model, tuple[str, list]]]] = []
@@ -174,17 +180,36 @@ class _GroupInsert:
                             "insert() prohibited to prevent data loss due to unsaved related "
                             f"object '{field.name}'."
                         )
-                    if not self.large:  # else bulk_create's, after the earlier groups
-                        lookup = _found_by(self.db, related, column=field.target_field)
-                        pointing.append((field, related, lookup))
+                    # A large group is written after the earlier groups, and takes the keys.
+                    lookup = (
+                        None
+                        if self.large
+                        else _found_by(self.db, related, column=field.target_field)
+                    )
+                    pointing.append((field, related, lookup))
+                    self.points = True
                 elif getattr(obj, field.attname) is None:
                     setattr(obj, field.name, related)  # saved since: its key, kept cached
                 elif getattr(obj, field.attname) != key:
                     field.delete_cached_value(obj)  # the key set since wins, as in save()
             self.pointing.append(pointing)
 
+    def keys_of_earlier_take(self) -> None:
+        """Point to the earlier groups' instances by their keys, now that they are written."""
+        for obj, pointing in zip(self.objs, self.pointing, strict=True):
+            for field, related, _lookup in pointing:
+                setattr(obj, field.name, related)
+            pointing.clear()
+
     def statement(self) -> tuple[str, list]:
         db, plan = self.db, self.plan
+        if self.large:  # one array of each column's values
+            objs = self.objs
+            columns = [
+                [field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objs]
+                for field in plan.fields
+            ]
+            return plan.into + plan.unnest + plan.tail, columns
         rows: list[str] = []
         params: list = []
         for obj, pointing in zip(self.objs, self.pointing, strict=True):
@@ -205,7 +230,7 @@ class _GroupInsert:
                     slots.append(lookup[0])
                     params.extend(lookup[1])
             rows.append(f"({', '.join(slots)})")
-        return plan.head + ", ".join(rows) + plan.tail, params
+        return plan.into + "VALUES " + ", ".join(rows) + plan.tail, params
 
     def keys_set(self, cursor) -> None:
         db, plan = self.db, self.plan
@@ -272,13 +297,16 @@ def _subqueries(db, model: type[Model], column) -> list[tuple[tuple, str]]:
 
 @dataclass(frozen=True)
 class _InsertPlan:
-    """How :func:`insert` writes one model's rows: ``head``, a ``row`` per instance, ``tail``."""
+    """How :func:`insert` writes one model's rows: ``into``, then ``VALUES`` with a ``row``
+    per instance or ``unnest`` (None where the database or a column has no arrays), then
+    ``tail``."""
 
     model: type[Model]
     fields: list  # every concrete field but the primary key, which the database gives
     relations: list  # the foreign keys among them
-    head: str
+    into: str
     row: str
+    unnest: str | None
     tail: str
     key_column: Any
     key_converters: list
@@ -305,16 +333,32 @@ def _insert_plan(db, model: type[Model]) -> _InsertPlan:
             model=model,
             fields=fields,
             relations=[field for field in fields if field.is_relation],
-            head=(  # names from the model's meta only, quoted
-                f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
-                f"({', '.join(quote(field.column) for field in fields)}) VALUES "
+            into=(  # names from the model's meta only, quoted
+                f"INSERT INTO {quote(meta.db_table)} "
+                f"({', '.join(quote(field.column) for field in fields)}) "
             ),
             row=f"({', '.join(['%s'] * len(fields))})",
+            unnest=_unnest(db, fields),
             tail=f" RETURNING {quote(meta.pk.column)}",
             key_column=key_column,
             key_converters=_converters(db, key_column),
         )
     return plan
+
+
+def _unnest(db, fields) -> str | None:
+    """``SELECT * FROM UNNEST((%s)::type[], …)`` for ``fields`` on PostgreSQL, as Django's own
+    bulk insert builds it there, or None where it would not (see its ``assemble_as_sql``)."""
+    if db.vendor != "postgresql" or any(
+        hasattr(field, "get_placeholder")
+        or (field.target_field if field.is_relation else field).get_internal_type()
+        not in db.data_types
+        for field in fields
+    ):
+        return None
+    # Types without their parameters, so that no value is cut (varchar[], not varchar(50)[]).
+    arrays = [f"(%s)::{field.db_type(db).split('(')[0]}[]" for field in fields]
+    return f"SELECT * FROM UNNEST({', '.join(arrays)})"  # noqa: S608 - types from the model
 
 
 class _Together:
