@@ -130,7 +130,7 @@ def insert(*groups: Iterable[Model]) -> None:
         if group.large and (group.points or group.plan.unnest is None):
             _insert_together(db, together)  # the rows it points to first
             together = []
-            group.keys_of_earlier_take()
+            group.point_by_keys()
             if group.plan.unnest is None:
                 group.plan.model.objects.bulk_create(group.objs)
                 continue
@@ -155,9 +155,10 @@ class _GroupInsert:
             len(objs) > _FEW_ROWS or bool(limit and len(objs) * len(self.plan.fields) > limit)
         )
         self.points = False  # whether some instance points to new instances of earlier groups
-        #: Per instance, its foreign keys to new instances of an earlier group written in the
-        #: same round trip: (field, the instance, the subquery finding its key and its values).
-        self.pointing: list[list[tuple[Any, Model, tuple[str, list]]]] = []
+        #: Per instance, its foreign keys to new instances of earlier groups: (field, the
+        #: instance, the subquery finding its key and its values; None in a large group,
+        #: which is written once they are and takes their keys: see point_by_keys).
+        self.pointing: list[list[tuple[Any, Model, tuple[str, list] | None]]] = []
 
     def check(self, earlier: set[int]) -> None:
         """Refuse what :func:`insert` refuses, before anything is written, and take the keys
@@ -194,7 +195,7 @@ class _GroupInsert:
                     field.delete_cached_value(obj)  # the key set since wins, as in save()
             self.pointing.append(pointing)
 
-    def keys_of_earlier_take(self) -> None:
+    def point_by_keys(self) -> None:
         """Point to the earlier groups' instances by their keys, now that they are written."""
         for obj, pointing in zip(self.objs, self.pointing, strict=True):
             for field, related, _lookup in pointing:
