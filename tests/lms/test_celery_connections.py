@@ -6,7 +6,7 @@ import pytest
 from celery.signals import task_postrun, task_prerun
 from django.db import connection
 
-import lms.celery  # noqa: F401 - connects the task signal receivers
+import lms.celery  # connects the task signal receivers
 
 
 class _Task:
@@ -33,11 +33,25 @@ def fresh_connection(settings):
     connection.settings_dict["CONN_MAX_AGE"] = settings.DATABASES["default"]["CONN_MAX_AGE"]
 
 
+def _around_a_task(task: _Task) -> None:
+    """What a worker runs around a task: Celery's Django fix-up, configured from our
+    settings as a worker's is, and our receivers of the same signals."""
+    from celery.fixups.django import DjangoWorkerFixup
+
+    fixup = DjangoWorkerFixup(lms.celery.app)
+    fixup.on_task_prerun(sender=task)
+    task_prerun.send(sender=task)
+    fixup.on_task_postrun(sender=task)
+    task_postrun.send(sender=task)
+
+
 @server_connection
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_task_keeps_a_healthy_connection(fresh_connection):
-    task_prerun.send(sender=_Task(eager=False))
-    task_postrun.send(sender=_Task(eager=False))
+    """Neither the fix-up (told to reuse connections) nor ours closes it: without
+    CELERY_DB_REUSE_MAX the fix-up would close it before and after every task."""
+    _around_a_task(_Task(eager=False))
+    _around_a_task(_Task(eager=False))
     assert connection.connection is fresh_connection
 
 
