@@ -154,7 +154,6 @@ class _GroupInsert:
         self.large = bool(objs) and (
             len(objs) > _FEW_ROWS or bool(limit and len(objs) * len(self.plan.fields) > limit)
         )
-        self.points = False  # whether some instance points to new instances of earlier groups
         #: Per instance, its foreign keys to new instances of earlier groups: (field, the
         #: instance, the subquery finding its key and its values; None in a large group,
         #: which is written once they are and takes their keys: see point_by_keys).
@@ -188,12 +187,16 @@ class _GroupInsert:
                         else _found_by(self.db, related, column=field.target_field)
                     )
                     pointing.append((field, related, lookup))
-                    self.points = True
                 elif getattr(obj, field.attname) is None:
                     setattr(obj, field.name, related)  # saved since: its key, kept cached
                 elif getattr(obj, field.attname) != key:
                     field.delete_cached_value(obj)  # the key set since wins, as in save()
             self.pointing.append(pointing)
+
+    @property
+    def points(self) -> bool:
+        """Whether some instance points to new instances of earlier groups."""
+        return any(self.pointing)
 
     def point_by_keys(self) -> None:
         """Point to the earlier groups' instances by their keys, now that they are written."""

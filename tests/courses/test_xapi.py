@@ -513,6 +513,13 @@ def _events_write_failing(monkeypatch, error: Exception, *, times: int) -> list:
     return calls
 
 
+def _stored_id(response) -> str:
+    """The id of the one statement a POST stored."""
+    assert response.status_code == HTTPStatus.OK, response.content
+    (sid,) = response.json()
+    return sid
+
+
 def test_a_clash_in_writing_progress_stores_the_statement_again_whole(
     client, key_a, mapped, monkeypatch
 ):
@@ -524,15 +531,19 @@ def test_a_clash_in_writing_progress_stores_the_statement_again_whole(
     calls = _events_write_failing(monkeypatch, IntegrityError("clash"), times=1)
     response = post(client, statement(), key_a)
 
-    assert response.status_code == HTTPStatus.OK, response.content
-    (sid,) = response.json()
+    sid = _stored_id(response)
     assert response["X-SSW-Progress"] == f"{sid}=applied"
     assert calls == [True, False]
     assert ProgressEvent.objects.filter(event_id=sid).count() == 1
     assert ModuleCompletion.objects.filter(learner=learner, module=module).count() == 1
-    stored = XapiStatement.objects.get(statement_id=sid)
+    stored = XapiStatement.objects.get(statement_id=sid)  # one row, not one a try
     assert stored.progress_status == XapiProgressStatus.APPLIED
-    assert stored.keys.count() == len({(k.kind, k.key) for k in stored.keys.all()}) > 0
+    assert stored.progress_event == ProgressEvent.objects.get(event_id=sid)
+    # Its query keys, written with it on the second try: its actor and activity are found.
+    assert {("agent", f"account:{HOME}|moodle-42"), ("activity", ACTIVITY)} <= set(
+        stored.keys.values_list("kind", "key")
+    )
+    assert [s["id"] for s in get(client, key_a, activity=ACTIVITY).json()["statements"]] == [sid]
 
 
 def test_a_statement_s_progress_needs_no_savepoint_of_its_own(client, key_a, mapped):
@@ -557,8 +568,7 @@ def test_progress_refused_while_writing_is_rejected_and_the_statement_kept(
     calls = _events_write_failing(monkeypatch, LearningError("No level to attain."), times=3)
     response = post(client, statement(), key_a)
 
-    assert response.status_code == HTTPStatus.OK, response.content
-    (sid,) = response.json()
+    sid = _stored_id(response)
     assert response["X-SSW-Progress"] == f"{sid}=rejected"
     # The first try, then in savepoints the events set-wise, then the event alone.
     assert calls == [True, True, True]
