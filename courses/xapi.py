@@ -45,6 +45,8 @@ from courses.models import (
     XapiStatementKey,
 )
 from courses.services import LearningError, ProgressWriteClash, progress_event_record
+from courses.xapi_errors import XapiError
+from courses.xapi_signatures import is_signature, signature_check
 from lms import selectors as lms_selectors
 from lms import sql
 from lms.models import ApiKey, Institution
@@ -137,14 +139,6 @@ DURATION_PATTERN = re.compile(
 TIMESTAMP_PATTERN = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 )
-
-
-class XapiError(Exception):
-    """A request the LRS refuses; ``status`` is the HTTP status, the message says why."""
-
-    def __init__(self, message: str, *, status: int = 400):
-        super().__init__(message)
-        self.status = status
 
 
 def _fail(message: str, status: int = 400):
@@ -619,8 +613,6 @@ def _statements_store_once(
 def _attachments_check(statements: list[ValidStatement], parts: dict[str, AttachmentPart]):
     """Every attachment without a fileUrl has its part, every part an attachment (xAPI 1.5.2),
     and every signature attachment is a well-formed signature of its statement (2.6)."""
-    from courses.xapi_signatures import is_signature, signature_check  # it imports XapiError
-
     matched = set()
     for index, statement in enumerate(statements):
         where = f"statement {index}: " if len(statements) > 1 else ""

@@ -15,7 +15,8 @@ from email.parser import BytesParser
 from typing import Any
 
 from courses.models import XapiAttachment
-from courses.xapi import AttachmentPart, XapiError, attachment_part
+from courses.xapi import AttachmentPart, attachment_part
+from courses.xapi_errors import XapiError
 
 
 def statements_parse(body: bytes, *, content_type: str) -> tuple[Any, dict[str, AttachmentPart]]:

@@ -45,7 +45,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.api_jws import PyJWS
 
-from courses.xapi import XapiError
+from courses.xapi_errors import XapiError
 
 #: The usageType of a signature attachment (xAPI 1.0.3, Part Two, 2.6.s4.b1).
 SIGNATURE_USAGE = "http://adlnet.gov/expapi/attachments/signature"
@@ -76,7 +76,7 @@ def signature_check(
     received (``statement``: with the id the LRS assigned), ``content`` the content of its
     ``multipart/mixed`` part, ``None`` when none was sent: the signature must be, since the
     LRS never fetches a ``fileUrl``. ``where`` names the attachment in messages, e.g.
-    ``"statement 1: attachments[2]"``. Raises :class:`courses.xapi.XapiError` (400) naming
+    ``"statement 1: attachments[2]"``. Raises :class:`courses.xapi_errors.XapiError` (400) naming
     what is wrong.
     """
 

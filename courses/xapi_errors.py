@@ -1,0 +1,15 @@
+"""The error every xAPI module raises when the LRS refuses a request.
+
+A module of its own so that :mod:`courses.xapi` can import :mod:`courses.xapi_signatures`
+(which raises it too) when it is loaded, not lazily on the first statement: that import
+brings PyJWT and cryptography's X.509 support, about 150 ms that a worker would otherwise
+spend inside some client's first request (docs/decisions/0013).
+"""
+
+
+class XapiError(Exception):
+    """A request the LRS refuses; ``status`` is the HTTP status, the message says why."""
+
+    def __init__(self, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.status = status
