@@ -376,7 +376,11 @@ class _Together:
 
     def __enter__(self) -> list:
         db = self.db
+        db.close_if_health_check_failed()  # what db.cursor() does first
         db.ensure_connection()
+        plain = _plain_cursors(db)
+        if plain:
+            db.validate_no_broken_transaction()  # what Django's cursor checks per statement
         try:
             # One statement alone is cheaper sent plainly: a pipeline adds a sync message and
             # three waits on the socket for the one response.
@@ -385,7 +389,7 @@ class _Together:
             # Errors of a pipeline arrive when it ends: raised as Django's, as a cursor's are.
             with db.wrap_database_errors, pipeline:
                 for text, params in self.statements:
-                    self.cursors.append(db.cursor())
+                    self.cursors.append(db.create_cursor() if plain else db.cursor())
                     self.cursors[-1].execute(text, params)
         except BaseException:
             self.__exit__()
@@ -401,6 +405,19 @@ def _database():
     """The default connection's wrapper: ``django.db.connection`` is a proxy that looks the
     wrapper up again (a thread-local read) for every attribute used, dozens a statement."""
     return connections[DEFAULT_DB_ALIAS]
+
+
+def _plain_cursors(db) -> bool:
+    """Whether to run statements on the driver's cursors, as Django's backend makes them,
+    without Django's wrapper around each: on PostgreSQL, unless something watches the
+    queries (query logging, as with DEBUG or in tests that count queries, or an
+    ``execute_wrapper``), which then sees them through Django's cursor as before. The
+    wrapper's per-statement checks are made here once for all the statements (the
+    transaction is not broken) and around them (errors raised as Django's); what it costs
+    is about a twelfth of a single progress request's CPU (docs/decisions/0014).
+    Elsewhere, the backend's own cursor wrapper is needed (SQLite's turns ``%s`` into
+    ``?``)."""
+    return db.vendor == "postgresql" and not (db.queries_logged or db.execute_wrappers)
 
 
 def _pipelines(db) -> bool:

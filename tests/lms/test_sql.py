@@ -193,6 +193,67 @@ def test_a_plain_row_s_timestamp_becomes_the_aware_datetime_the_orm_gives(record
     assert sql.converted(ProgressEvent, "occurred_at", None) is None
 
 
+def test_a_watcher_of_the_queries_sees_every_statement_sent(recorded_event):
+    """Query logging (DEBUG, tests that count queries) and execute wrappers (Django's hook
+    for instrumentation) see lms.sql's statements: with either, they go through Django's
+    cursor."""
+    from django.test.utils import CaptureQueriesContext
+
+    seen = []
+
+    def watch(execute, text, params, many, context):
+        seen.append(text)
+        return execute(text, params, many, context)
+
+    reads = (
+        sql.Read("SELECT verb FROM courses_progressevent WHERE id {pk}", {"pk": recorded_event.pk}),
+        sql.Read("SELECT id FROM {users} WHERE id {pk}", {"users": get_user_model(), "pk": 0}),
+    )
+    with connection.execute_wrapper(watch):
+        assert sql.read_all(*reads) == [[("passed",)], []]
+    assert [text.split(" FROM")[0] for text in seen] == ["SELECT verb", "SELECT id"]
+    with CaptureQueriesContext(connection) as captured:
+        assert sql.read_all(*reads) == [[("passed",)], []]
+    assert len(captured.captured_queries) == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the driver's cursors, unwatched")
+def test_unwatched_statements_run_on_the_driver_s_cursors(recorded_event, monkeypatch):
+    """Django's cursor wrapper costs the single progress request about a twelfth of its CPU:
+    with nothing watching, lms.sql does without it (docs/decisions/0014)."""
+
+    def refused(*args, **kwargs):
+        raise AssertionError("Django's cursor was used")
+
+    monkeypatch.setattr(connection, "cursor", refused)
+    found = sql.read_all(
+        sql.Read("SELECT verb FROM courses_progressevent WHERE id {pk}", {"pk": recorded_event.pk}),
+        sql.Read("SELECT verb FROM courses_progressevent WHERE id {pk}", {"pk": 0}),
+    )
+    assert found == [[("passed",)], []]
+
+
+def test_a_broken_transaction_is_refused_before_anything_is_sent(recorded_event):
+    """As Django's cursor refuses it: after an error inside ``atomic`` without a savepoint,
+    the transaction can only be rolled back."""
+    from django.db import IntegrityError
+    from django.db.transaction import TransactionManagementError
+
+    from courses.models import ProgressEvent
+
+    with transaction.atomic():
+        with pytest.raises(IntegrityError), transaction.atomic(savepoint=False):
+            ProgressEvent.objects.create(
+                **{
+                    field.attname: getattr(recorded_event, field.attname)
+                    for field in ProgressEvent._meta.concrete_fields
+                    if not field.primary_key
+                }
+            )
+        with pytest.raises(TransactionManagementError):
+            rows("SELECT verb FROM courses_progressevent WHERE id {pk}", pk=recorded_event.pk)
+
+
 # --- insert -------------------------------------------------------------------------------
 
 
