@@ -345,11 +345,12 @@ class CompetencyEvidence(models.Model):
     observation never counts twice, however often it is reported.
     """
 
-    learner = models.ForeignKey(
+    learner = models.ForeignKey(  # indexed by (learner, competency), which starts with it
         settings.AUTH_USER_MODEL,
         verbose_name=_("learner"),
         on_delete=models.PROTECT,
         related_name="competency_evidence",
+        db_index=False,
     )
     competency = models.ForeignKey(
         CompetencyItem,
@@ -422,8 +423,11 @@ class CompetencyAttainment(models.Model):
     records the evidence; :func:`competencies.services.attainment_rebuild` recomputes it.
     """
 
-    learner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="competency_attainments"
+    learner = models.ForeignKey(  # indexed by competency_attainment_unique, which starts with it
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="competency_attainments",
+        db_index=False,
     )
     competency = models.ForeignKey(
         CompetencyItem, on_delete=models.CASCADE, related_name="attainments"
