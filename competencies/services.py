@@ -870,6 +870,10 @@ def _source_key(*, kind: str, source_id: str, source_uri: str, learner_id, compe
     return (kind, competency_id, "", source_uri, learner_id)
 
 
+#: The kinds evidence may have (``EvidenceSource.values`` builds a new list on every use).
+_EVIDENCE_KINDS = frozenset(EvidenceSource.values)
+
+
 def evidence_record_many(
     *, evidence: list[NewEvidence], fresh_sources: bool = False, webhooks: list | None = None
 ) -> list[EvidenceRecorded]:
@@ -891,9 +895,8 @@ def evidence_record_many(
     """
     if not evidence:
         return []
-    kinds = EvidenceSource.values  # a new list on every use: once, not for every piece
     for piece in evidence:
-        if piece.source_kind not in kinds:
+        if piece.source_kind not in _EVIDENCE_KINDS:
             raise EvidenceError(_("Unknown kind of evidence: %s") % piece.source_kind)
         if not piece.source_id and not piece.source_uri:
             raise EvidenceError(_("Evidence must name its source: an id or a URI."))

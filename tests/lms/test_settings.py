@@ -65,7 +65,8 @@ def test_the_wsgi_application_loads_every_view_and_freezes_it_for_the_gc():
         "import gc, sys, lms.wsgi; "
         "from django.urls import get_resolver; "
         "print(gc.get_freeze_count(), 'courses.xapi_views' in sys.modules, "
-        "callable(lms.wsgi.application), 'jwt' in sys.modules, "
+        "callable(lms.wsgi.application), "
+        "'courses.xapi_signatures' in sys.modules, 'jwt' in sys.modules, "
         # the languages in which reverse() has built its table
         "'languages:' + ','.join(sorted(get_resolver()._reverse_dict)))"
     )
@@ -80,9 +81,9 @@ def test_the_wsgi_application_loads_every_view_and_freezes_it_for_the_gc():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    frozen, views_loaded, application, jwt_loaded, languages = result.stdout.split()
+    frozen, views_loaded, application, signatures, jwt_loaded, languages = result.stdout.split()
     assert int(frozen) > 100_000  # Django, Wagtail, allauth and ours
     assert views_loaded == "True" and application == "True"
-    assert jwt_loaded == "True"
+    assert signatures == "True" and jwt_loaded == "True"  # the check, and the library it uses
     built = languages.removeprefix("languages:").split(",")
     assert built == sorted(code for code, _name in settings.LANGUAGES)
