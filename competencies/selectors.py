@@ -428,19 +428,19 @@ class AttainmentState(NamedTuple):
     tops: dict[tuple[int, int], int]
 
 
-def attainment_state(
+def attainment_state_reads(
     *, learner_ids, attainment_of, top_of, lock_learners: bool = False
-) -> AttainmentState:
-    """The learners' stored attainment of the competencies ``attainment_of``, and the highest
-    level their evidence shows of each of ``top_of``, in one statement; with
-    ``lock_learners``, after locking the learners (:func:`learners_locked`), in the same
-    round trip."""
+) -> list[sql.Read]:
+    """The reads of the learners' stored attainment of the competencies ``attainment_of``,
+    and of the highest level their evidence shows of each of ``top_of``, in one statement;
+    with ``lock_learners``, after locking the learners (:func:`learners_locked`). The caller
+    runs them in a round trip (of its own, or after its inserts: see ``lms.sql.insert``);
+    :func:`attainment_state_found` gives the state from what they gave."""
     if not learner_ids:
-        return AttainmentState({}, {})
+        return []
+    reads = [learners_locked(learner_ids=learner_ids)] if lock_learners else []
     if not (attainment_of or top_of):
-        if lock_learners:
-            sql.read_all(learners_locked(learner_ids=learner_ids))
-        return AttainmentState({}, {})
+        return reads
     parts, values = [], {"users": learner_ids}
     if attainment_of:
         parts.append(
@@ -458,11 +458,21 @@ def attainment_state(
             "GROUP BY evidence.learner_id, evidence.competency_id"
         )
         values["shown"] = top_of
-    reads = [sql.Read(" UNION ALL ".join(parts), values)]
-    if lock_learners:
-        reads.insert(0, learners_locked(learner_ids=learner_ids))
+    return [*reads, sql.Read(" UNION ALL ".join(parts), values, result=_attainment_state_of)]
+
+
+def attainment_state_found(found: list) -> AttainmentState:
+    """The state among what :func:`attainment_state_reads`'s reads gave (none when they
+    read only a lock, or nothing)."""
+    for result in found:
+        if isinstance(result, AttainmentState):
+            return result
+    return AttainmentState({}, {})
+
+
+def _attainment_state_of(rows) -> AttainmentState:
     state = AttainmentState({}, {})
-    for kind, learner_id, competency_id, *rest in sql.read_all(*reads)[-1]:
+    for kind, learner_id, competency_id, *rest in rows:
         if kind == "stored":
             framework_id, level_id, via, via_item_id, since, pk = rest
             state.stored[learner_id, competency_id] = (

@@ -875,7 +875,11 @@ _EVIDENCE_KINDS = frozenset(EvidenceSource.values)
 
 
 def evidence_record_many(
-    *, evidence: list[NewEvidence], fresh_sources: bool = False, webhooks: list | None = None
+    *,
+    evidence: list[NewEvidence],
+    fresh_sources: bool = False,
+    webhooks: list | None = None,
+    prefetched: "AttainmentPrefetch | None" = None,
 ) -> list[EvidenceRecorded]:
     """Record pieces of evidence in order, each as :func:`evidence_record` would, set-wise.
 
@@ -892,6 +896,9 @@ def evidence_record_many(
     refused after a query, the caller's transaction is used without a savepoint of its own.
     ``webhooks``: when given, the ``competency_attained`` notices are appended to it
     (:class:`lms.services.WebhookNotice`) for the caller to log with its own in one go.
+    ``prefetched``: with ``fresh_sources``, what :func:`attainment_prefetch` read for these
+    pieces' learners and competencies in a round trip of the caller's (the learners' lock
+    included); used when it covers exactly them, else read again.
     """
     if not evidence:
         return []
@@ -906,11 +913,57 @@ def evidence_record_many(
                 % {"level": piece.level.name, "competency": piece.competency}
             )
     with transaction.atomic(savepoint=not fresh_sources):
-        return _evidence_write(evidence, fresh_sources=fresh_sources, webhooks=webhooks)
+        return _evidence_write(
+            evidence,
+            fresh_sources=fresh_sources,
+            webhooks=webhooks,
+            prefetched=prefetched if fresh_sources else None,
+        )
+
+
+@dataclass
+class AttainmentPrefetch:
+    """What recording fresh evidence of ``competency_ids`` for ``learner_ids`` reads first:
+    the learners' lock, then their stored attainment of the items the evidence can change.
+    The caller runs :attr:`reads` in a round trip it makes anyway (after writing the
+    completions the evidence is of: see ``courses.services``), hands what they gave to
+    :meth:`found`, and passes this to :func:`evidence_record_many`, which then reads none of
+    it again."""
+
+    learner_ids: frozenset
+    competency_ids: frozenset
+    reads: list
+    state: selectors.AttainmentState | None = None
+
+    def found(self, results: list) -> None:
+        self.state = selectors.attainment_state_found(results)
+
+    def covers(self, *, learner_ids, competency_ids) -> bool:
+        return (
+            self.state is not None
+            and self.learner_ids == frozenset(learner_ids)
+            and self.competency_ids == frozenset(competency_ids)
+        )
+
+
+def attainment_prefetch(*, learner_ids, competency_ids) -> AttainmentPrefetch:
+    """The reads that recording fresh evidence of ``competency_ids`` for ``learner_ids``
+    starts with (see :class:`AttainmentPrefetch`)."""
+    graph = _settled_graph()
+    nodes = _affected_items(set(competency_ids), graph=graph)
+    return AttainmentPrefetch(
+        learner_ids=frozenset(learner_ids),
+        competency_ids=frozenset(competency_ids),
+        reads=_AttainmentReplay.state_reads(learner_ids=list(learner_ids), nodes=nodes, lock=True),
+    )
 
 
 def _evidence_write(
-    evidence: list[NewEvidence], *, fresh_sources: bool, webhooks: list | None
+    evidence: list[NewEvidence],
+    *,
+    fresh_sources: bool,
+    webhooks: list | None,
+    prefetched: AttainmentPrefetch | None = None,
 ) -> list[EvidenceRecorded]:
     learners = {piece.learner.pk: piece.learner for piece in evidence}
     if fresh_sources:
@@ -966,7 +1019,13 @@ def _evidence_write(
         )
         for row in new
     ]
-    replay = _AttainmentReplay(learner_ids=list(learners), pieces=pieces, lock=fresh_sources)
+    if prefetched is not None and not prefetched.covers(
+        learner_ids=learners, competency_ids={piece.competency_id for piece in pieces}
+    ):
+        prefetched = None
+    replay = _AttainmentReplay(
+        learner_ids=list(learners), pieces=pieces, lock=fresh_sources, prefetched=prefetched
+    )
     raised: list[_Raised] = []
     changed_by_piece = {
         id(row): replay.step(piece, raised=raised) for row, piece in zip(new, pieces, strict=True)
@@ -1437,11 +1496,31 @@ class _AttainmentReplay:
     them (:func:`competencies.requirements.module_requirements`). :meth:`step` is what
     recording one piece does; :meth:`write` stores the difference with what was loaded.
     With ``lock``, the learners are locked first (see :func:`_lock_learners`), in the round
-    trip of the first read.
+    trip of the first read. ``prefetched``: that lock and read, made by the caller already
+    (see :class:`AttainmentPrefetch`).
     """
 
+    @staticmethod
+    def state_reads(*, learner_ids, nodes, lock: bool) -> list:
+        """The reads of the learners' stored attainment of ``nodes`` (and their children)
+        and of the highest level their evidence shows of each item under the "any evidence"
+        rule; with ``lock``, the learners' lock first."""
+        ruled = {pk for pk, n in nodes.items() if n.evidence_rule != EvidenceRule.ANY}
+        return selectors.attainment_state_reads(
+            learner_ids=learner_ids,
+            attainment_of={*nodes, *(pk for n in nodes.values() for pk, _c in n.children)},
+            top_of=nodes.keys() - ruled,
+            lock_learners=lock,
+        )
+
     def __init__(
-        self, *, learner_ids, pieces: list[_Piece], from_scratch: bool = False, lock=False
+        self,
+        *,
+        learner_ids,
+        pieces: list[_Piece],
+        from_scratch: bool = False,
+        lock=False,
+        prefetched: AttainmentPrefetch | None = None,
     ):
         self.graph = _settled_graph()
         self.nodes = _affected_items({p.competency_id for p in pieces}, graph=self.graph)
@@ -1454,14 +1533,18 @@ class _AttainmentReplay:
         self.shown: dict[tuple[int, int], requirements.Shown] = {}
         stored_pieces = []
         if not from_scratch and self.nodes:
-            state = selectors.attainment_state(
-                learner_ids=learner_ids,
-                attainment_of={
-                    *self.nodes,
-                    *(pk for n in self.nodes.values() for pk, _c in n.children),
-                },
-                top_of=self.nodes.keys() - ruled,
-                lock_learners=lock,
+            state = (
+                prefetched.state
+                if prefetched is not None
+                else selectors.attainment_state_found(
+                    sql.read_all(*reads)
+                    if (
+                        reads := self.state_reads(
+                            learner_ids=learner_ids, nodes=self.nodes, lock=lock
+                        )
+                    )
+                    else []
+                )
             )
             self.stored = {key: _Row(*row) for key, row in state.stored.items()}
             self.tops = state.tops
@@ -1473,7 +1556,7 @@ class _AttainmentReplay:
                         "learner_id", "competency_id", "level__order", "source_kind", "source_id"
                     )
                 )
-        elif lock:
+        elif lock and prefetched is None:
             _lock_learners(learner_ids)
         self.requirements = requirements.ModuleRequirements()
         with_modules = {

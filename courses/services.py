@@ -13,6 +13,7 @@ certificates) that a learner's progress changed; this app knows nothing of them.
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -27,7 +28,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from competencies.models import EvidenceSource
-from competencies.services import NewEvidence, evidence_record, evidence_record_many
+from competencies.services import (
+    AttainmentPrefetch,
+    NewEvidence,
+    attainment_prefetch,
+    evidence_record,
+    evidence_record_many,
+)
 from courses import selectors, signals
 from courses.models import (
     Cohort,
@@ -109,6 +116,12 @@ class NewProgressEvent:
     source: str = ProgressSource.WEB
     recorded_by: Any = None
     extra: dict = field(default_factory=dict)
+    #: The caller's rows to write in the round trip that writes this event, when it is new:
+    #: given the event, groups of new instances (see ``lms.sql.insert``), such as rows that
+    #: point to it. Honoured only with ``retried_by_caller`` (any failure then rolls back the
+    #: caller's whole transaction, its rows too); otherwise, or when the event is not new,
+    #: it is never called, and the caller writes its rows itself.
+    written_with: Callable[[ProgressEvent], list[list]] | None = None
 
 
 #: How often an event that collided with a parallel request is tried again on its own.
@@ -136,13 +149,15 @@ def progress_event_record(
     recorded_by=None,
     extra: dict | None = None,
     retried_by_caller: bool = False,
+    written_with: Callable[[ProgressEvent], list[list]] | None = None,
 ) -> RecordedEvent:
     """Apply one progress event exactly once, with its derived state, atomically.
 
     Idempotent: a second call with the same ``event_id`` returns the first event and changes
     nothing. Raises :class:`LearningError` for an event that does not fit (e.g. a module of a
     course the learner is not enrolled in) — and then nothing is recorded. For
-    ``retried_by_caller``, see :func:`progress_events_record`.
+    ``retried_by_caller``, see :func:`progress_events_record`; for ``written_with``,
+    :class:`NewProgressEvent`.
     """
     event = NewProgressEvent(
         event_id=_parse_event_id(event_id),
@@ -156,6 +171,7 @@ def progress_event_record(
         source=source,
         recorded_by=recorded_by,
         extra=extra or {},
+        written_with=written_with,
     )
     outcome = progress_events_record(events=[event], retried_by_caller=retried_by_caller)[0]
     if isinstance(outcome, LearningError):
@@ -196,7 +212,7 @@ def progress_events_record(
     if retried_by_caller:
         try:
             with transaction.atomic(savepoint=False):
-                return _events_apply(events)
+                return _events_apply(events, written_with=True)
         except (IntegrityError, OperationalError, LearningError) as error:
             if isinstance(error, OperationalError) and not _is_deadlock(error):
                 raise
@@ -249,8 +265,11 @@ def _completes_module(event: NewProgressEvent) -> bool:
 _VERBS = frozenset(ProgressVerb.values)
 
 
-def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | LearningError]:
-    """Check each event against the state so far, in order, then write what they change."""
+def _events_apply(
+    events: list[NewProgressEvent], *, written_with: bool = False
+) -> list[RecordedEvent | LearningError]:
+    """Check each event against the state so far, in order, then write what they change
+    (with the callers' rows of :attr:`NewProgressEvent.written_with`, if ``written_with``)."""
     courses = _courses_of_modules(
         [e.module for e in events if e.module is not None and e.course is None]
     )
@@ -276,6 +295,7 @@ def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | Learni
     new_enrolments: list[Enrolment] = []
     completed_enrolments: dict[int, Enrolment] = {}
     completions: list[tuple[ModuleCompletion, ModulePage, CoursePage]] = []
+    callers_rows: list[list] = []
     for e in events:
         earlier = known.get(e.event_id)
         if earlier is not None:
@@ -339,6 +359,8 @@ def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | Learni
         known[e.event_id] = event
         new_events.append(event)
         outcomes.append(RecordedEvent(event, created=True))
+        if written_with and e.written_with is not None:
+            callers_rows.extend(e.written_with(event))
         learner_done = done[e.learner.pk]
         if not _completes_module(e) or module.pk in learner_done:
             continue
@@ -368,6 +390,7 @@ def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | Learni
             enrolments=new_enrolments,
             completed_enrolments=list(completed_enrolments.values()),
             completions=completions,
+            callers_rows=callers_rows,
         )
     return outcomes
 
@@ -380,11 +403,32 @@ def _courses_of_modules(modules: list[ModulePage]) -> dict[str, CoursePage]:
     return {course.path: course for course in CoursePage.objects.filter(path__in=paths)}
 
 
-def _events_write(*, events, enrolments, completed_enrolments, completions) -> None:
-    """Write checked events with their derived state; tell other apps (see courses.signals)."""
-    # In one round trip: an event does not name its enrolment, and a completion finds its
-    # new event by the event's unique id.
-    sql.insert(enrolments, events, [completion for completion, _m, _c in completions])
+def _events_write(
+    *, events, enrolments, completed_enrolments, completions, callers_rows=()
+) -> None:
+    """Write checked events with their derived state, and the callers' rows that go with
+    them; tell other apps (see courses.signals)."""
+    # In one round trip: an event does not name its enrolment, a completion (or a caller's
+    # row) finds its new event by the event's unique id, and the evidence of the completions
+    # starts with reads (its learners' lock and attainment) that may as well follow the
+    # inserts.
+    mappings = (
+        selectors.modules_competency_mappings(
+            module_ids={module.pk for _c, module, _course in completions}
+        )
+        if completions
+        else {}
+    )
+    prefetch = _evidence_prefetch(completions=completions, mappings=mappings)
+    found = sql.insert(
+        enrolments,
+        events,
+        [completion for completion, _m, _c in completions],
+        *callers_rows,
+        then=prefetch.reads if prefetch else (),
+    )
+    if prefetch:
+        prefetch.found(found)
     # A bulk update as an upsert on the primary key (the rows exist and are locked): one
     # INSERT … ON CONFLICT, which Django builds far faster than bulk_update's CASE WHENs.
     Enrolment.objects.bulk_create(
@@ -395,7 +439,9 @@ def _events_write(*, events, enrolments, completed_enrolments, completions) -> N
     )
     if completions:
         notices = _completion_webhook_notices(completions=completions)
-        notices += _completions_evidence_record(completions=completions)
+        notices += _completions_evidence_record(
+            completions=completions, mappings=mappings, prefetched=prefetch
+        )
         webhooks_dispatch_many(notices=notices)
         signals.learning_changed_send(
             sender=ProgressEvent,
@@ -463,15 +509,29 @@ def _completion_webhook_notices(*, completions) -> list[WebhookNotice]:
 # derives attainment from it (its services, never its tables; it knows nothing of courses).
 
 
-def _completions_evidence_record(*, completions) -> list[WebhookNotice]:
+def _evidence_prefetch(*, completions, mappings) -> AttainmentPrefetch | None:
+    """What the completions' evidence reads first, for the round trip that writes them (see
+    :func:`competencies.services.attainment_prefetch`); None when no module is mapped."""
+    learner_ids, competency_ids = set(), set()
+    for completion, module, _course in completions:
+        for mapping in mappings[module.pk]:
+            learner_ids.add(completion.learner_id)
+            competency_ids.add(mapping.competency_id)
+    if not competency_ids:
+        return None
+    return attainment_prefetch(learner_ids=learner_ids, competency_ids=competency_ids)
+
+
+def _completions_evidence_record(
+    *, completions, mappings, prefetched: AttainmentPrefetch | None
+) -> list[WebhookNotice]:
     """Each competency a completed module is mapped to is shown at the mapping's target level.
 
     The completions were written just now, so their evidence cannot exist yet
-    (``fresh_sources``). Returns the ``competency_attained`` notices, for the caller to log
-    with its own."""
-    mappings = selectors.modules_competency_mappings(
-        module_ids={module.pk for _c, module, _course in completions}
-    )
+    (``fresh_sources``). ``mappings``: the modules' competency mappings; ``prefetched``:
+    what the evidence reads first, read with the completions' insert (see
+    :func:`_evidence_prefetch`). Returns the ``competency_attained`` notices, for the caller
+    to log with its own."""
     urls: dict[int, str] = {}
     evidence = []
     for completion, module, _course in completions:
@@ -491,7 +551,9 @@ def _completions_evidence_record(*, completions) -> list[WebhookNotice]:
                 )
             )
     notices: list[WebhookNotice] = []
-    evidence_record_many(evidence=evidence, fresh_sources=True, webhooks=notices)
+    evidence_record_many(
+        evidence=evidence, fresh_sources=True, webhooks=notices, prefetched=prefetched
+    )
     return notices
 
 

@@ -717,16 +717,8 @@ def _statement_store(
         activity_iri=s.activity_iri[:500],
         voids=s.voids,
     )
-    # Its progress first, so that the row is written once with what became of it. A parallel
-    # request storing the same id makes the insert fail: statements_store then starts again.
-    _progress_apply(
-        stored=stored,
-        api_key=api_key,
-        institution=institution,
-        learners=learners,
-        retried_by_caller=first_try,
-    )
-    sql.insert(  # in one round trip: a key finds its new statement by the statement's id
+    # In one round trip: a key finds its new statement by the statement's id.
+    rows = [
         [stored],
         [
             XapiStatementKey(
@@ -734,7 +726,21 @@ def _statement_store(
             )
             for (kind, key), related in statement_keys(s.raw, authority=authority).items()
         ],
+    ]
+    # Its progress first, so that the row is written once with what became of it: in the
+    # round trip of its new progress event, when it brings one (on the first try). A
+    # parallel request storing the same id makes the insert fail: statements_store then
+    # starts again.
+    _progress_apply(
+        stored=stored,
+        api_key=api_key,
+        institution=institution,
+        learners=learners,
+        retried_by_caller=first_try,
+        written_with=rows,
     )
+    if stored.pk is None:
+        sql.insert(*rows)
     if s.voids is not None:
         XapiStatement.objects.filter(institution=institution, statement_id=s.voids).update(
             voided=True
@@ -862,11 +868,15 @@ def _progress_apply(
     institution: Institution,
     learners=None,
     retried_by_caller: bool = False,
+    written_with: list[list] | None = None,
 ) -> None:
     """Turn a statement into a progress event when it maps to a module, and note on it what
     became of its progress (saved at once if the statement is stored already: a replay).
     ``learners``: the institution's learners by external id, when the caller read the
-    actor's already. ``retried_by_caller``: see :func:`progress_events_record`."""
+    actor's already. ``retried_by_caller``: see :func:`progress_events_record`.
+    ``written_with``: the new statement's rows (itself, its keys), written in the round trip
+    of its new progress event, noted ``applied``, when it brings one (see
+    :attr:`courses.services.NewProgressEvent.written_with`); then it has its key."""
     raw = stored.raw
     verb = PROGRESS_VERBS.get(stored.verb_iri)
     mapped = (
@@ -899,6 +909,12 @@ def _progress_apply(
         success = True
     elif verb == ProgressVerb.FAILED:
         success = False
+
+    def noted_and_written_with(event) -> list[list]:
+        stored.progress_event = event
+        _progress_note(stored, XapiProgressStatus.APPLIED)
+        return written_with
+
     try:
         # Applied whole or refused leaving nothing behind (in a savepoint of its own, unless
         # the caller's transaction is tried again whole on a clash).
@@ -915,10 +931,13 @@ def _progress_apply(
             recorded_by=api_key,
             extra={"xapi_statement_id": str(stored.statement_id), "xapi_verb": stored.verb_iri},
             retried_by_caller=retried_by_caller,
+            written_with=noted_and_written_with if written_with else None,
         )
     except LearningError as error:
         _progress_note(stored, XapiProgressStatus.REJECTED, str(error))
         return
+    if written_with and stored.pk is not None:
+        return  # written with its event, noted
     stored.progress_event = recorded.event
     _progress_note(
         stored,

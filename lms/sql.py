@@ -32,6 +32,8 @@ from weakref import WeakKeyDictionary
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import NOT_PROVIDED, Model
 
+from lms import sql_wire
+
 
 class Lock(enum.Enum):
     UPDATE = " FOR UPDATE"
@@ -79,26 +81,36 @@ class Read:
 def read_all(*reads: Read) -> list[list]:
     """Run ``reads`` in order; each one's rows, or instances of its model (or its result).
 
-    On PostgreSQL they go to the server together in one round trip (psycopg's pipeline mode),
+    On PostgreSQL they go to the server together in one round trip (libpq's pipeline mode, see
+    :mod:`lms.sql_wire`),
     with the ``BEGIN`` of a transaction that starts with them: each still runs after the one
     before it, so a read after a row lock sees what the lock waited for. A round trip costs
     both processes more CPU than a small statement does (docs/decisions/0010). Elsewhere they
     run one by one. Model rows are converted as the ORM converts them.
     """
     db = _database()
-    with _Together(db, [statement(read.template, **read.values) for read in reads]) as cursors:
-        found = [
-            cursor.fetchall() if read.model is None else _instances(db, read.model, cursor)
-            for read, cursor in zip(reads, cursors, strict=True)
-        ]
-    return [
-        rows if read.result is None else read.result(rows)
-        for read, rows in zip(reads, found, strict=True)
-    ]
+    with _Together(db, _statements(reads)) as cursors:
+        return _results(db, reads, cursors)
 
 
-def insert(*groups: Iterable[Model]) -> None:
-    """Insert each group of new instances (one model a group), in order, and set their keys.
+def _statements(reads: Iterable[Read]) -> list[tuple[str, list]]:
+    return [statement(read.template, **read.values) for read in reads]
+
+
+def _results(db, reads, cursors) -> list:
+    """What each read gives (see :class:`Read`), from its cursor."""
+    found = []
+    for read, cursor in zip(reads, cursors, strict=True):
+        rows = cursor.fetchall() if read.model is None else _instances(db, read.model, cursor)
+        found.append(rows if read.result is None else read.result(rows))
+    return found
+
+
+def insert(*groups: Iterable[Model], then: Collection[Read] = ()) -> list:
+    """Insert each group of new instances (one model a group), in order, and set their keys;
+    then run the reads ``then``, in the same round trip, and return what they give (as
+    :func:`read_all` does: a read that must follow the inserts need not cost a round trip of
+    its own).
 
     What ``bulk_create`` does for new rows, for less CPU: Django's insert compiler cost about
     as much as the round trip itself for the one or two rows of a single progress event
@@ -135,7 +147,7 @@ def insert(*groups: Iterable[Model]) -> None:
                 group.plan.model.objects.bulk_create(group.objs)
                 continue
         together.append(group)
-    _insert_together(db, together)
+    return _insert_together(db, together, then)
 
 
 #: Groups larger than this go as one array per column (``UNNEST``) where the database has it:
@@ -249,12 +261,14 @@ class _GroupInsert:
                 setattr(obj, field.name, related)  # its key now, and still cached
 
 
-def _insert_together(db, groups: list[_GroupInsert]) -> None:
-    if not groups:
-        return
-    with _Together(db, [group.statement() for group in groups]) as cursors:
-        for group, cursor in zip(groups, cursors, strict=True):
+def _insert_together(db, groups: list[_GroupInsert], reads: Collection[Read] = ()) -> list:
+    if not (groups or reads):
+        return []
+    statements = [group.statement() for group in groups] + _statements(reads)
+    with _Together(db, statements) as cursors:
+        for group, cursor in zip(groups, cursors, strict=False):
             group.keys_set(cursor)
+        return _results(db, reads, cursors[len(groups) :])
 
 
 def _found_by(db, obj: Model, *, column) -> tuple[str, list]:
@@ -381,6 +395,10 @@ class _Together:
         plain = _plain_cursors(db)
         if plain:
             db.validate_no_broken_transaction()  # what Django's cursor checks per statement
+            if sql_wire.usable(db):
+                with db.wrap_database_errors:  # psycopg's errors raised as Django's
+                    self.cursors = sql_wire.run(db, self.statements)
+                return self.cursors
         try:
             # One statement alone is cheaper sent plainly: a pipeline adds a sync message and
             # three waits on the socket for the one response.

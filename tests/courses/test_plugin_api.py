@@ -452,10 +452,10 @@ def test_a_failure_half_way_through_an_event_leaves_no_half_event(
     first, second = modules(course)
     real = course_services._completions_evidence_record
 
-    def fail_on_second_module(*, completions):
+    def fail_on_second_module(*, completions, **kwargs):
         if any(module.pk == second.pk for _completion, module, _course in completions):
             raise course_services.LearningError("disk on fire")
-        return real(completions=completions)
+        return real(completions=completions, **kwargs)
 
     monkeypatch.setattr(course_services, "_completions_evidence_record", fail_on_second_module)
     batch = [

@@ -559,6 +559,36 @@ def test_a_statement_s_progress_needs_no_savepoint_of_its_own(client, key_a, map
     assert len(savepoints) == 1  # the request's transaction, inside the test's
 
 
+def test_a_statement_is_written_in_the_round_trip_of_its_progress_event(
+    client, key_a, mapped, monkeypatch
+):
+    """Its row and keys point to the new event by the event's id, so they need no round
+    trip of their own."""
+    from lms import sql
+
+    trips = []
+    original = sql._Together.__enter__
+
+    def enter(self):
+        trips.append([text.split(" (")[0] for text, _params in self.statements])
+        return original(self)
+
+    monkeypatch.setattr(sql._Together, "__enter__", enter)
+    sid = _stored_id(post(client, statement(), key_a))
+
+    [writing] = [trip for trip in trips if 'INSERT INTO "courses_xapistatement"' in trip]
+    assert writing[:4] == [
+        'INSERT INTO "courses_progressevent"',
+        'INSERT INTO "courses_modulecompletion"',
+        'INSERT INTO "courses_xapistatement"',
+        'INSERT INTO "courses_xapistatementkey"',
+    ]
+    stored = XapiStatement.objects.get(statement_id=sid)
+    assert stored.progress_status == XapiProgressStatus.APPLIED
+    assert stored.progress_event == ProgressEvent.objects.get(event_id=sid)
+    assert ("activity", ACTIVITY) in set(stored.keys.values_list("kind", "key"))
+
+
 def test_progress_refused_while_writing_is_rejected_and_the_statement_kept(
     client, key_a, mapped, monkeypatch
 ):

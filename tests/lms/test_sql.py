@@ -478,3 +478,33 @@ def test_an_insert_that_breaks_a_constraint_raises_djangos_integrity_error(insti
     again = _statement(institution_a, statement_id=first.statement_id)
     with pytest.raises(IntegrityError), transaction.atomic():
         sql.insert([again])
+
+
+def test_reads_after_the_inserts_run_in_their_round_trip_and_see_them(institution_a, round_trips):
+    """``then``: reads that must follow the inserts (the evidence's reads after the
+    completions it is of) cost no round trip of their own."""
+    statement = _statement(institution_a)
+    keys = [_key(statement, institution_a, key=f"k{i}") for i in range(2)]
+    found = sql.insert(
+        [statement],
+        keys,
+        then=[
+            sql.Read(
+                "SELECT key FROM courses_xapistatementkey WHERE institution_id {i} ORDER BY key",
+                {"i": institution_a.pk},
+            ),
+            sql.Read("SELECT 1 FROM lms_institution WHERE slug {s}", {"s": "none"}, result=len),
+        ],
+    )
+
+    assert found == [[("k0",), ("k1",)], 0]
+    assert round_trips == [4]
+    assert statement.pk is not None and all(key.statement_id == statement.pk for key in keys)
+
+
+def test_reads_alone_after_no_insert_still_run(round_trips):
+    found = sql.insert(
+        [], then=[sql.Read("SELECT 1 FROM lms_institution WHERE slug {s}", {"s": "x"})]
+    )
+    assert found == [[]]
+    assert round_trips == [1]
