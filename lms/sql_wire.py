@@ -182,7 +182,7 @@ def _flush(pgconn) -> None:
     """Send what libpq holds, waiting while the socket is full (libpq reads the server's
     answers meanwhile, so neither side waits for the other for ever)."""
     while pgconn.flush():
-        select.select([pgconn.socket], [pgconn.socket], [])
+        _wait(pgconn.socket, select.POLLIN | select.POLLOUT)
 
 
 def _results(pgconn) -> list:
@@ -190,7 +190,7 @@ def _results(pgconn) -> list:
     results = []
     while True:
         while pgconn.is_busy():
-            select.select([pgconn.socket], [], [])
+            _wait(pgconn.socket, select.POLLIN)
             pgconn.consume_input()
         result = pgconn.get_result()
         if result is None:
@@ -198,6 +198,14 @@ def _results(pgconn) -> list:
         if result.status == ExecStatus.PIPELINE_SYNC:
             return results
         results.append(result)
+
+
+def _wait(socket: int, events: int) -> None:
+    """Until the socket is ready (``poll``: ``select`` refuses descriptors past 1,023, which a
+    process holding many files reaches)."""
+    poller = select.poll()
+    poller.register(socket, events)
+    poller.poll()
 
 
 @lru_cache(maxsize=1024)
