@@ -1533,19 +1533,11 @@ class _AttainmentReplay:
         self.shown: dict[tuple[int, int], requirements.Shown] = {}
         stored_pieces = []
         if not from_scratch and self.nodes:
-            state = (
-                prefetched.state
-                if prefetched is not None
-                else selectors.attainment_state_found(
-                    sql.read_all(*reads)
-                    if (
-                        reads := self.state_reads(
-                            learner_ids=learner_ids, nodes=self.nodes, lock=lock
-                        )
-                    )
-                    else []
-                )
-            )
+            if prefetched is not None:
+                state = prefetched.state
+            else:
+                reads = self.state_reads(learner_ids=learner_ids, nodes=self.nodes, lock=lock)
+                state = selectors.attainment_state_found(sql.read_all(*reads))
             self.stored = {key: _Row(*row) for key, row in state.stored.items()}
             self.tops = state.tops
             if ruled:

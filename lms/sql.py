@@ -441,11 +441,7 @@ def _plain_cursors(db) -> bool:
 def _pipelines(db) -> bool:
     """Whether statements can share a round trip: PostgreSQL through a libpq of version 14
     or later (psycopg's binary package brings its own)."""
-    if db.vendor != "postgresql":
-        return False
-    import psycopg
-
-    return psycopg.Pipeline.is_supported()
+    return db.vendor == "postgresql" and sql_wire.pipelines_supported()
 
 
 @dataclass(frozen=True)

@@ -92,11 +92,13 @@ def _state(db) -> _Connection:
 def usable(db) -> bool:
     """Whether ``db`` (Django's PostgreSQL connection wrapper, connected) can take statements
     here: libpq has pipeline mode, and no psycopg pipeline is open."""
-    return _pipelines_supported() and db.connection._pipeline is None and _state(db).usable
+    return pipelines_supported() and db.connection._pipeline is None and _state(db).usable
 
 
 @lru_cache(maxsize=1)
-def _pipelines_supported() -> bool:
+def pipelines_supported() -> bool:
+    """Whether libpq has pipeline mode (version 14 or later; psycopg's binary package brings
+    its own)."""
     return Pipeline.is_supported()
 
 
@@ -116,8 +118,8 @@ def run(db, statements: list[tuple[str, list]]) -> list[Rows]:
     # gives the same query, so either reuses the other's, and when psycopg deallocates them
     # all (on a rollback) or evicts one, ours are forgotten with its own.
     prepared = conn._prepared if conn.prepare_threshold is not None else None
-    if prepared is not None and prepared._to_flush:
-        prepared = None  # a deallocation psycopg has yet to send: unnamed, this once
+    if prepared is not None and None in prepared._to_flush:
+        prepared = None  # a DEALLOCATE ALL psycopg has yet to send: unnamed, this once
     begin = not conn.autocommit and pgconn.transaction_status == TransactionStatus.IDLE
     preparing: list[tuple[int, tuple, bytes]] = []  # (result index, key, name)
     count = 0

@@ -29,7 +29,7 @@ def no_cursors(monkeypatch):
     monkeypatch.setattr(connection, "create_cursor", refused)
 
 
-def test_reads_and_inserts_go_through_libpq_in_one_round_trip(no_cursors):
+def test_reads_and_inserts_go_through_libpq_without_a_cursor(no_cursors):
     college = Institution(name="Wire College", slug="wire-college", country="GH")
     sql.insert([college])
     found = sql.read_all(
@@ -94,10 +94,28 @@ def test_beyond_psycopg_s_limit_the_oldest_are_deallocated(monkeypatch):
     templates = [f"{COUNTRY} AND name <> '{country}'" for country in countries]
     for template in templates:
         assert count(template, c="ZZ") == 0
-    assert len(connection.connection._prepared._names) <= 2
     Institution.objects.exists()  # psycopg sends the deallocations due with its next query
-    assert len(prepared_here("lms_institution WHERE country")) <= 2
-    assert count(templates[0], c="ZZ") == 0  # prepared again
+    kept = [
+        country
+        for country in countries
+        if prepared_here(f"lms_institution WHERE country = $1 AND name <> '{country}'")
+    ]
+    assert kept == ["CC", "DD"]  # the two used last
+
+    assert count(templates[0], c="ZZ") == 0  # prepared again, not called by a lost name
+    assert prepared_here("name <> 'AA'")
+
+
+def test_while_psycopg_has_a_deallocate_all_to_send_they_go_unnamed():
+    """It would drop a statement prepared meanwhile under us."""
+    connection.ensure_connection()
+    pending = connection.connection._prepared._to_flush
+    pending.append(None)
+    try:
+        assert count(COUNTRY, c="ZZ") == 0
+        assert prepared_here("lms_institution WHERE country") == []
+    finally:
+        pending.clear()
 
 
 def test_without_prepared_statements_configured_they_go_unnamed(monkeypatch):
@@ -124,7 +142,7 @@ def test_a_transaction_they_start_is_begun_and_rolled_back_as_a_cursor_s():
     assert Institution.objects.filter(slug="kept").exists()
 
 
-def test_an_error_runs_nothing_after_it_and_leaves_the_connection_usable():
+def test_an_error_is_django_s_takes_the_transaction_back_and_leaves_the_connection_usable():
     with pytest.raises(DatabaseError, match="no_such_column"), transaction.atomic():
         sql.insert([Institution(name="Half College", slug="half", country="GH")])
         sql.read_all(
