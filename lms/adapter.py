@@ -1,10 +1,11 @@
 """How django-allauth behaves on this site, through its adapter rather than copied views."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
-from lms import selectors
+from lms import lockout, selectors
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -20,6 +21,14 @@ class AccountAdapter(DefaultAccountAdapter):
         if is_trainee and selectors.learner_profile_for(user=user) is None:
             return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
         return super().get_login_redirect_url(request)
+
+    def authenticate(self, request, **credentials):
+        """A locked-out log-in answers 429 with ``Retry-After`` (lms.lockout), not a form error."""
+        try:
+            return super().authenticate(request, **credentials)
+        except ValidationError as error:
+            lockout.refuse_locked_out(request, error)
+            raise
 
     def send_mail(self, template_prefix, email, context):
         """Render now, send from a Celery worker after commit: slow SMTP never blocks a page."""

@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 
 from lms.models import ApiKey, Institution, LearnerIdentity, LearnerProfile, Membership
@@ -8,6 +9,10 @@ class SuperuserOnlyAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return request.user.is_active and request.user.is_superuser
+
+    def login(self, request, extra_context=None):
+        """allauth's log-in (with the second factor) instead of Django's password-only form."""
+        return secure_admin_login(super().login)(request, extra_context)
 
 
 @admin.register(Institution)

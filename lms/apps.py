@@ -9,6 +9,13 @@ class LmsConfig(AppConfig):
     verbose_name = _("Institutions and people")
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self):
+        from allauth.mfa.signals import authenticator_added
+
+        from lms.second_factor import record_activation
+
+        authenticator_added.connect(record_activation, dispatch_uid="lms.second_factor")
+
 
 class SuperuserOnlyAdminConfig(admin_apps.AdminConfig):
     """Django's admin is for superusers only; staff work in the Wagtail admin."""

@@ -1,7 +1,11 @@
 from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.core import context
+from allauth.mfa.base.forms import AuthenticateForm
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from lms import lockout
 from lms.models import LearnerProfile, WebhookEvent
 
 
@@ -110,3 +114,14 @@ class LoginForm(AllauthLoginForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["login"].label = _("Username or e-mail")
+
+
+class MfaAuthenticateForm(AuthenticateForm):
+    """allauth's authenticator-code form (``MFA_FORMS``): a lockout answers 429 (lms.lockout)."""
+
+    def clean_code(self):
+        try:
+            return super().clean_code()
+        except ValidationError as error:
+            lockout.refuse_locked_out(context.request, error)
+            raise

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from lms import sql
@@ -56,14 +56,16 @@ def user_institutions(
 
 
 def user_requires_mfa(*, user) -> bool:
-    """Managers and regulators must use a second factor before they reach any data."""
+    """Managers, regulators and superusers must use a second factor before they reach any data."""
     if not user.is_authenticated:
         return False
     if user.is_superuser:
         return True
     return (
-        user_is_regulator(user=user)
-        or Membership.objects.filter(user=user, role__in=list(MFA_ROLES)).exists()
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .filter(Q(groups__name=REGULATORS_GROUP) | Q(memberships__role__in=list(MFA_ROLES)))
+        .exists()
     )
 
 
@@ -71,6 +73,13 @@ def user_has_mfa(*, user) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def user_authenticators(*, user) -> dict[int, str]:
+    """The user's allauth authenticators, id → type (TOTP, WebAuthn, recovery codes)."""
+    from allauth.mfa.models import Authenticator
+
+    return dict(Authenticator.objects.filter(user=user).values_list("pk", "type"))
 
 
 def learner_profile_for(*, user) -> LearnerProfile | None:

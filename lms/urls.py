@@ -6,10 +6,14 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from lms import views
 from lms.api import api
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
+    # Wagtail's own log-in form would sign people in without their second factor: its URL
+    # leads to allauth's log-in instead (WAGTAILADMIN_LOGIN_URL sends everyone else there).
+    path("admin/login/", views.admin_login),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),

@@ -1,10 +1,18 @@
 """Shared fixtures: a site with two institutions and a person in every role at each."""
 
+import base64
+import hashlib
+import hmac
 import os
+import struct
+import time
 from dataclasses import dataclass
 
 import pytest
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.test import Client
 
 from courses.models import CourseIndexPage
 from courses.services import institution_page_create
@@ -32,6 +40,51 @@ def enable_totp(user) -> str:
     secret = generate_totp_secret()
     TOTP.activate(user, secret)
     return secret
+
+
+def totp_code(secret: str, at: float | None = None) -> str:
+    """The six digits an authenticator app shows for ``secret`` (RFC 6238: SHA-1, 30 s)."""
+    counter = int((time.time() if at is None else at) // 30)
+    key = base64.b32decode(secret, casefold=True)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+class SecondFactorClient(Client):
+    """The test client, whose ``force_login`` means "logged in properly".
+
+    A person with an authenticator is served only once their session passed it
+    (lms.middleware). ``force_login`` here records that step in the session as allauth does
+    after a code was accepted (``AUTHENTICATION_METHODS_SESSION_KEY``, an "mfa" record naming
+    the authenticator), so a test that is not about logging in can start logged in. Tests of
+    the log-in itself use the real pages (tests/lms/test_login_doors.py); a session from a
+    plain ``django.test.Client().force_login`` is one that skipped the second factor.
+    """
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        authenticator = (
+            Authenticator.objects.filter(
+                user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+            )
+            .order_by("pk")
+            .first()
+        )
+        if authenticator is None:
+            return
+        session = self.session
+        session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+            {"method": "mfa", "at": time.time(), "id": authenticator.pk, "type": authenticator.type}
+        ]
+        session.save()
+
+
+@pytest.fixture
+def client() -> SecondFactorClient:
+    """pytest-django's ``client``, with :class:`SecondFactorClient`'s ``force_login``."""
+    return SecondFactorClient()
 
 
 @pytest.fixture

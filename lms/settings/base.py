@@ -7,6 +7,7 @@ Everything that differs between machines comes from environment variables, read 
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "wagtail",
     "modelcluster",
     "taggit",
+    "ninja",  # the API docs' Swagger UI from our own static files, not a CDN (CSP)
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "lms.security_headers.ContentSecurityPolicyMiddleware",
+    "lms.security_headers.PermissionsPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "lms.middleware.MfaRequiredMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -139,8 +143,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# One door: every sign-in, the Wagtail admin's and Django admin's too, is allauth's, with its
+# second-factor stage (lms/urls.py sends the admins' own log-in pages there).
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "lms:dashboard"
+WAGTAILADMIN_LOGIN_URL = LOGIN_URL
+WAGTAIL_PASSWORD_RESET_ENABLED = False  # allauth's reset is the only one
 ACCOUNT_ADAPTER = "lms.adapter.AccountAdapter"
 ACCOUNT_FORMS = {"login": "lms.forms.LoginForm"}
 # Many volunteers have no e-mail address: they sign up and log in with a username; those
@@ -149,13 +157,17 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_UNIQUE_EMAIL = True
-# Telling someone at sign-up that their e-mail is already registered is more useful to a
-# volunteer on a shared phone than hiding it; log-in and password reset still do not tell.
-ACCOUNT_PREVENT_ENUMERATION = False
+# Neither log-in nor password reset tells whether an address has an account: reset answers
+# every address alike and mails the address itself (a link, or "there is no account here").
+# Sign-up still says that an address is taken: allauth can hide it only where every new
+# address must be confirmed before the first log-in, and volunteers without one must not wait.
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[SSW Learning] "
+# A locked-out log-in answers 429 with Retry-After: the longest of these windows (lms.lockout).
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_FORMS = {"authenticate": "lms.forms.MfaAuthenticateForm"}
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="SSW Learning")
 
 # --- Internationalisation -----------------------------------------------------------------
@@ -284,6 +296,60 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Features no page here uses, refused to every page and frame (lms.security_headers).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+# Content-Security-Policy (django-csp; lms.security_headers picks one policy per path).
+# Learner and public pages run no script and carry no inline style: the strict policy.
+# Images may come from the media storage (CSP_MEDIA_ORIGINS, e.g. an S3 endpoint) and lesson
+# videos play in a YouTube or Vimeo frame.
+_media_origins = env_list(
+    "CSP_MEDIA_ORIGINS",
+    default=[env("AWS_S3_ENDPOINT_URL", default="")]
+    if env("MEDIA_STORAGE", default="filesystem") == "s3"
+    else [],
+)
+_media_origins = [origin for origin in _media_origins if origin]
+_video_origins = [
+    "https://www.youtube.com",
+    "https://www.youtube-nocookie.com",
+    "https://player.vimeo.com",
+]
+_strict_policy = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF],
+    "img-src": [SELF, "data:", *_media_origins],
+    "media-src": [SELF, *_media_origins],
+    "frame-src": [SELF, *_video_origins],
+    "object-src": [NONE],
+    "base-uri": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [SELF],
+}
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": _strict_policy}
+# Wagtail's admin (and Django's) write inline scripts, inline styles and blob: previews; the
+# page editor previews the page in a same-origin frame.
+_admin_policy = {
+    **_strict_policy,
+    "script-src": [SELF, UNSAFE_INLINE],
+    "style-src": [SELF, UNSAFE_INLINE],
+    "img-src": [SELF, "data:", "blob:", *_media_origins],
+    "font-src": [SELF, "data:"],
+}
+# JSON answers load nothing and are never framed.
+_api_policy = {"default-src": [NONE], "frame-ancestors": [NONE]}
+# The API's documentation page: django-ninja's Swagger UI, from our own static files.
+_api_docs_policy = {**_strict_policy, "style-src": [SELF, UNSAFE_INLINE]}
+#: Other policies by path prefix; the first prefix that matches wins, others get the strict one.
+CONTENT_SECURITY_POLICY_BY_PATH = [
+    ("/api/v1/docs", _api_docs_policy),
+    ("/api/", _api_policy),
+    ("/xapi/", _api_policy),
+    ("/ims/", _api_policy),
+    ("/admin/", _admin_policy),
+    ("/django-admin/", _admin_policy),
+]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 LOGGING = {

@@ -16,7 +16,6 @@ from http import HTTPStatus
 import pypdf
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -36,7 +35,7 @@ from certificates.models import (
 from courses import demo as courses_demo
 from courses import services as course_services
 from lms import services as lms_services
-from tests.conftest import enable_totp
+from tests.conftest import SecondFactorClient, enable_totp
 from tests.factories import UserFactory, learner_profile_data
 from tests.learning import finish_course
 
@@ -251,7 +250,7 @@ def test_permission_matrix(client, everyone, person, action, certificate, cohort
 
 
 def test_actions_need_a_post_with_the_csrf_token(people_a, certificate, cohort):
-    client = Client(enforce_csrf_checks=True)
+    client = SecondFactorClient(enforce_csrf_checks=True)
     client.force_login(people_a.manager)
     revoke = url_of("certificates_certificate_revoke", certificate.uuid)
     assert client.get(revoke).status_code == HTTPStatus.METHOD_NOT_ALLOWED

@@ -207,7 +207,7 @@ def test_manager_with_totp_must_enter_code_at_login(client, people_a):
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == reverse("mfa_authenticate")
     assert "_auth_user_id" not in client.session  # not logged in before the code
-    assert client.get("/admin/")["Location"].startswith(reverse("wagtailadmin_login"))
+    assert client.get("/admin/")["Location"].startswith(reverse("account_login"))
 
     from allauth.mfa.models import Authenticator
 
