@@ -1,5 +1,6 @@
 """Sign-up, log-in, profile and MFA flows, through the real allauth views."""
 
+import re
 from http import HTTPStatus
 
 import pytest
@@ -70,6 +71,8 @@ def test_signup_with_email_sends_verification_through_celery(
 
 
 def test_signup_with_email_in_use_says_so_and_creates_nothing(client, catalogue):
+    """Even with ACCOUNT_PREVENT_ENUMERATION: allauth hides a taken address at sign-up only
+    where every new address must be confirmed before the first log-in (not here)."""
     UserFactory(username="existing", email="taken@example.org")
     EmailAddress.objects.create(
         user=User.objects.get(username="existing"),
@@ -147,6 +150,29 @@ def test_password_reset_sends_a_link(client, catalogue, django_capture_on_commit
     assert response.status_code == HTTPStatus.FOUND
     assert len(mail.outbox) == 1
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
+
+
+def test_password_reset_does_not_tell_whether_an_address_has_an_account(
+    client, catalogue, django_capture_on_commit_callbacks
+):
+    user = UserFactory(username="forgetful", email="forgetful@example.org")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    answers = {}
+    for address in ("forgetful@example.org", "nobody@example.org"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("account_reset_password"), {"email": address})
+        page = client.get(response["Location"]).content.decode()
+        page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", page)  # new each time
+        answers[address] = (response.status_code, response["Location"], page)
+        assert "not assigned to any user account" not in page
+    assert answers["forgetful@example.org"] == answers["nobody@example.org"]
+    # Each address hears about itself only: a link for the account, a note for the other.
+    known, unknown = mail.outbox
+    assert known.to == ["forgetful@example.org"]
+    assert "/accounts/password/reset/key/" in known.body
+    assert unknown.to == ["nobody@example.org"]
+    assert "/accounts/password/reset/key/" not in unknown.body
+    assert "do not have any record" in unknown.body
 
 
 def test_profile_edit_keeps_one_profile_and_validates(client, trainee):
