@@ -347,6 +347,7 @@ CONTENT_SECURITY_POLICY_BY_PATH = [
     ("/api/", _api_policy),
     ("/xapi/", _api_policy),
     ("/ims/", _api_policy),
+    ("/credentials/", _api_policy),  # signed credentials, issuer profiles: JSON-LD
     ("/admin/", _admin_policy),
     ("/django-admin/", _admin_policy),
 ]
