@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 
-from lms import selectors, second_factor
+from lms import second_factor, selectors
 
 #: Paths reachable without a second factor: the account pages themselves (to set one up or
 #: log out), static files and the public verification pages.

@@ -196,9 +196,7 @@ def reset_password(client, person: Person, django_capture_on_commit_callbacks):
     return client.post(form_url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
 
 
-def test_a_password_reset_link_signs_no_one_in(
-    client, person, django_capture_on_commit_callbacks
-):
+def test_a_password_reset_link_signs_no_one_in(client, person, django_capture_on_commit_callbacks):
     response = reset_password(client, person, django_capture_on_commit_callbacks)
     assert response.status_code == HTTPStatus.FOUND
     person.user.refresh_from_db()
@@ -316,7 +314,9 @@ def test_the_session_that_sets_up_the_authenticator_stays_and_others_are_signed_
     assert other_phone.login(username=manager.user.username, password=TEST_PASSWORD)
 
     client = Client()
-    client.post(reverse("account_login"), {"login": manager.user.username, "password": TEST_PASSWORD})
+    client.post(
+        reverse("account_login"), {"login": manager.user.username, "password": TEST_PASSWORD}
+    )
     assert client.get("/admin/")["Location"] == reverse("mfa_activate_totp")
     # allauth asks for the password once more before it shows the secret.
     response = client.get(reverse("mfa_activate_totp"))
@@ -373,12 +373,16 @@ def test_a_locked_out_login_answers_429_with_retry_after(client, make_person, lo
 
 def test_a_locked_out_code_answers_429_with_retry_after(client, make_person, login_rate_limits):
     manager = make_person("manager", with_authenticator=True)
-    client.post(reverse("account_login"), {"login": manager.user.username, "password": TEST_PASSWORD})
+    client.post(
+        reverse("account_login"), {"login": manager.user.username, "password": TEST_PASSWORD}
+    )
     wrong = f"{(int(current_code(manager.secret)) + 1) % 1_000_000:06d}"
     for _ in range(5):
         response = client.post(reverse("mfa_authenticate"), {"code": wrong})
         assert response.status_code == HTTPStatus.OK
         assert "Incorrect code." in response.content.decode()
     assert_locked_out(client.post(reverse("mfa_authenticate"), {"code": wrong}))
-    assert_locked_out(client.post(reverse("mfa_authenticate"), {"code": current_code(manager.secret)}))
+    assert_locked_out(
+        client.post(reverse("mfa_authenticate"), {"code": current_code(manager.secret)})
+    )
     assert session_user_id(client) is None

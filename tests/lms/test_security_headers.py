@@ -156,9 +156,7 @@ def test_the_api_documentation_loads_swagger_from_this_site(client, catalogue):
 INLINE = re.compile(r'<script(?![^>]*(\ssrc=|type="application/json"))|<style|\sstyle=', re.I)
 
 
-def test_learner_pages_have_no_inline_script_or_style(
-    client, trainee, course, published_framework
-):
+def test_learner_pages_have_no_inline_script_or_style(client, trainee, course, published_framework):
     """The strict policy would drop them: each must live in a static file instead."""
     client.force_login(trainee)
     finish_course(trainee, course)  # the competency profile then lists its tree
