@@ -151,7 +151,7 @@ def outcome(response) -> str:
         return "ok"
     if response.status_code == HTTPStatus.FOUND:
         location = response["Location"]
-        if location.startswith("/admin/login/"):
+        if location.startswith("/accounts/login/"):
             return "login"
         return "denied" if location == "/admin/" else "done"
     if response.status_code in (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND):

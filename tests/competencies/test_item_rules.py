@@ -316,7 +316,7 @@ def test_others_cannot_open_or_post_the_rule_page(client, people_a, people_b, fr
     client.force_login(people_a.trainee)
     for response in (client.get(address), client.post(address, {"rule_type": "all"})):
         assert response.status_code == HTTPStatus.FOUND
-        assert response["Location"].startswith("/admin/login/")
+        assert response["Location"].startswith("/accounts/login/")
     assert stored(framework) == ("", {})
 
 

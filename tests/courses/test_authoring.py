@@ -388,7 +388,7 @@ def test_author_of_another_institution_cannot_add_a_module(
         client.force_login(user)
         response = client.post(add_url(ModulePage, course), data)
         assert response.status_code == 302
-        assert response["Location"].startswith("/admin/login/")
+        assert response["Location"].startswith("/accounts/login/")
     assert list(ModulePage.objects.values_list("pk", flat=True)) == modules_before
 
 

@@ -431,7 +431,7 @@ def outcome(response) -> str:
     if response.status_code == HTTPStatus.OK:
         return "ok"
     if response.status_code == HTTPStatus.FOUND:
-        return "login" if response["Location"].startswith("/admin/login/") else "denied"
+        return "login" if response["Location"].startswith("/accounts/login/") else "denied"
     if response.status_code in (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND):
         return "denied"
     return f"status {response.status_code}"
