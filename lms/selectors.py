@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from lms import sql
@@ -22,6 +22,27 @@ def user_is_regulator(*, user) -> bool:
     if not user.is_authenticated:
         return False
     return user.groups.filter(name=REGULATORS_GROUP).exists()
+
+
+def users_holding_roles(*, user_ids) -> set[int]:
+    """Of ``user_ids``, the accounts that are more than learners: superusers, Django staff,
+    staff of any institution (a membership in any role) and regulators.
+
+    An institution never acts on such an account as on one of its learners (enrolling it,
+    writing its profile): that would let one institution reach into another's staff, or into
+    accounts that can see every institution's records.
+    """
+    return set(
+        get_user_model()
+        .objects.filter(pk__in=user_ids)
+        .filter(
+            Q(is_superuser=True)
+            | Q(is_staff=True)
+            | Q(pk__in=Membership.objects.values("user_id"))
+            | Q(groups__name=REGULATORS_GROUP)
+        )
+        .values_list("pk", flat=True)
+    )
 
 
 def user_memberships(*, user) -> QuerySet[Membership]:
