@@ -1,6 +1,8 @@
 """Cohorts in the Wagtail admin: creating one, uploading its learners from CSV (all or nothing),
 enrolling it, watching its progress — and who may do any of it."""
 
+import csv
+import io
 import re
 import uuid
 from http import HTTPStatus
@@ -19,6 +21,7 @@ from lms.models import LearnerProfile
 from tests.conftest import enable_totp
 from tests.factories import UserFactory
 from tests.services import IN_CI
+from tests.spreadsheets import as_text
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -357,6 +360,25 @@ def test_the_upload_page_lists_every_problem_and_creates_nothing(client, people_
     assert "line 3: cadre &#x27;nurse&#x27; is not one of" in page
     assert "line 4: country must be a two-letter code" in page
     assert counts() == before
+
+
+@pytest.mark.parametrize("country", ["=1", "+1", "-1", "@A", "\t1", "\r1"])
+def test_the_learner_list_template_writes_formula_like_values_as_text(
+    client, people_a, cohort, country
+):
+    """The template's only value from the database is the institution's country code."""
+    from lms.models import Institution
+
+    Institution.objects.filter(pk=cohort.institution_id).update(country=country)
+    client.force_login(people_a.manager)
+
+    response = client.get(reverse("courses_cohort_import_template", args=[cohort.pk]))
+
+    assert response["Content-Disposition"] == 'attachment; filename="learners.csv"'
+    header, example = csv.reader(io.StringIO(response.content.decode(), newline=""))
+    assert header == HEADER.split(",")
+    assert example[:3] == ["amina.n", "", "Amina Njoroge"]
+    assert example[5] == as_text(country)
 
 
 # --- Existing accounts: only this institution's learners -----------------------------------
