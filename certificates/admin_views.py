@@ -46,6 +46,7 @@ from certificates.permissions import (
     template_permission_policy,
 )
 from courses.models import Cohort
+from lms.downloads import inline_header
 
 ICON = "doc-full-inverse"
 
@@ -161,7 +162,7 @@ def template_preview(request, pk: int):
     certificate = rendering.sample_certificate(template)
     pdf = services.certificate_pdf_bytes(certificate=certificate)
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="preview-{template.pk}.pdf"'
+    response["Content-Disposition"] = inline_header(f"preview-{template.pk}.pdf")
     return response
 
 

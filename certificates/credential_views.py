@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from certificates import credentials
 from certificates.models import Certificate
+from lms.downloads import attachment_header
 from lms.models import Institution
 
 LD_JSON = "application/ld+json"
@@ -56,7 +57,7 @@ def credential(request, uuid):
         raise Http404("The credential is being prepared.")
     response = _json(certificate.credential)
     if request.GET.get("download"):
-        response["Content-Disposition"] = (
-            f'attachment; filename="certificate-{certificate.display_code}.json"'
+        response["Content-Disposition"] = attachment_header(
+            f"certificate-{certificate.display_code}.json"
         )
     return response

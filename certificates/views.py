@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 
 from certificates import credentials, selectors, services, verification_cache
 from certificates.codes import code_display, code_parse
+from lms.downloads import attachment_header
 from lms.selectors import user_institutions, user_is_regulator
+from lms.spreadsheets import csv_write_rows
 
 #: How many codes one bulk request may hold.
 BULK_MAX_CODES = 10_000
@@ -237,22 +239,11 @@ def codes_from_csv(data: bytes) -> list[str]:
     return codes
 
 
-#: What makes a spreadsheet read a cell as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value) -> str:
-    """A cell a spreadsheet shows as text: a holder could name themselves ``=HYPERLINK(…)``."""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def bulk_csv_response(rows: list[dict]) -> HttpResponse:
+    """The results as CSV; a holder could name themselves ``=HYPERLINK(…)``: cells made safe."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="certificate-verification.csv"'
-    writer = csv.DictWriter(response, fieldnames=BULK_COLUMNS)
-    writer.writeheader()
-    writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
+    response["Content-Disposition"] = attachment_header("certificate-verification.csv")
+    csv_write_rows(response, [BULK_COLUMNS, *([row[key] for key in BULK_COLUMNS] for row in rows)])
     return response
 
 

@@ -44,6 +44,7 @@ from competencies.models import (
     Framework,
     FrameworkStatus,
 )
+from lms.downloads import attachment_header
 from lms.selectors import user_is_regulator
 
 ICON = "list-ul"
@@ -542,9 +543,7 @@ def export_case(request, pk: int):
     if not isinstance(package, str | bytes):
         package = json.dumps(package, ensure_ascii=False, indent=2)
     response = HttpResponse(package, content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{_download_name(framework, "case.json")}"'
-    )
+    response["Content-Disposition"] = attachment_header(_download_name(framework, "case.json"))
     return response
 
 
@@ -557,7 +556,7 @@ def export_moodle(request, pk: int):
         export_moodle_csv(selectors.framework_data(framework=framework)),
         content_type="text/csv; charset=utf-8",
     )
-    response["Content-Disposition"] = f'attachment; filename="{_download_name(framework, "csv")}"'
+    response["Content-Disposition"] = attachment_header(_download_name(framework, "csv"))
     return response
 
 

@@ -23,6 +23,7 @@ from competencies import selectors, services
 from competencies.interchange import FrameworkFileError
 from competencies.models import CompetencyItem, Framework, FrameworkStatus
 from lms.api_auth import api_key_auth
+from lms.downloads import attachment_header
 from lms.selectors import learner_identity_for
 
 router = Router(tags=["competency frameworks"])
@@ -240,14 +241,14 @@ def framework_export(request, identifier: uuid.UUID, format: str = "case"):
         from competencies.moodle_csv import export_moodle_csv
 
         response = HttpResponse(export_moodle_csv(data), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        response["Content-Disposition"] = attachment_header(f"{name}.csv")
         return response
     from competencies.case import export_case_package
 
     response = JsonResponse(
         export_case_package(data, base_url=settings.SITE_BASE_URL), json_dumps_params={"indent": 1}
     )
-    response["Content-Disposition"] = f'attachment; filename="{name}.case.json"'
+    response["Content-Disposition"] = attachment_header(f"{name}.case.json")
     return response
 
 

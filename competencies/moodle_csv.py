@@ -37,6 +37,11 @@ tabs inside statements (written as HTML, where they collapse), a framework witho
 written as ";"), and evidence rules (the framework's and items' ``evidence_rule``: Moodle's
 CSV has no column for them, its rules are about parents only; an import gets "any evidence",
 CASE JSON carries them).
+
+People open this file in spreadsheets, so the export writes a text cell beginning with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return with an apostrophe in front (see
+:mod:`lms.spreadsheets`: a spreadsheet would read it as a formula), and the import removes
+exactly that apostrophe again, so that an export imported again is unchanged.
 """
 
 import csv
@@ -57,6 +62,7 @@ from competencies.interchange import (
     decode_text,
 )
 from competencies.models import CompetencyItem, Framework, ScaleLevel
+from lms.spreadsheets import csv_write_rows, spreadsheet_cell_restore
 
 PARENT = "Parent ID number"
 ID_NUMBER = "ID number"
@@ -180,7 +186,9 @@ def parse_moodle_csv(data: bytes) -> FrameworkData:
                 f"row {number}: expected {len(MOODLE_HEADERS)} columns, found {len(record)}"
             )
             continue
-        cells = {name: record[index].strip() for name, index in columns.items()}
+        cells = {
+            name: spreadsheet_cell_restore(record[index]).strip() for name, index in columns.items()
+        }
         place = f"row {number}"
         flag = cells[IS_FRAMEWORK].lower()
         if flag not in _TRUE | _FALSE:
@@ -693,10 +701,8 @@ def export_moodle_csv(data: FrameworkData) -> str:
         pairs.add(frozenset((origin, destination)))
         references[origin].append(id_numbers[destination])
 
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(MOODLE_HEADERS)
-    writer.writerow(
+    rows = [MOODLE_HEADERS]
+    rows.append(
         [
             "",
             data.code or data.identifier or "",
@@ -716,7 +722,7 @@ def export_moodle_csv(data: FrameworkData) -> str:
     )
     for item, _depth in ordered:
         rule_type, rule_config = _rule_columns(item, children.get(item.key, []), exported)
-        writer.writerow(
+        rows.append(
             [
                 id_numbers.get(item.parent_key, "") if item.parent_key else "",
                 id_numbers[item.key],
@@ -736,6 +742,8 @@ def export_moodle_csv(data: FrameworkData) -> str:
                 "",
             ]
         )
+    out = io.StringIO()
+    csv_write_rows(out, rows, lineterminator="\r\n")
     return out.getvalue()
 
 

@@ -548,14 +548,32 @@ def _validate(data: FrameworkData) -> list[str]:
                 f"{len(taken)} {model._meta.verbose_name} identifier(s) exist here already "
                 f"(e.g. {', '.join(taken[:3])}): another framework carries them"
             )
-    if data.identifier:
-        existing_framework = Framework.objects.filter(identifier=data.identifier).first()
-        if existing_framework:
-            errors.append(
-                f"{data.place}: a framework with identifier {data.identifier} is here already "
-                f"(“{existing_framework}”)"
-            )
     return errors
+
+
+def _identifier_errors(data: FrameworkData, *, owner_institution) -> list[str]:
+    """The file's framework identifier is taken: name the framework only if the importer may
+    see it (a published or retired framework is public; a draft only to its institution)."""
+    if not data.identifier:
+        return []
+    existing = (
+        Framework.objects.filter(identifier=data.identifier)
+        .only("title", "version", "status", "owner_institution")
+        .first()
+    )
+    if existing is None:
+        return []
+    if existing.status != FrameworkStatus.DRAFT or (
+        owner_institution is not None and existing.owner_institution_id == owner_institution.pk
+    ):
+        return [
+            f"{data.place}: a framework with identifier {data.identifier} is here already "
+            f"(“{existing}”)"
+        ]
+    return [
+        f"{data.place}: a framework with identifier {data.identifier} is here already; "
+        "give the framework in the file another identifier"
+    ]
 
 
 def _resolve_association_ends(
@@ -680,6 +698,7 @@ def framework_import(*, data: FrameworkData, owner_institution=None, created_by=
     Raises :class:`FrameworkFileError` listing every problem with its place in the file.
     """
     errors = _validate(data)
+    errors.extend(_identifier_errors(data, owner_institution=owner_institution))
     by_key = {item.key: item for item in data.items}
     association_errors, held = _resolve_association_ends(data, by_key)
     errors.extend(association_errors)

@@ -6,9 +6,6 @@ their progress. Every change is made by :mod:`courses.services`; the pages work 
 JavaScript.
 """
 
-import csv
-import io
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -23,7 +20,9 @@ from courses import selectors, services
 from courses.cohorts import COLUMNS
 from courses.forms import CohortForm, LearnerImportForm
 from courses.models import Cohort
+from lms.downloads import attachment_header
 from lms.models import Institution
+from lms.spreadsheets import csv_write_rows, xlsx_bytes
 
 ICON = "group"
 
@@ -148,22 +147,19 @@ def cohort_import_template(request, pk: int):
     """A CSV file to fill in: the header and one example learner."""
     cohort = _cohort(request, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="learners.csv"'
-    writer = csv.writer(response)
-    writer.writerow(COLUMNS)
-    writer.writerow(
-        [
-            "amina.n",
-            "",
-            "Amina Njoroge",
-            "volunteer",
-            "community",
-            cohort.institution.country,
-            "Nairobi",
-            "Kibra",
-            "",
-        ]
-    )
+    response["Content-Disposition"] = attachment_header("learners.csv")
+    example = [
+        "amina.n",
+        "",
+        "Amina Njoroge",
+        "volunteer",
+        "community",
+        cohort.institution.country,
+        "Nairobi",
+        "Kibra",
+        "",
+    ]
+    csv_write_rows(response, [COLUMNS, example])
     return response
 
 
@@ -206,27 +202,20 @@ def _grid_filename(cohort: Cohort, extension: str) -> str:
 def cohort_grid_csv(request, pk: int):
     cohort = _cohort(request, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_grid_filename(cohort, "csv")}"'
-    csv.writer(response).writerows(_grid_table(selectors.cohort_competency_grid(cohort=cohort)))
+    response["Content-Disposition"] = attachment_header(_grid_filename(cohort, "csv"))
+    csv_write_rows(response, _grid_table(selectors.cohort_competency_grid(cohort=cohort)))
     return response
 
 
 def cohort_grid_xlsx(request, pk: int):
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     cohort = _cohort(request, pk)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("Competencies")[:31]
-    for line in _grid_table(selectors.cohort_competency_grid(cohort=cohort)):
-        sheet.append(line)
-    for cell in sheet[1] + sheet[sheet.max_row]:
-        cell.font = Font(bold=True)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{_grid_filename(cohort, "xlsx")}"'
+    workbook = xlsx_bytes(
+        title=_("Competencies"),
+        rows=_grid_table(selectors.cohort_competency_grid(cohort=cohort)),
+        bold_rows=(1, -1),  # the header and the summary
+    )
+    response = HttpResponse(workbook, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = attachment_header(_grid_filename(cohort, "xlsx"))
     return response
 
 

@@ -29,7 +29,7 @@ from courses.models import (
 )
 from lms import selectors as lms_selectors
 from lms import sql
-from lms.models import Cadre, Institution
+from lms.models import Cadre, Institution, LearnerIdentity
 from lms.roles import InstitutionRole
 from lms.services import CacheGeneration
 
@@ -286,6 +286,44 @@ def institution_learners(*, institution) -> QuerySet:
         course__in=institution_courses(institution=institution)
     ).exclude(status=EnrolmentStatus.WITHDRAWN)
     return get_user_model().objects.filter(pk__in=enrolled.values("learner_id"))
+
+
+def learners_the_institution_may_enrol(*, institution: Institution, user_ids) -> set[int]:
+    """Of the existing accounts ``user_ids``, those ``institution`` may add to its cohorts.
+
+    An account qualifies when it is a learner — no superuser, Django staff, staff of any
+    institution (this one included) or regulator: see
+    :func:`lms.selectors.users_holding_roles` — and a learner *of this institution*: it has a
+    :class:`~lms.models.LearnerIdentity` of the institution (its LMS registered it), or it is
+    in one of the institution's cohorts, or enrolled (in any state) in one of the courses in
+    the institution's section of the site. An account another institution's LMS created (it
+    has learner identities, none of them this institution's) does not qualify through a
+    cohort or an enrolment: those are this institution's to make, not the account's.
+    """
+    candidates = set(user_ids) - lms_selectors.users_holding_roles(user_ids=user_ids)
+    if not candidates:
+        return set()
+    identities = list(
+        LearnerIdentity.objects.filter(user_id__in=candidates).values_list(
+            "user_id", "institution_id"
+        )
+    )
+    own_identity = {user for user, owner in identities if owner == institution.pk}
+    others_only = {user for user, _owner in identities} - own_identity
+    in_cohorts = set(
+        Cohort.learners.through.objects.filter(
+            cohort__institution=institution, user_id__in=candidates
+        ).values_list("user_id", flat=True)
+    )
+    enrolled = set()
+    if institution.root_page_id is not None:
+        enrolled = set(
+            Enrolment.objects.filter(
+                learner_id__in=candidates,
+                course__in=CoursePage.objects.descendant_of(institution.root_page),
+            ).values_list("learner_id", flat=True)
+        )
+    return own_identity | ((in_cohorts | enrolled) - others_only)
 
 
 @dataclass

@@ -917,7 +917,7 @@ class NewAccount:
 @dataclass
 class CohortImport:
     created: list[NewAccount] = field(default_factory=list)
-    existing: list = field(default_factory=list)  # accounts there before: added, not changed
+    existing: list = field(default_factory=list)  # learners there before: added, not changed
     enrolment: CohortEnrolment | None = None
 
     @property
@@ -937,8 +937,23 @@ def cohort_learners_import(*, cohort: Cohort, data: bytes) -> CohortImport:
     written. Otherwise, in one transaction: accounts that do not exist are created — those
     with an e-mail address get an invitation to choose their password (sent after commit),
     the others a one-time password returned here for the institution to hand over — with
-    their learner profiles; existing accounts (matched by username) are added as they are.
-    Importing the same file again changes nothing.
+    their learner profiles; existing accounts (matched by username) are added and enrolled
+    as they are. Importing the same file again changes nothing.
+
+    A username may name an existing account only if it is a learner of this institution:
+
+    * a learner: not a superuser, not Django staff, not a regulator, and staff of no
+      institution (this one included: staff enrol themselves if they wish);
+    * of this institution: it has a learner identity of this institution (the institution's
+      LMS registered it through the API), or it is in one of the institution's cohorts, or
+      enrolled in one of its courses — and it is not an account that only other
+      institutions' LMSs registered (learner identities, none of them this institution's).
+
+    Any other existing account makes its row refused with "this username belongs to an account
+    this institution cannot enrol", and nothing more about it (not whose it is). A file never
+    writes to an existing account: a learner of this institution keeps their profile (or
+    their lack of one) as it is, whatever the file says; only new accounts get the file's
+    profile.
     """
     from courses.cohorts import LearnerFileError, parse_learners_csv
 
@@ -960,17 +975,15 @@ def cohort_learners_import(*, cohort: Cohort, data: bytes) -> CohortImport:
             username_lower__in={row.username.lower() for row in rows}
         )
     }
-    with_profile = set(
-        LearnerProfile.objects.filter(user__in=existing.values()).values_list("user_id", flat=True)
+    enrollable = selectors.learners_the_institution_may_enrol(
+        institution=cohort.institution, user_ids=[user.pk for user in existing.values()]
     )
-    errors = _learner_account_errors(rows, existing=existing, with_profile=with_profile)
+    errors = _learner_account_errors(rows, existing=existing, enrollable=enrollable)
     if errors:
         raise CohortImportError(errors)
     try:
         with transaction.atomic():
-            return _learners_import(
-                cohort=cohort, rows=rows, existing=existing, with_profile=with_profile
-            )
+            return _learners_import(cohort=cohort, rows=rows, existing=existing)
     except IntegrityError:
         raise CohortImportError(
             [
@@ -982,12 +995,12 @@ def cohort_learners_import(*, cohort: Cohort, data: bytes) -> CohortImport:
         ) from None
 
 
-def _learner_account_errors(rows, *, existing: dict, with_profile: set) -> list[str]:
-    """Clashes of the file's new accounts and profiles with those already registered."""
+def _learner_account_errors(rows, *, existing: dict, enrollable: set[int]) -> list[str]:
+    """Existing accounts the institution may not enrol, and clashes of the file's new accounts
+    and profiles with those already registered."""
     from allauth.account.models import EmailAddress
 
     new_rows = [row for row in rows if row.username.lower() not in existing]
-    new_lines = {row.line for row in new_rows}
     emails = {row.email.lower() for row in new_rows if row.email}
     taken_emails = set()
     if emails:
@@ -1003,37 +1016,26 @@ def _learner_account_errors(rows, *, existing: dict, with_profile: set) -> list[
             .filter(email_lower__in=emails)
             .values_list("email", flat=True)
         }
-    profiled_rows = [
-        row
-        for row in rows
-        if row.worker_registration_number
-        and getattr(existing.get(row.username.lower()), "pk", None) not in with_profile
-    ]
-    profiled_lines = {row.line for row in profiled_rows}
     taken_numbers = set(
         LearnerProfile.objects.filter(
-            worker_registration_number__in={row.worker_registration_number for row in profiled_rows}
+            worker_registration_number__in={
+                row.worker_registration_number for row in new_rows if row.worker_registration_number
+            }
         ).values_list("country", "worker_registration_number")
     )
     errors = []
     for row in rows:
         account = existing.get(row.username.lower())
-        if account and row.email and account.email and row.email.lower() != account.email.lower():
-            # Probably someone else with the same username: do not enrol the wrong person.
-            errors.append(
-                _(
-                    "line %(line)d: username '%(username)s' belongs to an existing account "
-                    "with another e-mail address"
-                )
-                % {"line": row.line, "username": row.username}
-            )
-        if row.line in new_lines and row.email and row.email.lower() in taken_emails:
+        if account is not None:
+            errors.extend(_existing_account_errors(row, account=account, enrollable=enrollable))
+            continue
+        if row.email and row.email.lower() in taken_emails:
             errors.append(
                 _("line %(line)d: e-mail '%(email)s' is already used by another account")
                 % {"line": row.line, "email": row.email}
             )
         number = (row.country, row.worker_registration_number)
-        if row.line in profiled_lines and number in taken_numbers:
+        if row.worker_registration_number and number in taken_numbers:
             errors.append(
                 _(
                     "line %(line)d: worker registration number '%(number)s' is already "
@@ -1044,7 +1046,29 @@ def _learner_account_errors(rows, *, existing: dict, with_profile: set) -> list[
     return errors
 
 
-def _learners_import(*, cohort: Cohort, rows, existing: dict, with_profile: set) -> CohortImport:
+def _existing_account_errors(row, *, account, enrollable: set[int]) -> list[str]:
+    if account.pk not in enrollable:
+        # Says nothing of the account (whose staff or learner it is): only that it is not ours.
+        return [
+            _(
+                "line %(line)d: username '%(username)s' belongs to an account this "
+                "institution cannot enrol"
+            )
+            % {"line": row.line, "username": row.username}
+        ]
+    if row.email and account.email and row.email.lower() != account.email.lower():
+        # Probably someone else with the same username: do not enrol the wrong person.
+        return [
+            _(
+                "line %(line)d: username '%(username)s' belongs to an existing account "
+                "with another e-mail address"
+            )
+            % {"line": row.line, "username": row.username}
+        ]
+    return []
+
+
+def _learners_import(*, cohort: Cohort, rows, existing: dict) -> CohortImport:
     from allauth.account.models import EmailAddress
 
     User = get_user_model()
@@ -1061,11 +1085,10 @@ def _learners_import(*, cohort: Cohort, rows, existing: dict, with_profile: set)
                 EmailAddress.objects.create(
                     user=user, email=row.email.lower(), primary=True, verified=False
                 )
+            learner_profile_save(user=user, **row.profile_fields())
             result.created.append(NewAccount(user, row.full_name, password))
         else:
-            result.existing.append(user)
-        if user.pk not in with_profile:
-            learner_profile_save(user=user, **row.profile_fields())
+            result.existing.append(user)  # added and enrolled; their profile is theirs
         learners.append(user)
     cohort.learners.add(*learners)
     result.enrolment = cohort_enrol(cohort=cohort, learners=learners)

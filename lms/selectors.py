@@ -24,6 +24,27 @@ def user_is_regulator(*, user) -> bool:
     return user.groups.filter(name=REGULATORS_GROUP).exists()
 
 
+def users_holding_roles(*, user_ids) -> set[int]:
+    """Of ``user_ids``, the accounts that are more than learners: superusers, Django staff,
+    staff of any institution (a membership in any role) and regulators.
+
+    An institution never acts on such an account as on one of its learners (enrolling it,
+    writing its profile): that would let one institution reach into another's staff, or into
+    accounts that can see every institution's records.
+    """
+    return set(
+        get_user_model()
+        .objects.filter(pk__in=user_ids)
+        .filter(
+            Q(is_superuser=True)
+            | Q(is_staff=True)
+            | Q(pk__in=Membership.objects.values("user_id"))
+            | Q(groups__name=REGULATORS_GROUP)
+        )
+        .values_list("pk", flat=True)
+    )
+
+
 def user_memberships(*, user) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("institution")
 

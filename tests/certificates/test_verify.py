@@ -25,6 +25,7 @@ from certificates.codes import ALPHABET, check_symbol, code_display, code_genera
 from certificates.models import Certificate, CertificateEvent, EventKind
 from tests.certificates.fixtures_verify import *  # noqa: F403
 from tests.certificates.fixtures_verify import PRIVATE, reload, revoke
+from tests.spreadsheets import FORMULA_VALUES, as_text
 
 pytestmark = pytest.mark.django_db
 
@@ -474,14 +475,27 @@ def test_the_html_result_lists_each_code_with_its_status(
     assert "4 codes checked" in response.content.decode()
 
 
-def test_a_csv_exported_to_a_spreadsheet_cannot_carry_a_formula(client, regulator, certificate):
-    Certificate.objects.filter(pk=certificate.pk).update(holder_name='=HYPERLINK("http://x")')
+@pytest.mark.parametrize("name", FORMULA_VALUES)
+def test_a_csv_exported_to_a_spreadsheet_cannot_carry_a_formula(
+    client, regulator, certificate, name
+):
+    Certificate.objects.filter(pk=certificate.pk).update(holder_name=name)
     client.force_login(regulator)
 
     response = _bulk(client, codes=certificate.display_code, format="csv")
 
-    row = next(csv.DictReader(io.StringIO(response.content.decode())))
-    assert row["holder_name"] == '\'=HYPERLINK("http://x")'
+    row = next(csv.DictReader(io.StringIO(response.content.decode(), newline="")))
+    assert row["holder_name"] == as_text(name)
+    assert row["status"] == "valid"
+
+
+def test_codes_typed_as_formulas_come_back_as_text(client, regulator):
+    client.force_login(regulator)
+
+    response = _bulk(client, codes="=1+1\n@SUM(A1)", format="csv")
+
+    rows = list(csv.DictReader(io.StringIO(response.content.decode(), newline="")))
+    assert [row["input"] for row in rows] == ["'=1+1", "'@SUM(A1)"]
 
 
 def test_institution_staff_may_verify_in_bulk(client, people_b, certificate):

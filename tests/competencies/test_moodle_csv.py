@@ -13,6 +13,7 @@ from competencies import selectors, services
 from competencies.interchange import FrameworkFileError, LevelData
 from competencies.models import CompetencyAssociation, CompetencyItem, Framework, ScaleLevel
 from competencies.moodle_csv import MOODLE_HEADERS, export_moodle_csv, parse_moodle_csv
+from tests.spreadsheets import FORMULA_VALUES, as_text
 
 pytestmark = pytest.mark.django_db
 
@@ -441,6 +442,93 @@ def test_items_without_a_code_are_exported_by_identifier():
     assert [(i.code, i.parent_key) for i in data.items] == [
         (str(parent.identifier), None),
         (str(child.identifier), str(parent.identifier)),
+    ]
+
+
+# --- formulas: people open this file in spreadsheets ------------------------------------------
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def exported_rows(framework: Framework) -> list[dict[str, str]]:
+    text = export_moodle_csv(selectors.framework_data(framework=framework))
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    return [dict(zip(MOODLE_HEADERS, row, strict=True)) for row in rows[1:]]
+
+
+@pytest.mark.parametrize("value", FORMULA_VALUES)
+def test_the_export_writes_formula_like_text_as_text(value):
+    framework = services.framework_create(title=value, creator="x", code=value)
+    services.scale_set(
+        framework=framework, levels=[LevelData("No"), LevelData("Yes", is_proficient=True)]
+    )
+    services.item_create(framework=framework, code="C1", full_statement=f"{value} statement")
+
+    head, item = exported_rows(framework)
+
+    assert (head["Short name"], head["ID number"]) == (as_text(value), as_text(value))
+    if value.strip() == value:  # statements are stripped when they are saved
+        assert item["Description"].startswith(as_text(value))
+        assert item["Short name"].startswith(as_text(value))
+    for row in (head, item):
+        assert not [cell for cell in row.values() if cell.startswith(TRIGGERS)]
+
+
+def test_formula_like_text_survives_an_export_and_import_unchanged():
+    framework = services.framework_create(
+        title="=1+1", creator="x", code="@SUM(A1)", description='=HYPERLINK("http://x","y")'
+    )
+    services.scale_set(
+        framework=framework, levels=[LevelData("-1"), LevelData("+1", is_proficient=True)]
+    )
+    parent = services.item_create(
+        framework=framework, code="+1", full_statement="-1 is a minus-led statement"
+    )
+    services.item_create(
+        framework=framework,
+        parent=parent,
+        code="-1",
+        full_statement="@SUM(A1) as a statement",
+        abbreviated_statement="=1+1",
+    )
+    original_tree = tree(framework)
+    original_levels = list(framework.levels.values_list("name", "is_proficient"))
+    exported = export_moodle_csv(selectors.framework_data(framework=framework))
+    head, first, second = exported_rows(framework)
+    assert (head["Scale values"], first["ID number"], second["Parent ID number"]) == (
+        "'-1,+1",
+        "'+1",
+        "'+1",
+    )
+
+    data = parse_moodle_csv(exported.encode())
+    assert (data.title, data.code, data.description) == (
+        "=1+1",
+        "@SUM(A1)",
+        '=HYPERLINK("http://x","y")',
+    )
+    services.framework_delete(framework=framework)
+    again = services.framework_import(data=data)
+    assert tree(again) == original_tree
+    assert list(again.levels.values_list("name", "is_proficient")) == original_levels
+    assert export_moodle_csv(selectors.framework_data(framework=again)) == exported
+
+
+def test_the_import_removes_only_an_apostrophe_in_front_of_a_formula_trigger():
+    content = csv_text(
+        [
+            framework_row(**{"Short name": "'=Title", "ID number": "'Quoted"}),
+            competency_row("'-1", **{"Short name": "'+Statement"}),
+            competency_row("''=2", parent="-1", **{"Short name": "it's =fine"}),
+        ]
+    )
+
+    data = parse_moodle_csv(content.encode())
+
+    assert (data.title, data.code) == ("=Title", "'Quoted")
+    assert [(i.code, i.parent_key, i.full_statement) for i in data.items] == [
+        ("-1", None, "+Statement"),
+        ("'=2", "-1", "it's =fine"),
     ]
 
 

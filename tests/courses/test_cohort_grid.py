@@ -17,6 +17,7 @@ from courses.models import ModulePage
 from lms import services as lms_services
 from tests.factories import UserFactory, learner_profile_data
 from tests.learning import right_answers
+from tests.spreadsheets import FORMULA_VALUES, as_text
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +177,30 @@ def test_the_grid_costs_the_same_queries_whatever_the_cohorts_size(
     assert after == before
     grid = client.get(grid_url(cohort)).context["grid"]
     assert len(grid.rows) == 7
+
+
+@pytest.fixture
+def formula_cohort(course, institution_a):
+    """A cohort whose learners' names (which any institution's API key can set) are formulas."""
+    cohort = services.cohort_create(institution=institution_a, course=course, name="Formulas")
+    cohort.learners.add(*(learner(f"formula-{n}", value) for n, value in enumerate(FORMULA_VALUES)))
+    return cohort
+
+
+def test_the_csv_export_writes_formula_like_names_as_text(client, people_a, formula_cohort):
+    client.force_login(people_a.instructor)
+    response = client.get(grid_url(formula_cohort, "courses_cohort_grid_csv"))
+    rows = list(csv.reader(io.StringIO(response.content.decode(), newline="")))
+    assert sorted(row[0] for row in rows[1:-1]) == sorted(as_text(v) for v in FORMULA_VALUES)
+
+
+def test_the_xlsx_export_writes_formula_like_names_as_text(client, people_a, formula_cohort):
+    client.force_login(people_a.manager)
+    response = client.get(grid_url(formula_cohort, "courses_cohort_grid_xlsx"))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    names = [row[0] for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row - 1)]
+    assert {cell.data_type for cell in names} == {"s"}
+    assert sorted(cell.value for cell in names) == sorted(as_text(v) for v in FORMULA_VALUES)
+    assert (
+        sheet.cell(row=1, column=1).font.bold and sheet.cell(row=sheet.max_row, column=1).font.bold
+    )

@@ -1,6 +1,8 @@
 """Cohorts in the Wagtail admin: creating one, uploading its learners from CSV (all or nothing),
 enrolling it, watching its progress — and who may do any of it."""
 
+import csv
+import io
 import re
 import uuid
 from http import HTTPStatus
@@ -19,6 +21,7 @@ from lms.models import LearnerProfile
 from tests.conftest import enable_totp
 from tests.factories import UserFactory
 from tests.services import IN_CI
+from tests.spreadsheets import as_text
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -113,6 +116,10 @@ def test_csv_import_creates_accounts_profiles_enrolments_and_invitations(
     client, people_a, cohort, django_capture_on_commit_callbacks
 ):
     existing = people_a.trainee  # has a profile already: it must not be overwritten
+    earlier = services.cohort_create(
+        institution=cohort.institution, course=cohort.course, name="Earlier intake"
+    )
+    earlier.learners.add(existing)  # so a learner of this institution already
     data = csv_file(
         "amina.n,Amina@Example.org,Amina Njoroge,volunteer,community,ke,Nairobi,Kibra,",
         "baraka,,Baraka Otieno,para-professional,ngo,KE,Kisumu,Nyalenda,KE-SSW-0042",
@@ -126,6 +133,7 @@ def test_csv_import_creates_accounts_profiles_enrolments_and_invitations(
     page = response.content.decode()
     assert "2 accounts created." in page and "1 existing account added." in page
     assert "3 learners enrolled." in page
+    assert "their profiles were left unchanged" in page
 
     amina = User.objects.get(username="amina.n")
     assert amina.email == "amina@example.org" and not amina.has_usable_password()
@@ -237,9 +245,9 @@ def test_importing_the_same_file_twice_changes_nothing(
             id="email-taken",
         ),
         pytest.param(
-            ["manager-a,someone.else@example.org,Someone Else,volunteer,community,KE,,,"],
+            ["registered,someone.else@example.org,Someone Else,volunteer,community,KE,,,"],
             [
-                "line 2: username 'manager-a' belongs to an existing account with another "
+                "line 2: username 'registered' belongs to an existing account with another "
                 "e-mail address"
             ],
             id="existing-username-other-email",
@@ -297,6 +305,9 @@ def test_each_csv_problem_is_named_with_its_line_and_nothing_is_created(
     from tests.factories import learner_profile_data
 
     learner_profile_save(user=other, **learner_profile_data(worker_registration_number="KE-TAKEN"))
+    services.cohort_create(
+        institution=cohort.institution, course=cohort.course, name="Earlier intake"
+    ).learners.add(other)  # a learner of this institution
     before = counts()
     with pytest.raises(services.CohortImportError) as raised:
         services.cohort_learners_import(cohort=cohort, data=csv_file(*lines))
@@ -349,6 +360,189 @@ def test_the_upload_page_lists_every_problem_and_creates_nothing(client, people_
     assert "line 3: cadre &#x27;nurse&#x27; is not one of" in page
     assert "line 4: country must be a two-letter code" in page
     assert counts() == before
+
+
+@pytest.mark.parametrize("country", ["=1", "+1", "-1", "@A", "\t1", "\r1"])
+def test_the_learner_list_template_writes_formula_like_values_as_text(
+    client, people_a, cohort, country
+):
+    """The template's only value from the database is the institution's country code."""
+    from lms.models import Institution
+
+    Institution.objects.filter(pk=cohort.institution_id).update(country=country)
+    client.force_login(people_a.manager)
+
+    response = client.get(reverse("courses_cohort_import_template", args=[cohort.pk]))
+
+    assert response["Content-Disposition"] == 'attachment; filename="learners.csv"'
+    header, example = csv.reader(io.StringIO(response.content.decode(), newline=""))
+    assert header == HEADER.split(",")
+    assert example[:3] == ["amina.n", "", "Amina Njoroge"]
+    assert example[5] == as_text(country)
+
+
+# --- Existing accounts: only this institution's learners -----------------------------------
+
+CANNOT_ENROL = "belongs to an account this institution cannot enrol"
+
+
+def b_api_learner(institution_b, username: str = "mekong.learner"):
+    """A learner institution B's LMS created through the API (B's key)."""
+    from lms.services import learner_match_or_create
+
+    return learner_match_or_create(
+        institution=institution_b,
+        external_id="kolibri-7",
+        username=username,
+        full_name="Sokha Chan",
+        cadre="volunteer",
+        sector="community",
+        country="KH",
+    ).identity.user
+
+
+def refused_account(kind: str, *, people_a, people_b, regulator, institution_b, course):
+    if kind == "superuser":
+        return UserFactory(username="root", is_staff=True, is_superuser=True)
+    if kind == "django-staff":
+        return UserFactory(username="staffer", is_staff=True)
+    if kind == "other-institutions-staff":
+        return people_b.author
+    if kind == "own-staff":
+        return people_a.supervisor
+    if kind == "regulator":
+        return regulator
+    if kind == "other-institutions-api-learner":
+        return b_api_learner(institution_b)
+    if kind == "other-institutions-api-learner-enrolled-here":
+        # Enrolled in one of this institution's courses too (say they enrolled themselves):
+        # still another institution's learner, whose profile this institution must not touch.
+        learner = b_api_learner(institution_b)
+        services.enrol(learner=learner, course=course, by_institution=True)
+        return learner
+    if kind == "stranger":  # signed up on the site, never enrolled with this institution
+        return UserFactory(username="stranger")
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "superuser",
+        "django-staff",
+        "other-institutions-staff",
+        "own-staff",
+        "regulator",
+        "other-institutions-api-learner",
+        "other-institutions-api-learner-enrolled-here",
+        "stranger",
+    ],
+)
+def test_a_row_naming_an_account_that_is_not_this_institutions_learner_is_refused(
+    kind, people_a, people_b, regulator, institution_b, course, cohort
+):
+    account = refused_account(
+        kind,
+        people_a=people_a,
+        people_b=people_b,
+        regulator=regulator,
+        institution_b=institution_b,
+        course=course,
+    )
+    profile_before = LearnerProfile.objects.filter(user=account).values().first()
+    before = counts()
+    data = csv_file(
+        "amina.n,,Amina Njoroge,volunteer,community,KE,,,",
+        f"{account.username.upper()},{account.email},Taken Over,professional,government,KE,,,",
+    )
+
+    with pytest.raises(services.CohortImportError) as raised:
+        services.cohort_learners_import(cohort=cohort, data=data)
+
+    # Only that the account cannot be enrolled: not whose it is, nor what it is.
+    assert raised.value.errors == [f"line 3: username '{account.username.upper()}' {CANNOT_ENROL}"]
+    # All or nothing: the good row is not imported either.
+    assert counts() == before
+    assert not User.objects.filter(username="amina.n").exists()
+    assert not cohort.learners.exists()
+    assert LearnerProfile.objects.filter(user=account).values().first() == profile_before
+    assert not mail.outbox
+
+
+def test_the_upload_page_refuses_other_accounts_without_naming_their_institution(
+    client, people_a, people_b, regulator, institution_b, cohort
+):
+    """The reported attack: an instructor's file naming the superuser, another institution's
+    author and another institution's API learner."""
+    root = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    api_learner = b_api_learner(institution_b)
+    data = csv_file(
+        "admin,,Admin Taken,professional,government,KE,,,",
+        f"{people_b.author.username},,Author Taken,professional,government,KE,,,",
+        f"{api_learner.username},,Learner Taken,volunteer,community,KE,,,",
+        f"{regulator.username},,Regulator Taken,professional,government,KE,,,",
+    )
+    before = counts()
+    client.force_login(people_a.instructor)
+
+    page = upload(client, cohort, data).content.decode()
+
+    assert "because of 4 problems. Nothing was changed." in page
+    for line, username in enumerate(
+        ["admin", people_b.author.username, api_learner.username, regulator.username], start=2
+    ):
+        assert f"line {line}: username &#x27;{username}&#x27; {CANNOT_ENROL}" in page
+    for secret in ("Mekong", "Sokha", "superuser", "regulator ", "Author</"):
+        assert secret not in page
+    assert counts() == before
+    assert not LearnerProfile.objects.filter(user__in=[root, people_b.author, regulator]).exists()
+    assert api_learner.learner_profile.full_name == "Sokha Chan"
+    assert selectors.cohort_competency_grid(cohort=cohort).rows == []
+    assert not Enrolment.objects.filter(course=cohort.course).exists()
+
+
+@pytest.mark.parametrize("tie", ["learner-identity", "cohort", "enrolment"])
+def test_an_existing_learner_of_this_institution_is_enrolled_with_their_profile_unchanged(
+    tie, client, people_a, institution_a, course, cohort, django_capture_on_commit_callbacks
+):
+    from lms.models import LearnerIdentity
+    from lms.services import learner_profile_save
+    from tests.factories import learner_profile_data
+
+    learner = UserFactory(username="wanjiru")
+    learner_profile_save(user=learner, **learner_profile_data(full_name="Wanjiru Kamau"))
+    without_profile = UserFactory(username="otieno")  # a learner who never filled it in
+    for account in (learner, without_profile):
+        if tie == "learner-identity":
+            LearnerIdentity.objects.create(
+                institution=institution_a, external_id=f"moodle-{account.pk}", user=account
+            )
+        elif tie == "cohort":
+            services.cohort_create(
+                institution=institution_a, course=course, name=f"Earlier {account.pk}"
+            ).learners.add(account)
+        else:
+            services.enrol(learner=account, course=course, by_institution=True)
+    profile_before = LearnerProfile.objects.filter(user=learner).values().get()
+    data = csv_file(
+        "WANJIRU,,Someone Else,professional,government,ZA,Gauteng,Soweto,ZA-SSW-1",
+        "otieno,,Otieno From The File,volunteer,ngo,KE,,,KE-SSW-2",
+    )
+    client.force_login(people_a.manager)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = upload(client, cohort, data).content.decode()
+
+    assert "0 accounts created." in page and "2 existing accounts added." in page
+    assert "their profiles were left unchanged" in page
+    assert LearnerProfile.objects.filter(user=learner).values().get() == profile_before
+    assert not LearnerProfile.objects.filter(user=without_profile).exists()
+    assert set(cohort.learners.all()) == {learner, without_profile}
+    assert set(Enrolment.objects.filter(course=course).values_list("learner", flat=True)) == {
+        learner.pk,
+        without_profile.pk,
+    }
+    assert not mail.outbox
 
 
 # --- Enrolling and progress -----------------------------------------------------------------
