@@ -24,7 +24,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,15 +120,45 @@ def load_document(url: str, options: dict | None = None) -> dict:
     }
 
 
-# The contexts PyLD has processed for the documents this service signs, in the cache its
-# ContextResolver takes (PyLD's README shows how to give it one's own). Those documents
-# name only the shipped contexts, whose scoped contexts are a fixed few, so it stays small;
-# should a caller sign documents with inline contexts of their own, it is emptied when it
-# grows past the bound. PyLD's processed contexts are not safe to share between threads
-# without the lock (threaded web or Celery workers).
-_signing_contexts: dict = {}
-_MAX_SIGNING_CONTEXTS = 256
-_signing_lock = threading.Lock()
+def _context_resolver() -> jsonld.ContextResolver:
+    """A PyLD ``ContextResolver`` (documented in PyLD's README) of our own.
+
+    PyLD's default keeps contexts in a process-wide cache, under their URLs, where another
+    loader in the process could put its own version of one of ours. Ours loads only through
+    :func:`load_document` and keeps what it has processed for as long as it is used.
+    """
+    return jsonld.ContextResolver({}, load_document)
+
+
+class _ContextsForSigning:
+    """One resolver for the documents this service signs, reused from one to the next.
+
+    Reused as PyLD's README shows, a resolver keeps the contexts it has processed, which
+    spares most of the work of expanding the next credential. Those documents name only the
+    shipped contexts, whose scoped contexts are a fixed few, so what it keeps stays small;
+    should a caller sign documents with inline contexts of their own, a new resolver starts
+    once its cache holds more than ``max_contexts``. The lock is there because processed
+    contexts are not safe to share between threads (threaded web or Celery workers).
+    """
+
+    def __init__(self, *, max_contexts: int):
+        self.max_contexts = max_contexts
+        self.lock = threading.Lock()
+        self._start_afresh()
+
+    def canonicalize(self, document: dict) -> str:
+        """:func:`canonicalize`, through the resolver kept for signing."""
+        with self.lock:
+            if len(self.cache) > self.max_contexts:
+                self._start_afresh()
+            return _canonicalize_with(document, resolver=self.resolver)
+
+    def _start_afresh(self) -> None:
+        self.cache: dict = {}
+        self.resolver = jsonld.ContextResolver(self.cache, load_document)
+
+
+_for_signing = _ContextsForSigning(max_contexts=256)
 
 
 # --- Canonicalization ------------------------------------------------------------------
@@ -144,36 +174,20 @@ def canonicalize(document: dict) -> str:
     unknown context, is not valid JSON-LD, would lose content in the conversion, or whose
     blank nodes would be too costly to order.
     """
-    return _canonicalize_with(document, processed_contexts={})
+    return _canonicalize_with(document, resolver=_context_resolver())
 
 
-def _canonicalize_for_signing(document: dict) -> str:
-    """:func:`canonicalize`, for the documents this service builds and signs.
-
-    The contexts processed are kept for the process (:data:`_signing_contexts`), which
-    spares most of the work of expanding the next credential.
-    """
-    with _signing_lock:
-        if len(_signing_contexts) > _MAX_SIGNING_CONTEXTS:
-            _signing_contexts.clear()
-        return _canonicalize_with(document, processed_contexts=_signing_contexts)
+def _canonicalize_with(document: dict, *, resolver: jsonld.ContextResolver) -> str:
+    return _canonical_nquads(_rdf_dataset(document, resolver=resolver))
 
 
-def _canonicalize_with(document: dict, *, processed_contexts: MutableMapping) -> str:
-    """``processed_contexts``: where PyLD keeps the contexts it processes (its
-    ``ContextResolver``'s cache)."""
-    return _canonical_nquads(_rdf_dataset(document, processed_contexts=processed_contexts))
-
-
-def _rdf_dataset(document: dict, *, processed_contexts: MutableMapping) -> dict:
+def _rdf_dataset(document: dict, *, resolver: jsonld.ContextResolver) -> dict:
     """Expand ``document`` and convert it to an RDF dataset, refusing any loss on the way."""
     options = {
         # No base IRI (the JSON-LD API's null): relative IRIs stay relative, and are refused.
         "base": None,
         "documentLoader": load_document,
-        # A resolver of our own: PyLD's default keeps contexts in a process-wide cache, under
-        # their URLs, where another loader in the process could put its own version of ours.
-        "contextResolver": jsonld.ContextResolver(processed_contexts, load_document),
+        "contextResolver": resolver,
     }
     try:
         # Expand first on our own, to hear about every dropped term and see every IRI.
@@ -398,8 +412,8 @@ def sign(
     }
     unsecured = copy.deepcopy(credential)
     data = _hash_data(
-        _canonicalize_for_signing(_proof_config(unsecured, proof)),
-        _canonicalize_for_signing(unsecured),
+        _for_signing.canonicalize(_proof_config(unsecured, proof)),
+        _for_signing.canonicalize(unsecured),
     )
     signature = private_key.sign(data)
     proof["proofValue"] = "z" + base58.b58encode(signature).decode("ascii")
@@ -468,14 +482,12 @@ def _problem(document, public_key_for) -> str | None:
         return gettext("The proof's @context does not match the credential's.")
     unsecured = {key: value for key, value in document.items() if key != "proof"}
     try:
-        # This verification's own processed contexts, shared by its two canonical forms:
-        # nothing of a document we are handed stays in memory once it is answered.
-        contexts: dict = {}
+        # A resolver for this verification alone, shared by its two canonical forms: nothing
+        # of a document we are handed stays in memory once it is answered.
+        resolver = _context_resolver()
         data = _hash_data(
-            _canonicalize_with(
-                _proof_config(unsecured, proof_options), processed_contexts=contexts
-            ),
-            _canonicalize_with(unsecured, processed_contexts=contexts),
+            _canonicalize_with(_proof_config(unsecured, proof_options), resolver=resolver),
+            _canonicalize_with(unsecured, resolver=resolver),
         )
     except CanonicalizationError as error:
         return gettext("The file is not a JSON-LD credential we can read.") + f" {error}"

@@ -458,6 +458,30 @@ def test_look_alikes_that_are_leaves_and_linked_unique_nodes_pass():
     assert signing.look_alike_blank_nodes(dataset) == {"_:x", "_:y"}
 
 
+def test_the_resolver_kept_for_signing_stays_small_and_starts_afresh_past_its_bound():
+    """Our documents (only the shipped contexts) keep one resolver; inline contexts of a
+    caller's own would make it grow, so past the bound a new one starts."""
+    contexts = signing._ContextsForSigning(max_contexts=64)
+    first = contexts.resolver
+    proof_config = {**VECTOR["proofOptions"], "@context": VECTOR["credential"]["@context"]}
+    for document in (VECTOR["credential"], proof_config, VECTOR["credential"]):
+        assert contexts.canonicalize(document) == signing.canonicalize(document)
+    kept = len(contexts.cache)
+
+    assert contexts.resolver is first
+    assert 0 < kept < 64
+    for index in range(70):
+        term = f"grade{index}"
+        document = {
+            **VECTOR["credential"],
+            "@context": [*VECTOR["credential"]["@context"], {term: f"https://example.com/{term}"}],
+            term: "A",
+        }
+        assert contexts.canonicalize(document) == signing.canonicalize(document)
+        assert len(contexts.cache) <= 64 + 1
+    assert contexts.resolver is not first
+
+
 def test_verify_answers_when_the_key_lookup_fails():
     def broken_lookup(method):
         raise RuntimeError("database down")
