@@ -7,11 +7,14 @@ options (the proof without ``proofValue``, given the credential's ``@context``) 
 credential without its proof are each canonicalized to RDFC-1.0 N-Quads and hashed with
 SHA-256; the Ed25519 signature covers the two hashes, options first.
 
-JSON-LD contexts are served only from the copies in ``certificates/jsonld/``: nothing is
-fetched from the network, so a credential that names any other context cannot be read. On
-top of the standard processing, canonicalization refuses what would silently drop content
-from the signed form (terms the contexts do not define, relative IRIs) – PyLD has no "safe
-mode" of its own – and refuses blank-node structures built to make RDFC-1.0 run for hours.
+Canonicalization goes through PyLD's public API only: ``jsonld.expand``, ``jsonld.to_rdf``
+and ``jsonld.normalize`` (URDNA2015, which is RDFC-1.0). JSON-LD contexts are served only
+from the copies in ``certificates/jsonld/``: nothing is fetched from the network, so a
+credential that names any other context cannot be read. On top of the standard processing,
+canonicalization refuses what would silently drop content from the signed form (terms the
+contexts do not define, relative IRIs) – PyLD has no "safe mode" of its own – and refuses
+blank-node structures that would make RDFC-1.0 run for hours (see
+:func:`refuse_costly_blank_nodes`).
 """
 
 import copy
@@ -19,17 +22,14 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import re
-import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import base58
-from cachetools import LRUCache
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -38,8 +38,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.utils.translation import gettext
 from pyld import jsonld
-from pyld.canon import URDNA2015
-from pyld.context_resolver import ContextResolver
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +71,7 @@ _ED25519_PUB_MULTICODEC = b"\xed\x01"
 _MAX_MULTIBASE_CHARS = 200
 # PyLD's own test for an absolute IRI, so that we refuse exactly what it would drop.
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S*$")
-# Orderings of look-alike blank nodes that canonicalization may try (see _BoundedURDNA2015).
-_MAX_BLANK_NODE_ORDERINGS = 20_000
+_NQUADS = "application/n-quads"
 
 
 class UnknownContextError(ValueError):
@@ -120,41 +117,109 @@ def load_document(url: str, options: dict | None = None) -> dict:
         "documentUrl": url,
         # PyLD may rewrite a context in place; hand it a copy of ours.
         "document": copy.deepcopy(contexts[url]),
-        # "static" lets PyLD keep the processed context between calls (3x faster).
-        "tag": "static",
     }
 
 
-# Processed contexts kept between calls; our own cache, so no other loader in the process
-# can put a context under one of our URLs. The lock is there because cachetools caches are
-# not thread-safe (threaded web or Celery workers).
-_resolved_contexts = LRUCache(maxsize=100)
-_canonicalize_lock = threading.Lock()
+def _context_resolver() -> jsonld.ContextResolver:
+    """A PyLD ``ContextResolver`` (documented in PyLD's README) of our own.
+
+    PyLD's default keeps contexts in a process-wide cache, under their URLs, where another
+    loader in the process could put its own version of one of ours. Ours loads only through
+    :func:`load_document` and keeps what it has processed for as long as it is used.
+    """
+    return jsonld.ContextResolver({}, load_document)
+
+
+class _ContextsForSigning:
+    """One resolver for the documents this service signs, reused from one to the next.
+
+    Reused as PyLD's README shows, a resolver keeps the contexts it has processed, which
+    spares most of the work of expanding the next credential. Those documents name only the
+    shipped contexts, whose scoped contexts are a fixed few, so what it keeps stays small;
+    should a caller sign documents with inline contexts of their own, a new resolver starts
+    once its cache holds more than ``max_contexts``. The lock is there because processed
+    contexts are not safe to share between threads (threaded web or Celery workers).
+    """
+
+    def __init__(self, *, max_contexts: int):
+        self.max_contexts = max_contexts
+        self.lock = threading.Lock()
+        self._start_afresh()
+
+    def canonicalize(self, document: dict) -> str:
+        """:func:`canonicalize`, through the resolver kept for signing."""
+        with self.lock:
+            if len(self.cache) > self.max_contexts:
+                self._start_afresh()
+            return _canonicalize_with(document, resolver=self.resolver)
+
+    def _start_afresh(self) -> None:
+        self.cache: dict = {}
+        self.resolver = jsonld.ContextResolver(self.cache, load_document)
+
+
+_for_signing = _ContextsForSigning(max_contexts=256)
 
 
 # --- Canonicalization ------------------------------------------------------------------
 
 
-class _BoundedURDNA2015(URDNA2015):
-    """RDFC-1.0 that gives up when ordering the blank nodes would take too many steps.
+def canonicalize(document: dict) -> str:
+    """Return the RDFC-1.0 (URDNA2015) canonical N-Quads of a JSON-LD ``document``.
 
-    Only "hash N-degree quads" is super-linear: it tries every ordering of each group of
-    look-alike blank nodes. Real credentials have none or a few; "poison" graphs, a few
-    hundred bytes long, would keep a worker busy for hours.
+    For any document, such as one a verifier is handed: its contexts are processed for this
+    call alone, so nothing of it stays in memory.
+
+    Raises :class:`CanonicalizationError` (a ``ValueError``) for a document that names an
+    unknown context, is not valid JSON-LD, would lose content in the conversion, or whose
+    blank nodes would be too costly to order.
     """
+    return _canonicalize_with(document, resolver=_context_resolver())
 
-    def __init__(self):
-        super().__init__()
-        self._orderings_tried = 0
 
-    def create_hash_to_related(self, id_, issuer):
-        hash_to_related = super().create_hash_to_related(id_, issuer)
-        self._orderings_tried += 1 + sum(
-            math.factorial(min(len(nodes), 20)) for nodes in hash_to_related.values()
+def _canonicalize_with(document: dict, *, resolver: jsonld.ContextResolver) -> str:
+    return _canonical_nquads(_rdf_dataset(document, resolver=resolver))
+
+
+def _rdf_dataset(document: dict, *, resolver: jsonld.ContextResolver) -> dict:
+    """Expand ``document`` and convert it to an RDF dataset, refusing any loss on the way."""
+    options = {
+        # No base IRI (the JSON-LD API's null): relative IRIs stay relative, and are refused.
+        "base": None,
+        "documentLoader": load_document,
+        "contextResolver": resolver,
+    }
+    try:
+        # Expand first on our own, to hear about every dropped term and see every IRI.
+        expanded = jsonld.expand(document, options, on_property_dropped=_refuse_dropped_term)
+        _check_iris(expanded)
+        return jsonld.to_rdf(expanded, options)
+    except CanonicalizationError:
+        raise
+    except UnknownContextError as error:
+        raise CanonicalizationError(str(error)) from error
+    except jsonld.JsonLdError as error:
+        raise CanonicalizationError(_jsonld_error_message(error)) from error
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
+        # PyLD does not check every shape of input before using it.
+        raise CanonicalizationError(f"Not valid JSON-LD ({type(error).__name__}).") from error
+
+
+def _canonical_nquads(dataset: dict) -> str:
+    """RDFC-1.0 of the dataset, by ``jsonld.normalize`` of its N-Quads, once it is safe to."""
+    refuse_costly_blank_nodes(dataset)
+    try:
+        return jsonld.normalize(
+            jsonld.JsonLdProcessor.to_nquads(dataset),
+            {
+                "algorithm": "URDNA2015",
+                "inputFormat": _NQUADS,
+                "format": _NQUADS,
+                "documentLoader": load_document,
+            },
         )
-        if self._orderings_tried > _MAX_BLANK_NODE_ORDERINGS:
-            raise CanonicalizationError("The document's blank nodes are too costly to order.")
-        return hash_to_related
+    except jsonld.JsonLdError as error:
+        raise CanonicalizationError(_jsonld_error_message(error)) from error
 
 
 def _refuse_dropped_term(term):
@@ -190,63 +255,6 @@ def _check_iris(node) -> None:
             _check_iris(value)
 
 
-def canonicalize(document: dict) -> str:
-    """Return the RDFC-1.0 (URDNA2015) canonical N-Quads of a JSON-LD ``document``.
-
-    Raises :class:`CanonicalizationError` (a ``ValueError``) for a document that names an
-    unknown context, is not valid JSON-LD, or would lose content in the conversion.
-    """
-    return _canonicalize(document, learn=False)
-
-
-def _canonicalize(document: dict, *, learn: bool) -> str:
-    """Through the template of the document's shape when there is one (see below).
-
-    ``learn``: make the template when there is none yet — for the documents we sign, which
-    come in a few shapes; not for whatever a verifier is handed.
-    """
-    canonical = _shapes.canonicalize(document, learn=learn)
-    return canonical if canonical is not None else _canonicalize_fully(document)
-
-
-def _to_rdf(document: dict) -> dict:
-    """Expand ``document`` and convert it to an RDF dataset, refusing any loss on the way."""
-    options = {
-        "base": None,  # relative IRIs stay relative (and are refused), as in jsonld.js
-        "documentLoader": load_document,
-        "contextResolver": ContextResolver(_resolved_contexts, load_document),
-    }
-    try:
-        with _canonicalize_lock:
-            # Expand first on our own, to hear about every dropped term.
-            expanded = jsonld.expand(document, options, on_property_dropped=_refuse_dropped_term)
-            _check_iris(expanded)
-            # What jsonld.normalize() does, with a bounded RDFC-1.0 in place of PyLD's.
-            return jsonld.to_rdf(expanded, {**options, "produceGeneralizedRdf": False})
-    except CanonicalizationError:
-        raise
-    except UnknownContextError as error:
-        raise CanonicalizationError(str(error)) from error
-    except jsonld.JsonLdError as error:
-        raise CanonicalizationError(_jsonld_error_message(error)) from error
-    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
-        # PyLD does not check every shape of input before using it.
-        raise CanonicalizationError(f"Not valid JSON-LD ({type(error).__name__}).") from error
-
-
-def _canonicalize_fully(document: dict) -> str:
-    return _canonical_nquads(_to_rdf(document))
-
-
-def _canonical_nquads(dataset: dict) -> str:
-    try:
-        return _BoundedURDNA2015().main(dataset, {"format": "application/n-quads"})
-    except CanonicalizationError:
-        raise
-    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
-        raise CanonicalizationError(f"Not valid JSON-LD ({type(error).__name__}).") from error
-
-
 def _jsonld_error_message(error: BaseException) -> str:
     """The most telling message in the chain of causes PyLD wraps around an error."""
     cause = error
@@ -260,260 +268,97 @@ def _jsonld_error_message(error: BaseException) -> str:
     return f"Not valid JSON-LD: {innermost.args[0] if innermost.args else innermost}"
 
 
-# --- Documents of a known shape --------------------------------------------------------
+# --- Blank nodes that would make RDFC-1.0 run for hours ----------------------------------
 #
-# Expanding JSON-LD and converting it to RDF is nearly all the cost of canonicalizing (about
-# 10 ms a credential with PyLD, against 1 ms for RDFC-1.0 itself). Yet the credentials we
-# sign all have the same few shapes: the same keys, types and contexts, only the strings
-# differ. So the dataset of each shape is made once, from a copy of the document whose
-# strings are replaced by unique placeholder IRIs, and each document of that shape gets the
-# dataset with its own strings put in the placeholders' places; RDFC-1.0 then labels and
-# orders it as usual. That gives exactly the full algorithm's result, because:
+# RDFC-1.0 names each blank node after a hash of the quads it is in, with its own name
+# replaced by "a" and every other blank node's by "z" (its "first-degree" hash). Where that
+# hash is unique, as it is for every blank node of the documents we sign, the work is a
+# pass over the quads and a sort. Only blank nodes that share their first-degree hash with
+# another – that "look alike" – go through "Hash N-Degree Quads", the one step that is not
+# bounded: it groups the blank nodes in the node's quads, tries every ordering of each group
+# and recurses into those not yet named. A few hundred bytes of look-alike nodes linked to
+# each other (a clique, or merely a chain of look-alike pairs) keep it busy for hours.
 #
-# - what the contexts do to a string depends only on where it stands (its key and the types
-#   around it, all part of the shape), except in IRI positions, where a compact IRI, a term
-#   or a relative IRI would be expanded: there a string is put in only if it is an absolute
-#   IRI whose scheme is no term of any context we ship, like the placeholder it replaces;
-#   any other string there (a term such as "assertionMethod") becomes part of the shape,
-#   whose own template keeps it;
-# - keys, types, ``@context`` and other keywords, numbers and booleans are the shape itself;
-# - two strings naming the same IRI make one node, as in the full algorithm: the quads they
-#   share are kept once;
-# - a placeholder that the conversion changed (lower-cased, put inside a JSON literal,
-#   dropped) makes the shape unfit for templates, and documents of that shape take the full
-#   path; so does a shape whose first document does not give the full algorithm's result.
-
-_PLACEHOLDER_PREFIX = f"urn:X-Slot-{secrets.token_hex(6)}:"
-_TEMPLATE_SHAPES = 64  # a few hundred kilobytes each at most
-_UNFIT = object()  # the shape's documents take the full path
+# The rule: look-alike blank nodes are accepted only when no other blank node is in any of
+# their quads. For such a node, Hash N-Degree Quads finds nothing to order or recurse into
+# and is one more pass over its quads, so the whole run stays a pass and a sort whatever the
+# document. Look-alikes that are plain leaves – two identical alignments, say – still pass.
+# The check runs on the RDF dataset of ``jsonld.to_rdf`` before ``jsonld.normalize`` sees it.
 
 
-def _is_structural(key: str) -> bool:
-    """Keys whose value is part of a document's shape, not a string to put in a slot."""
-    return key == "type" or (key.startswith("@") and key not in ("@id", "@value"))
+def _blank_node_quads(dataset: dict) -> dict[str, list[tuple]]:
+    """Each blank node of ``dataset`` (the form ``jsonld.to_rdf`` returns) and its quads.
 
-
-class _Slot:
-    __slots__ = ("index",)
-
-    def __init__(self, index: int):
-        self.index = index
-
-
-def _shape_of(document, keep: frozenset = frozenset()) -> tuple[tuple, list[str]]:
-    """A hashable key of the document's shape, and its strings in document order.
-
-    Strings whose index is in ``keep`` stay part of the shape.
+    A quad is (subject, predicate, object, graph name), the graph name ``None`` for the
+    default graph; a quad that holds a node twice is listed twice, as RDFC-1.0 does.
     """
-    strings: list[str] = []
-
-    def key(node):
-        if isinstance(node, dict):
-            return (
-                "{",
-                tuple(
-                    (name, ("=", _frozen(value)) if _is_structural(name) else key(value))
-                    for name, value in sorted(node.items())
-                ),
-            )
-        if isinstance(node, list):
-            return ("[", tuple(key(item) for item in node))
-        if isinstance(node, str):
-            strings.append(node)
-            index = len(strings) - 1
-            return ("s", node) if index in keep else ("slot", index)
-        return ("=", _frozen(node))
-
-    return key(document), strings
+    quads_of: dict[str, list[tuple]] = {}
+    for graph_name, triples in dataset.items():
+        graph = None
+        if graph_name != "@default":
+            kind = "blank node" if graph_name.startswith("_:") else "IRI"
+            graph = {"type": kind, "value": graph_name}
+        for triple in triples:
+            quad = (triple["subject"], triple["predicate"], triple["object"], graph)
+            for node in _blank_nodes(quad):
+                quads_of.setdefault(node, []).append(quad)
+    return quads_of
 
 
-def _frozen(value):
-    """A hashable, type-exact copy of a JSON value (so that 1, 1.0 and true differ)."""
-    if isinstance(value, dict):
-        return ("{", tuple(sorted((name, _frozen(item)) for name, item in value.items())))
-    if isinstance(value, list):
-        return ("[", tuple(_frozen(item) for item in value))
-    return (type(value).__name__, value)
+def _blank_nodes(quad: tuple) -> Iterator[str]:
+    """The blank nodes in the quad's subject, object and graph name, in that order."""
+    for term in (quad[0], quad[2], quad[3]):
+        if term is not None and term["type"] == "blank node":
+            yield term["value"]
 
 
-def _with_placeholders(document, keep: frozenset):
-    """The document with each string, but those kept, replaced by its placeholder IRI.
+def _first_degree_view(quad: tuple, node: str) -> tuple:
+    """The quad as ``node``'s first-degree hash sees it: itself "a", other blank nodes "z".
 
-    Walks the document in the same order as :func:`_shape_of`, so indexes agree.
+    Literals are told apart by their text alone, which is coarser than RDFC-1.0 (it also
+    reads the datatype and language): whatever it cannot tell apart, neither can this.
     """
-    counter = iter(range(10**9))
 
-    def walk(node):
-        if isinstance(node, dict):
-            return {
-                name: value if _is_structural(name) else walk(value)
-                for name, value in sorted(node.items())
-            }
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        if isinstance(node, str):
-            index = next(counter)
-            return node if index in keep else f"{_PLACEHOLDER_PREFIX}{index}"
-        return node
+    def term(component):
+        if component is None:
+            return ("", "")
+        if component["type"] == "blank node":
+            return ("blank node", "a" if component["value"] == node else "z")
+        return (component["type"], component["value"])
 
-    return walk(document)
+    subject, predicate, object_, graph = quad
+    return (term(subject), predicate["value"], term(object_), term(graph))
 
 
-@functools.cache
-def _context_terms() -> frozenset[str]:
-    """Every term any shipped context defines, at any depth (scoped contexts too)."""
-    terms = set()
-
-    def collect(node):
-        if isinstance(node, dict):
-            for name, value in node.items():
-                if name == "@context" and isinstance(value, dict):
-                    terms.update(term for term in value if not term.startswith("@"))
-                collect(value)
-        elif isinstance(node, list):
-            for item in node:
-                collect(item)
-
-    for context in _contexts().values():
-        collect(context)
-    return frozenset(terms)
+def look_alike_blank_nodes(dataset: dict) -> set[str]:
+    """The blank nodes of ``dataset`` that share their first-degree view with another."""
+    return _look_alikes(_blank_node_quads(dataset))
 
 
-def _stays_as_is_in_iri_position(value: str) -> bool:
-    """An absolute IRI that no context could rewrite (not a term, no term as its scheme)."""
-    if not _ABSOLUTE_IRI.match(value) or value.startswith("_:"):
-        return False
-    terms = _context_terms()
-    return value not in terms and value.split(":", 1)[0] not in terms
+def _look_alikes(quads_of: dict[str, list[tuple]]) -> set[str]:
+    groups: dict[tuple, list[str]] = {}
+    for node, quads in quads_of.items():
+        view = tuple(sorted(_first_degree_view(quad, node) for quad in quads))
+        groups.setdefault(view, []).append(node)
+    return {node for nodes in groups.values() if len(nodes) > 1 for node in nodes}
 
 
-class _NotTemplatable(Exception):
-    """A shape whose documents cannot go through a template; the message says why."""
-
-
-_POSITIONS = ("subject", "predicate", "object")
-
-
-class _Template:
-    """A shape's RDF dataset, with slots where the document's strings go."""
-
-    def __init__(self, dataset: dict, strings: int, keep: frozenset):
-        #: Per graph, its triples: for each position, (index of the string or None, component).
-        self.graphs: list[tuple[str, list[tuple]]] = []
-        self.iri_slots: set[int] = set()
-        found: set[int] = set()
-        for graph_name, triples in dataset.items():
-            if _PLACEHOLDER_PREFIX in graph_name:
-                raise _NotTemplatable("a string names a graph")
-            rows = []
-            for triple in triples:
-                row = []
-                for position in _POSITIONS:
-                    component = triple[position]
-                    index = _placeholder_index(component)
-                    if index is not None:
-                        if position == "predicate":
-                            raise _NotTemplatable("a string became a predicate")
-                        if component["type"] == "IRI":
-                            self.iri_slots.add(index)
-                        found.add(index)
-                    row.append((index, component))
-                rows.append(tuple(row))
-            self.graphs.append((graph_name, rows))
-        if found != set(range(strings)) - keep:
-            raise _NotTemplatable("a string is not in the dataset as it was written")
-
-    def unfit_strings(self, strings: list[str]) -> frozenset[int]:
-        """Strings in IRI positions that a context might rewrite: not for this template."""
-        return frozenset(
-            index for index in self.iri_slots if not _stays_as_is_in_iri_position(strings[index])
+def refuse_costly_blank_nodes(dataset: dict) -> None:
+    """Raise :class:`CanonicalizationError` for a dataset whose look-alike blank nodes are
+    linked to other blank nodes (see above): RDFC-1.0 could take hours to order them."""
+    quads_of = _blank_node_quads(dataset)
+    look_alike = _look_alikes(quads_of)
+    tangled = {
+        node
+        for node in look_alike
+        if any(other != node for quad in quads_of[node] for other in _blank_nodes(quad))
+    }
+    if tangled:
+        raise CanonicalizationError(
+            f"The document's blank nodes are too costly to order: {len(tangled)} of them look "
+            "alike (the same statements but for their names) and are linked to other blank "
+            "nodes."
         )
-
-    def dataset(self, strings: list[str]) -> dict:
-        """The document's dataset: new quads (RDFC-1.0 changes them), each one once."""
-        dataset = {}
-        for graph_name, rows in self.graphs:
-            triples, seen = [], set()
-            for row in rows:
-                triple = {
-                    position: dict(component)
-                    if index is None
-                    else {**component, "value": strings[index]}
-                    for position, (index, component) in zip(_POSITIONS, row, strict=True)
-                }
-                identity = tuple(tuple(sorted(part.items())) for part in triple.values())
-                if identity not in seen:  # two slots held the same IRI: one node, merged
-                    seen.add(identity)
-                    triples.append(triple)
-            dataset[graph_name] = triples
-        return dataset
-
-
-def _placeholder_index(component: dict) -> int | None:
-    """The index of the string whose placeholder is this component's value, unchanged."""
-    value = component["value"]
-    others = [str(item) for name, item in component.items() if name != "value"]
-    if any(_PLACEHOLDER_PREFIX in item for item in others):
-        raise _NotTemplatable("a string was changed on its way to RDF")
-    if not value.startswith(_PLACEHOLDER_PREFIX):
-        if _PLACEHOLDER_PREFIX in value:
-            raise _NotTemplatable("a string was changed on its way to RDF")
-        return None
-    index = value[len(_PLACEHOLDER_PREFIX) :]
-    if not index.isdigit() or component["type"] not in ("IRI", "literal"):
-        raise _NotTemplatable("a string was changed on its way to RDF")
-    return int(index)
-
-
-class _ShapeTemplates:
-    """The templates of the shapes seen so far (a bounded number), shared by threads."""
-
-    def __init__(self, size: int):
-        self._templates = LRUCache(maxsize=size)
-        self._lock = threading.Lock()
-
-    def canonicalize(self, document: dict, *, learn: bool) -> str | None:
-        """The canonical N-Quads through the shape's template; None for the full path."""
-        keep = frozenset()
-        for _attempt in range(2):
-            key, strings = _shape_of(document, keep)
-            with self._lock:
-                template = self._templates.get(key)
-            if template is None:
-                if not learn:
-                    return None
-                template = self._learn(key, document, keep, strings)
-            if template is _UNFIT:
-                return None
-            unfit = template.unfit_strings(strings)
-            if not unfit:
-                return _canonical_nquads(template.dataset(strings))
-            # Strings a context rewrites (e.g. "assertionMethod", a term) are part of the
-            # shape: the next attempt looks for the template that keeps them.
-            keep = unfit
-        return None
-
-    def _learn(self, key, document: dict, keep: frozenset, strings: list[str]):
-        try:
-            template = _Template(_to_rdf(_with_placeholders(document, keep)), len(strings), keep)
-        except (CanonicalizationError, _NotTemplatable) as error:
-            logger.info("Documents of this shape are canonicalized fully: %s", error)
-            template = _UNFIT
-        # The first document of a shape goes both ways, which must agree (a
-        # CanonicalizationError here is the document's own fault, and tells what it is).
-        if (
-            template is not _UNFIT
-            and not template.unfit_strings(strings)
-            and _canonical_nquads(template.dataset(strings)) != _canonicalize_fully(document)
-        ):
-            logger.warning("A canonicalization template disagreed; its shape goes fully.")
-            template = _UNFIT
-        with self._lock:
-            self._templates[key] = template
-        return template
-
-
-_shapes = _ShapeTemplates(_TEMPLATE_SHAPES)
 
 
 # --- Signing ---------------------------------------------------------------------------
@@ -528,12 +373,16 @@ def xsd_datetime(value: datetime | str) -> str:
     return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _hash_data(unsecured: dict, proof_options: dict, *, learn: bool = False) -> bytes:
-    proof_config = {**proof_options, "@context": unsecured["@context"]}
+def _hash_data(proof_config_nquads: str, credential_nquads: str) -> bytes:
+    """What the signature covers: the two canonical forms' SHA-256 hashes, options first."""
     return (
-        hashlib.sha256(_canonicalize(proof_config, learn=learn).encode()).digest()
-        + hashlib.sha256(_canonicalize(unsecured, learn=learn).encode()).digest()
+        hashlib.sha256(proof_config_nquads.encode()).digest()
+        + hashlib.sha256(credential_nquads.encode()).digest()
     )
+
+
+def _proof_config(unsecured: dict, proof_options: dict) -> dict:
+    return {**proof_options, "@context": unsecured["@context"]}
 
 
 def sign(
@@ -562,7 +411,11 @@ def sign(
         "proofPurpose": proof_purpose,
     }
     unsecured = copy.deepcopy(credential)
-    signature = private_key.sign(_hash_data(unsecured, proof, learn=True))
+    data = _hash_data(
+        _for_signing.canonicalize(_proof_config(unsecured, proof)),
+        _for_signing.canonicalize(unsecured),
+    )
+    signature = private_key.sign(data)
     proof["proofValue"] = "z" + base58.b58encode(signature).decode("ascii")
     return {**unsecured, "proof": proof}
 
@@ -629,7 +482,13 @@ def _problem(document, public_key_for) -> str | None:
         return gettext("The proof's @context does not match the credential's.")
     unsecured = {key: value for key, value in document.items() if key != "proof"}
     try:
-        data = _hash_data(unsecured, proof_options)
+        # A resolver for this verification alone, shared by its two canonical forms: nothing
+        # of a document we are handed stays in memory once it is answered.
+        resolver = _context_resolver()
+        data = _hash_data(
+            _canonicalize_with(_proof_config(unsecured, proof_options), resolver=resolver),
+            _canonicalize_with(unsecured, resolver=resolver),
+        )
     except CanonicalizationError as error:
         return gettext("The file is not a JSON-LD credential we can read.") + f" {error}"
     try:

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
+from pyld import jsonld
 
 from certificates import keys, signing
 
@@ -343,6 +344,142 @@ def test_verify_gives_up_on_blank_node_poison_graphs_quickly():
     assert not result.ok
     assert "blank nodes are too costly to order" in result.reason
     assert datetime.now(UTC) - started < timedelta(seconds=2)
+
+
+def test_verify_gives_up_quickly_on_a_chain_of_look_alike_pairs():
+    """Look-alike groups of only two, each pair linked to the next: RDFC-1.0's work doubles
+    with every pair, so a bound on the size of a group is not enough."""
+    after = "https://example.com/after"
+    levels = 20
+    chain = [
+        {"id": f"_:{side}{level}", after: [{"id": f"_:a{level + 1}"}, {"id": f"_:b{level + 1}"}]}
+        for level in range(levels)
+        for side in "ab"
+    ]
+    document = signed_vector()
+    document["credentialSubject"] = chain
+    started = datetime.now(UTC)
+
+    result = signing.verify(document, public_key_for=our_key)
+
+    assert not result.ok
+    assert "blank nodes are too costly to order: 42 of them look alike" in result.reason
+    assert datetime.now(UTC) - started < timedelta(seconds=2)
+
+
+def test_look_alike_blank_nodes_that_are_leaves_are_signed_and_verified():
+    """Two identical alignments are two blank nodes with the same statements and no other
+    blank node in them: RDFC-1.0 orders them cheaply, so they are accepted."""
+    credential = copy.deepcopy(VECTOR["credential"])
+    alignment = {
+        "type": ["Alignment"],
+        "targetName": "PP.3.1 Identifies strengths",
+        "targetUrl": "https://example.edu/CFItems/1",
+        "targetType": "CFItem",
+    }
+    credential["credentialSubject"]["achievement"]["alignment"] = [alignment, dict(alignment)]
+
+    signed = signing.sign(
+        credential, private_key=PRIVATE_KEY, verification_method=METHOD, created="2026-01-01"
+    )
+    canonical = signing.canonicalize(credential)
+
+    assert signing.verify(signed, public_key_for=our_key).ok
+    name_lines = [line for line in canonical.splitlines() if "PP.3.1" in line]
+    assert len(name_lines) == 2  # one per alignment, under two canonical labels
+    assert len({line.split(" ", 1)[0] for line in name_lines}) == 2
+
+
+def nquads_dataset(nquads: str) -> dict:
+    return jsonld.JsonLdProcessor.parse_nquads(nquads)
+
+
+@pytest.mark.parametrize(
+    ("nquads", "look_alike"),
+    [
+        # Told apart by what they say.
+        ('_:x <http://ex/name> "A" .\n_:y <http://ex/name> "B" .\n', set()),
+        # The same statements: alike, whatever their names.
+        ('_:x <http://ex/name> "A" .\n_:y <http://ex/name> "A" .\n', {"_:x", "_:y"}),
+        # Other blank nodes count as one "z": the same from where each stands.
+        (
+            "_:x <http://ex/knows> _:p .\n_:y <http://ex/knows> _:q .\n"
+            '_:p <http://ex/name> "P" .\n_:q <http://ex/name> "Q" .\n',
+            {"_:x", "_:y"},
+        ),
+        # Which side of a statement a node is on counts.
+        ("_:x <http://ex/knows> _:y .\n", set()),
+        # So does the graph a statement is in.
+        (
+            '_:x <http://ex/name> "A" <http://ex/g1> .\n'
+            '_:y <http://ex/name> "A" <http://ex/g2> .\n',
+            set(),
+        ),
+        # Literals are told apart by their text alone (coarser than RDFC-1.0, never finer).
+        (
+            '_:x <http://ex/n> "1"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+            '_:y <http://ex/n> "1" .\n_:z <http://ex/n> "1"@en .\n',
+            {"_:x", "_:y", "_:z"},
+        ),
+    ],
+)
+def test_look_alike_blank_nodes(nquads, look_alike):
+    assert signing.look_alike_blank_nodes(nquads_dataset(nquads)) == look_alike
+
+
+@pytest.mark.parametrize(
+    "nquads",
+    [
+        # Two look-alikes linked to each other.
+        "_:x <http://ex/knows> _:y .\n_:y <http://ex/knows> _:x .\n",
+        # Two look-alikes, each linked to a blank node that is not one.
+        (
+            "_:x <http://ex/knows> _:p .\n_:y <http://ex/knows> _:q .\n"
+            '_:p <http://ex/name> "P" .\n_:q <http://ex/name> "Q" .\n'
+        ),
+        # Two look-alikes in a graph named by a blank node.
+        '_:x <http://ex/name> "A" _:g .\n_:y <http://ex/name> "A" _:g .\n',
+    ],
+)
+def test_look_alikes_linked_to_other_blank_nodes_are_refused(nquads):
+    with pytest.raises(signing.CanonicalizationError, match="too costly to order"):
+        signing.refuse_costly_blank_nodes(nquads_dataset(nquads))
+
+
+def test_look_alikes_that_are_leaves_and_linked_unique_nodes_pass():
+    dataset = nquads_dataset(
+        "<http://ex/a> <http://ex/has> _:x .\n<http://ex/a> <http://ex/has> _:y .\n"
+        '_:x <http://ex/name> "A" .\n_:y <http://ex/name> "A" .\n'
+        '_:p <http://ex/knows> _:q .\n_:q <http://ex/knows> _:p .\n_:q <http://ex/name> "Q" .\n'
+    )
+
+    signing.refuse_costly_blank_nodes(dataset)  # no error
+
+    assert signing.look_alike_blank_nodes(dataset) == {"_:x", "_:y"}
+
+
+def test_the_resolver_kept_for_signing_stays_small_and_starts_afresh_past_its_bound():
+    """Our documents (only the shipped contexts) keep one resolver; inline contexts of a
+    caller's own would make it grow, so past the bound a new one starts."""
+    contexts = signing._ContextsForSigning(max_contexts=64)
+    first = contexts.resolver
+    proof_config = {**VECTOR["proofOptions"], "@context": VECTOR["credential"]["@context"]}
+    for document in (VECTOR["credential"], proof_config, VECTOR["credential"]):
+        assert contexts.canonicalize(document) == signing.canonicalize(document)
+    kept = len(contexts.cache)
+
+    assert contexts.resolver is first
+    assert 0 < kept < 64
+    for index in range(70):
+        term = f"grade{index}"
+        document = {
+            **VECTOR["credential"],
+            "@context": [*VECTOR["credential"]["@context"], {term: f"https://example.com/{term}"}],
+            term: "A",
+        }
+        assert contexts.canonicalize(document) == signing.canonicalize(document)
+        assert len(contexts.cache) <= 64 + 1
+    assert contexts.resolver is not first
 
 
 def test_verify_answers_when_the_key_lookup_fails():
