@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from wagtail import hooks
 
 from certificates import credentials, selectors, services, verification_cache, views
@@ -66,6 +66,8 @@ CODE_MAX_LENGTH = 100
 
 
 class BulkIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     # The cap is enforced by the endpoint, whose refusal names it (and the rate's own cap).
     codes: list[Annotated[str, Field(max_length=CODE_MAX_LENGTH)]] = Field(
         description=f"At most {views.BULK_MAX_CODES:,} codes.",

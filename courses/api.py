@@ -12,12 +12,13 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
-from pydantic import Field, WithJsonSchema
+from pydantic import ConfigDict, Field, WithJsonSchema
 from wagtail import hooks
 
 from courses import ingest, selectors
@@ -25,8 +26,8 @@ from courses.services import LearningError
 from lms import selectors as lms_selectors
 from lms import services as lms_services
 from lms.api_auth import api_key_auth
-from lms.api_common import ErrorOut, error_body
-from lms.models import LearnerIdentity, LearnerProfile
+from lms.api_common import JSON_VALUE, ErrorOut, error_body
+from lms.models import Cadre, LearnerIdentity, LearnerProfile, Sector
 
 router = Router(tags=["learners and progress (for other LMSs)"], auth=api_key_auth)
 
@@ -43,7 +44,14 @@ def _account_longest(name: str) -> int:
     return _longest(get_user_model(), name)
 
 
+#: Input schemas refuse properties they do not define (400 naming each): a misspelt field
+#: is not silently ignored, and the schema tells clients exactly what is read.
+STRICT = ConfigDict(extra="forbid")
+
+
 class LearnerIn(Schema):
+    model_config = STRICT
+
     external_id: str = Field(
         pattern=lms_services.EXTERNAL_ID_PATTERN,
         max_length=_longest(LearnerIdentity, "external_id"),
@@ -70,16 +78,19 @@ class LearnerIn(Schema):
         None,
         max_length=_longest(LearnerProfile, "cadre"),
         description="Needed to create: professional, para_professional or volunteer.",
+        json_schema_extra={"enum": [*Cadre.values, None]},
     )
     sector: str | None = Field(
         None,
         max_length=_longest(LearnerProfile, "sector"),
         description="Needed to create: government, ngo or community.",
+        json_schema_extra={"enum": [*Sector.values, None]},
     )
     is_paid: bool | None = None
     organisation: str | None = Field(None, max_length=_longest(LearnerProfile, "organisation"))
     country: str | None = Field(
         None,
+        pattern=r"^[A-Za-z]{2}$",
         max_length=_longest(LearnerProfile, "country"),
         description="ISO 3166-1 alpha-2; default: your country's.",
     )
@@ -92,6 +103,7 @@ class LearnerIn(Schema):
         None,
         max_length=_longest(LearnerProfile, "preferred_language"),
         description="A site language code, e.g. en.",
+        json_schema_extra={"enum": [*(code for code, _name in settings.LANGUAGES), None]},
     )
 
 
@@ -113,6 +125,8 @@ class LearnerOut(Schema):
 
 
 class EnrolmentIn(Schema):
+    model_config = STRICT
+
     course_id: int = Field(description="One of your institution's published courses.")
 
 
@@ -149,13 +163,24 @@ class ProgressOut(Schema):
 
 
 # Each event is validated on its own (a malformed one is rejected, not the batch), so the
-# body takes any objects; the schema still documents the event's fields.
+# body takes any JSON value as an event, and the schema says so: an event as BatchEvent
+# describes it, or anything else (which comes back rejected, with the reason).
 BatchEventJson = Annotated[
-    Any, WithJsonSchema(ingest.BatchEvent.model_json_schema(mode="validation"))
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                ingest.BatchEvent.model_json_schema(mode="validation"),
+                JSON_VALUE,
+            ]
+        }
+    ),
 ]
 
 
 class ProgressBatchIn(Schema):
+    model_config = STRICT
+
     # The limit is documented here and enforced by the service, whose refusal says more.
     events: list[BatchEventJson] = Field(
         description=f"At most {ingest.MAX_BATCH_EVENTS:,} events, applied in this order.",

@@ -50,6 +50,26 @@ DETAIL_PROBLEMS = 3
 #: Said of every string parameter and property in the OpenAPI schema.
 NO_NUL_PATTERN = "^[^\\u0000]*$"
 COMPONENT_PREFIX = "#/components/schemas/"
+#: Any JSON value the API can take (no NUL in any string or key), for inputs of any shape:
+#: put ``JSON_VALUE`` in a schema (pydantic cannot refer to a component it did not make),
+#: and the OpenAPI document has a reference to the ``JsonValue`` component in its place.
+JSON_VALUE = {"x-json-value": True}
+JSON_VALUE_REF = COMPONENT_PREFIX + "JsonValue"
+JSON_VALUE_SCHEMA = {
+    "description": "Any JSON value; no string, and no key, may hold a NUL character.",
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL_PATTERN},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": {"$ref": JSON_VALUE_REF}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL_PATTERN},
+            "additionalProperties": {"$ref": JSON_VALUE_REF},
+        },
+    ],
+}
 
 
 class FieldErrorOut(Schema):
@@ -218,6 +238,8 @@ class ProjectAPI(NinjaAPI):
         error_schema = ErrorOut.model_json_schema(ref_template=COMPONENT_PREFIX + "{model}")
         components.update(error_schema.pop("$defs", {}))
         components.setdefault("ErrorOut", error_schema)
+        components.setdefault("JsonValue", JSON_VALUE_SCHEMA)
+        _json_values_referenced(schema)
         reference = {"$ref": COMPONENT_PREFIX + "ErrorOut"}
         for operations in schema["paths"].values():
             for method, operation in operations.items():
@@ -266,6 +288,20 @@ def shared_statuses(method: str, operation: dict) -> list[int]:
     if has_body:
         statuses.append(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
     return [int(status) for status in statuses]
+
+
+def _json_values_referenced(schema: dict) -> None:
+    """Put a reference to the JsonValue component wherever a schema says ``JSON_VALUE``."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict) and child.get("x-json-value") is True:
+                child.clear()
+                child["$ref"] = JSON_VALUE_REF
+            elif isinstance(child, dict | list):
+                stack.append(child)
 
 
 def _client_loc(loc: Iterable) -> Location:
