@@ -107,7 +107,7 @@ def verify(request, code: str):
         text=code, client=verification_cache.client_of(request)
     )
     if verification.limited:
-        return views.too_many(request, retry_after=verification.retry_after, as_json=True)
+        return views.too_many_json(retry_after=verification.retry_after)
     if verification.facts is None:
         lookup = verification.lookup
         fields = [(("path", "code"), lookup.message)]
@@ -142,9 +142,12 @@ def verify_many(request, payload: BulkIn):
         return Status(
             400, error_body(_("Too many codes: %s") % problem, [(("body", "codes"), problem)])
         )
-    refused = views.bulk_refused_for_rate(request, codes=count, as_json=True)
-    if refused is not None:
-        return refused
+    allowance = views.bulk_allowance(request, codes=count)
+    if not allowance.allowed:
+        return views.rate_refusal_json(
+            message=views.bulk_too_many_message(allowance, codes=count),
+            retry_after=allowance.retry_after,
+        )
     return {"results": views.bulk_rows(payload.codes)}
 
 

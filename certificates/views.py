@@ -43,28 +43,42 @@ def too_many_message(retry_after: int) -> str:
     ) % {"minutes": -(-retry_after // 60)}
 
 
-def too_many(request, *, retry_after: int, as_json: bool = False) -> HttpResponse:
-    """429 with a message a person understands and a Retry-After a program understands."""
-    return refused_for_rate(
-        request, message=too_many_message(retry_after), retry_after=retry_after, as_json=as_json
+def too_many(request, *, retry_after: int) -> HttpResponse:
+    """The verification page's 429: a message a person understands, and a Retry-After."""
+    return rate_refusal_page(
+        request, message=too_many_message(retry_after), retry_after=retry_after
     )
 
 
-def refused_for_rate(
-    request, *, message: str, retry_after: int, as_json: bool = False, template: str = ""
+def too_many_json(*, retry_after: int) -> JsonResponse:
+    """The API's 429 for a client past its lookups."""
+    return rate_refusal_json(message=too_many_message(retry_after), retry_after=retry_after)
+
+
+def rate_refusal_json(*, message: str, retry_after: int) -> JsonResponse:
+    """429 saying ``message`` in the API's error shape (``problem``: rate), with Retry-After."""
+    response = JsonResponse(
+        {**error_body(message), "problem": "rate"}, status=HTTPStatus.TOO_MANY_REQUESTS
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def rate_refusal_page(
+    request,
+    *,
+    message: str,
+    retry_after: int,
+    template: str = "certificates/verify.html",
+    context: dict | None = None,
 ) -> HttpResponse:
-    """429 saying ``message``, with ``Retry-After``: JSON (the API's error shape) or a page."""
-    if as_json:
-        response = JsonResponse(
-            {**error_body(message), "problem": "rate"}, status=HTTPStatus.TOO_MANY_REQUESTS
-        )
-    else:
-        response = render(
-            request,
-            template or "certificates/verify.html",
-            {"error": message, "max": bulk_max_codes()},
-            status=HTTPStatus.TOO_MANY_REQUESTS,
-        )
+    """429 saying ``message`` on a page, with Retry-After."""
+    response = render(
+        request,
+        template,
+        {**(context or {}), "error": message},
+        status=HTTPStatus.TOO_MANY_REQUESTS,
+    )
     response["Retry-After"] = str(retry_after)
     return response
 
@@ -223,14 +237,15 @@ def bulk_verifier(request) -> str:
     return f"user:{request.user.pk}"
 
 
-def bulk_refused_for_rate(request, *, codes: int, as_json: bool = False) -> HttpResponse | None:
-    """Log a bulk request of ``codes`` codes against its verifier's allowance; None if
-    allowed, else the 429 to answer (see ``CERTIFICATE_BULK_VERIFY_RATE``)."""
-    allowance = rate_limits.bulk_codes_allowed(verifier=bulk_verifier(request), codes=codes)
-    if allowance.allowed:
-        return None
+def bulk_allowance(request, *, codes: int) -> rate_limits.Allowance:
+    """Log a bulk request of ``codes`` codes against its verifier's allowance, if it has room
+    (``CERTIFICATE_BULK_VERIFY_RATE``)."""
+    return rate_limits.bulk_codes_allowed(verifier=bulk_verifier(request), codes=codes)
+
+
+def bulk_too_many_message(allowance: rate_limits.Allowance, *, codes: int) -> str:
     limit, period = rate_limits.bulk_rate()
-    message = _(
+    return _(
         "At most %(limit)s codes in any %(period)s seconds for each API key or person; "
         "wait %(wait)s seconds before sending these %(n)s."
     ) % {
@@ -239,13 +254,6 @@ def bulk_refused_for_rate(request, *, codes: int, as_json: bool = False) -> Http
         "wait": _number(allowance.retry_after),
         "n": _number(codes),
     }
-    return refused_for_rate(
-        request,
-        message=message,
-        retry_after=allowance.retry_after,
-        as_json=as_json,
-        template="certificates/verify_bulk.html",
-    )
 
 
 def _number(value: int) -> str:
@@ -333,9 +341,15 @@ def verify_bulk(request):
             {"error": str(error), "max": bulk_max_codes()},
             status=HTTPStatus.BAD_REQUEST,
         )
-    refused = bulk_refused_for_rate(request, codes=len(codes))
-    if refused is not None:
-        return refused
+    allowance = bulk_allowance(request, codes=len(codes))
+    if not allowance.allowed:
+        return rate_refusal_page(
+            request,
+            message=bulk_too_many_message(allowance, codes=len(codes)),
+            retry_after=allowance.retry_after,
+            template="certificates/verify_bulk.html",
+            context={"max": bulk_max_codes()},
+        )
     rows = bulk_rows(codes)
     wanted = request.POST.get("format", "html")
     if wanted == "csv":
