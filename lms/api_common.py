@@ -50,6 +50,7 @@ DETAIL_PROBLEMS = 3
 #: Said of every string parameter and property in the OpenAPI schema.
 NO_NUL_PATTERN = "^[^\\u0000]*$"
 COMPONENT_PREFIX = "#/components/schemas/"
+ERROR_OUT_REF = COMPONENT_PREFIX + "ErrorOut"
 #: Any JSON value the API can take (no NUL in any string or key), for inputs of any shape:
 #: put ``JSON_VALUE`` in a schema (pydantic cannot refer to a component it did not make),
 #: and the OpenAPI document has a reference to the ``JsonValue`` component in its place.
@@ -120,9 +121,8 @@ def refusal_detail(errors: list[str]) -> str:
     return _("The request was not accepted: %(problems)s") % {"problems": shown}
 
 
-def input_error_body(error: JsonInputError, *, source: str) -> dict:
-    """The 400 body for input refused by :mod:`lms.json_input`, found in ``source``."""
-    fields = [((source, *error.loc), error.msg)]
+def refusal_body(fields: Iterable[tuple[Location, str]]) -> dict:
+    """An :class:`ErrorOut` for a request refused for ``fields``, its detail summing them up."""
     body = error_body("", fields)
     body["detail"] = refusal_detail(body["errors"])
     return body
@@ -168,19 +168,16 @@ class ProjectAPI(NinjaAPI):
 
     def _validation_error(self, request: HttpRequest, exc: ValidationError) -> HttpResponse:
         fields = [(_client_loc(error["loc"]), error["msg"]) for error in exc.errors]
-        body = error_body("", fields)
-        body["detail"] = refusal_detail(body["errors"])
-        return self.error(request, HTTPStatus.BAD_REQUEST, body)
+        return self.error(request, HTTPStatus.BAD_REQUEST, refusal_body(fields))
 
     def _input_error(self, request: HttpRequest, exc: JsonInputError) -> HttpResponse:
         # Raised with its source as the first element of loc (query, form, path).
-        body = error_body("", [(exc.loc, exc.msg)])
-        body["detail"] = refusal_detail(body["errors"])
-        return self.error(request, HTTPStatus.BAD_REQUEST, body)
+        return self.error(request, HTTPStatus.BAD_REQUEST, refusal_body([(exc.loc, exc.msg)]))
 
     def _http_error(self, request: HttpRequest, exc: HttpError) -> HttpResponse:
-        if isinstance(exc.__cause__, JsonInputError):  # the body, refused by InputParser
-            body = input_error_body(exc.__cause__, source="body")
+        refused = exc.__cause__
+        if isinstance(refused, JsonInputError):  # the body, refused by InputParser
+            body = refusal_body([(("body", *refused.loc), refused.msg)])
             return self.error(request, HTTPStatus.BAD_REQUEST, body)
         if isinstance(exc, AuthenticationError):
             response = self.error(
@@ -204,11 +201,10 @@ class ProjectAPI(NinjaAPI):
         return self.error(request, HTTPStatus.NOT_FOUND, error_body(str(exc) or _("Not found.")))
 
     def _too_big(self, request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        message = _("the request body is larger than this API takes (%(limit)s bytes at most).")
-        fields = [(("body",), message % {"limit": limit})]
-        body = error_body("", fields)
-        body["detail"] = refusal_detail(body["errors"])
+        message = _("is larger than this API takes (%(limit)s bytes at most).") % {
+            "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        }
+        body = refusal_body([(("body",), message)])
         return self.error(request, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, body)
 
     def _suspicious(self, request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
@@ -240,29 +236,27 @@ class ProjectAPI(NinjaAPI):
         components.setdefault("ErrorOut", error_schema)
         components.setdefault("JsonValue", JSON_VALUE_SCHEMA)
         _json_values_referenced(schema)
-        reference = {"$ref": COMPONENT_PREFIX + "ErrorOut"}
         for operations in schema["paths"].values():
             for method, operation in operations.items():
-                responses = operation.setdefault("responses", {})
-                for status in shared_statuses(method, operation):
-                    if str(status) in responses:
-                        continue
-                    responses.setdefault(
-                        status,
-                        {
-                            "description": HTTPStatus(status).phrase,
-                            "content": {"application/json": {"schema": reference}},
-                        },
-                    )
-                inputs = [
-                    parameter.get("schema", {}) for parameter in operation.get("parameters", ())
-                ]
-                inputs += [
-                    content.get("schema", {})
-                    for content in operation.get("requestBody", {}).get("content", {}).values()
-                ]
-                _no_nul(inputs, components)
+                _document_operation(method, operation, components)
         return schema
+
+
+def _document_operation(method: str, operation: dict, components: dict) -> None:
+    """Add the shared statuses the operation lacks, and say no input string holds NUL."""
+    responses = operation.setdefault("responses", {})
+    for status in shared_statuses(method, operation):
+        if status not in responses and str(status) not in responses:
+            responses[status] = {
+                "description": HTTPStatus(status).phrase,
+                "content": {"application/json": {"schema": {"$ref": ERROR_OUT_REF}}},
+            }
+    inputs = [parameter.get("schema", {}) for parameter in operation.get("parameters", ())]
+    inputs += [
+        content.get("schema", {})
+        for content in operation.get("requestBody", {}).get("content", {}).values()
+    ]
+    _no_nul(inputs, components)
 
 
 def shared_statuses(method: str, operation: dict) -> list[int]:
