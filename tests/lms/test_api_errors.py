@@ -217,6 +217,23 @@ def test_a_body_past_the_upload_limit_is_a_413_in_json(client, key_a, settings, 
     assert not LearnerIdentity.objects.exists()
 
 
+def test_a_form_past_the_upload_limit_in_a_session_is_a_413_in_json_too(client, people_a, settings):
+    """A session's CSRF check reads the form before the operation does: still a 413."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(people_a.author)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    before = Framework.objects.count()
+    upload = SimpleUploadedFile("f.csv", b"a,b\n", content_type="text/csv")
+
+    response = client.post(
+        "/api/v1/frameworks/import", {"format": "moodle", "owner": "x" * 2000, "file": upload}
+    )
+
+    assert_refused(response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, ["body"])
+    assert Framework.objects.count() == before
+
+
 def test_schema_errors_are_400_with_the_field_not_ninja_s_422(client, key_a):
     response = post(client, "/api/v1/learners/moodle-42/enrolments", {"course_id": "x"}, key_a)
 
