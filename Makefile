@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 PORT ?= 8000
 
-.PHONY: run test install install-test system-packages lint check worker beat bench bench-ingest bench-certificates bench-verify clean
+.PHONY: run test fuzz-api install install-test system-packages lint check worker beat bench bench-ingest bench-certificates bench-verify clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: install
 
 test: install-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Schemathesis against both JSON APIs for longer than the suite does (FUZZ_EXAMPLES an
+# operation, default 500; FUZZ_SEED to vary it); prints the cases, failures and statuses.
+fuzz-api: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(VENV)/bin/pytest tests/lms/test_api_fuzz.py -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -6,18 +6,22 @@
   learners (by the external id it gave them), with links to the PDF and signed credential.
 """
 
+from typing import Annotated
+
 from django.http import JsonResponse
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from wagtail import hooks
 
 from certificates import credentials, selectors, services, verification_cache, views
 from lms import selectors as lms_selectors
 from lms.api_auth import api_key_auth
+from lms.api_common import ErrorOut, error_body
 
 router = Router(tags=["certificates"])
 
@@ -51,15 +55,24 @@ class VerificationOut(Schema):
     competencies: list[CompetencyOut]
 
 
-class ProblemOut(Schema):
-    detail: str
+class ProblemOut(ErrorOut):
     problem: str = Field(
         description="typo (fails the check symbol), unknown (nobody issued it) or rate (429)"
     )
 
 
+#: Longer than any code as people type it (with spaces and dashes): longer is not a code.
+CODE_MAX_LENGTH = 100
+
+
 class BulkIn(Schema):
-    codes: list[str] = Field(max_length=views.BULK_MAX_CODES)
+    model_config = ConfigDict(extra="forbid")
+
+    # The cap is enforced by the endpoint, whose refusal names it (and the rate's own cap).
+    codes: list[Annotated[str, Field(max_length=CODE_MAX_LENGTH)]] = Field(
+        description=f"At most {views.BULK_MAX_CODES:,} codes.",
+        json_schema_extra={"maxItems": views.BULK_MAX_CODES},
+    )
 
 
 class BulkRowOut(Schema):
@@ -94,10 +107,11 @@ def verify(request, code: str):
         text=code, client=verification_cache.client_of(request)
     )
     if verification.limited:
-        return views.too_many(request, as_json=True)
+        return views.too_many_json(retry_after=verification.retry_after)
     if verification.facts is None:
         lookup = verification.lookup
-        return Status(404, {"detail": lookup.message, "problem": lookup.problem})
+        fields = [(("path", "code"), lookup.message)]
+        return Status(404, {**error_body(lookup.message, fields), "problem": lookup.problem})
     # The facts are VerificationOut's fields exactly (the tests hold them to it), so they go
     # out as they are: validating them into the schema again cost 0.07 ms a request, a third
     # of the endpoint's own time on a cached certificate.
@@ -106,9 +120,12 @@ def verify(request, code: str):
 
 @router.post(
     "/verify",
-    response=BulkOut,
+    response={200: BulkOut, 400: ErrorOut, 403: ErrorOut, 429: ProblemOut},
     summary="Verify many certificates",
-    description=f"Up to {views.BULK_MAX_CODES:,} codes; one result per code, in order.",
+    description=f"Up to {views.BULK_MAX_CODES:,} codes; one result per code, in order. "
+    "Each API key (or person) may verify a limited number of codes in any span of a "
+    "period (`CERTIFICATE_BULK_VERIFY_RATE`, by default 5,000 a minute): past it, 429 with "
+    "Retry-After.",
 )
 def verify_many(request, payload: BulkIn):
     user = getattr(request, "user", None)
@@ -116,6 +133,21 @@ def verify_many(request, payload: BulkIn):
         user is not None and user.is_authenticated and views.may_verify_in_bulk(user)
     ):
         raise HttpError(403, _("Bulk verification is for regulators and training institutions."))
+    most, count = views.bulk_max_codes(), len(payload.codes)
+    if count > most:
+        problem = _("at most %(max)s codes in one request; this one has %(n)s.") % {
+            "max": number_format(most, force_grouping=True),
+            "n": number_format(count, force_grouping=True),
+        }
+        return Status(
+            400, error_body(_("Too many codes: %s") % problem, [(("body", "codes"), problem)])
+        )
+    allowance = views.bulk_allowance(request, codes=count)
+    if not allowance.allowed:
+        return views.rate_refusal_json(
+            message=views.bulk_too_many_message(allowance, codes=count),
+            retry_after=allowance.retry_after,
+        )
     return {"results": views.bulk_rows(payload.codes)}
 
 
@@ -129,7 +161,7 @@ class CertificateOut(VerificationOut):
 @router.get(
     "/learners/{external_id}/certificates",
     auth=api_key_auth,
-    response=list[CertificateOut],
+    response={200: list[CertificateOut], 404: ErrorOut},
     summary="A learner's certificates from your institution",
 )
 def learner_certificates(request, external_id: str):

@@ -682,29 +682,35 @@ class Verification:
     lookup: selectors.CodeLookup  # the code as read, and the problem if nothing was found
     facts: dict | None = None  # the public facts, status as of now, when found
     limited: bool = False  # the client has used up its lookups for the period
+    retry_after: int = 0  # when limited: seconds until the client may look up again
 
 
-def certificate_verify(*, text: str, client: str) -> Verification:
+def certificate_verify(*, text: str, client: str, now: float | None = None) -> Verification:
     """Look up a typed code for a verifier: count the lookup against the client's allowance
     (typos and unknown codes too: the limit keeps codes unguessable) and, when a certificate
     is found, count the verification.
+
+    The allowance is a sliding window (:mod:`certificates.rate_limits`): no span of the
+    period holds more of the client's lookups than ``CERTIFICATE_VERIFY_RATE`` allows.
+    ``now`` is the time in seconds since the epoch (default: the clock's), for tests that
+    cross a window's edge.
 
     With Redis, a certificate verified in the last few minutes costs one round trip and no
     query; otherwise one query and a second round trip that keeps its facts (see
     :mod:`certificates.verification_cache`).
     """
-    limit, period = verification_cache.rate()
     parsed = code_parse(text)
     cached = parsed.ok and verification_cache.redis_client() is not None
     if cached:
-        found = verification_cache.verify(
-            client=client, limit=limit, period=period, code=parsed.code
-        )
+        found = verification_cache.verify(client=client, code=parsed.code, now=now)
     else:
-        used = verification_cache.lookups_used(client=client, limit=limit, period=period)
-        found = verification_cache.Lookup(used)
-    if found.used > limit:
-        return Verification(selectors.CodeLookup(text=text), limited=True)
+        found = verification_cache.Lookup(verification_cache.lookup_allowed(client=client, now=now))
+    if not found.allowance.allowed:
+        return Verification(
+            selectors.CodeLookup(text=text),
+            limited=True,
+            retry_after=found.allowance.retry_after,
+        )
     if not parsed.ok:
         return Verification(selectors.CodeLookup(text=text, problem="typo"))
     lookup = selectors.CodeLookup(text=text, code=parsed.code)

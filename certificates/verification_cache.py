@@ -7,8 +7,8 @@ itself costs per request. When the default cache is Django's Redis cache, which 
 processes share, a verification by code instead takes one round trip to Redis (one Lua
 script, so it is atomic), and no query unless the certificate's facts are not kept yet:
 
-- the client's **rate limit**: a counter per client that starts with its first lookup and
-  lasts the rate's period (``settings.CERTIFICATE_VERIFY_RATE``);
+- the client's **rate limit** (``settings.CERTIFICATE_VERIFY_RATE``): a sliding window, the
+  log of the client's lookups in the last period (:mod:`certificates.rate_limits`);
 - the certificate's **public facts** (:func:`certificates.selectors.verification_facts`),
   kept under the code for ``settings.CERTIFICATE_VERIFY_CACHE_SECONDS``; whether it has
   expired is decided at read time from its dates, so no clearing is needed for that;
@@ -35,17 +35,17 @@ Keys are made by the cache's ``make_key`` (its prefix and version), so they live
 cache's own; ``cache.clear()`` (FLUSHDB) would drop counts not yet moved to the database.
 """
 
-import functools
 import ipaddress
 import json
 import logging
-import re
 from typing import NamedTuple
 
 import redis
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.exceptions import ImproperlyConfigured
+from django.core.cache import caches
+
+from certificates import rate_limits
+from certificates.rate_limits import Allowance
 
 logger = logging.getLogger(__name__)
 
@@ -68,22 +68,25 @@ GENERATION_SECONDS = 86400
 #: How long a flush may hold the flush lock before another may take over.
 FLUSH_LOCK_SECONDS = 300
 
-#: KEYS: the client's rate counter, then optionally the code's facts, the pending counts and
-#: the code's generation. ARGV: the rate's period in seconds, its limit.
-#: Returns [lookups used in the period, certificate id, facts JSON, generation]: the id and
-#: facts on a hit (the verification is counted then), else nil and the generation as it
-#: was when the facts were missed (nil if it never changed).
-_VERIFY_LUA = """
-local used = redis.call('INCR', KEYS[1])
-if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-if #KEYS < 4 or used > tonumber(ARGV[2]) then return {used} end
-local found = redis.call('HMGET', KEYS[2], 'id', 'facts')
+#: KEYS: the client's rate log and its total (certificates.rate_limits), the code's facts,
+#: the pending counts and the code's generation. ARGV: those of rate_limits.TAKE_LUA.
+#: Returns [1, 0, certificate id, facts JSON, generation] when the lookup is allowed: the id
+#: and facts on a hit (the verification is counted then), else nil and the generation as it
+#: was when the facts were missed (nil if it never changed); [0, ms to wait] when not.
+_VERIFY_LUA = (
+    rate_limits.TAKE_LUA
+    + """
+local verdict = take(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]),
+                     tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5])
+if verdict[1] == 0 then return verdict end
+local found = redis.call('HMGET', KEYS[3], 'id', 'facts')
 if found[1] then
-  redis.call('HINCRBY', KEYS[3], found[1], 1)
-  return {used, found[1], found[2]}
+  redis.call('HINCRBY', KEYS[4], found[1], 1)
+  return {1, 0, found[1], found[2]}
 end
-return {used, false, false, redis.call('GET', KEYS[4])}
+return {1, 0, false, false, redis.call('GET', KEYS[5])}
 """
+)
 
 #: KEYS: the code's facts, its generation, the pending counts. ARGV: the generation the
 #: lookup saw ('' for none), the certificate id, the facts JSON, the seconds to keep them.
@@ -153,32 +156,22 @@ def _generation_name(code: str) -> str:
     return f"generation:{code}"
 
 
-def _rate_name(client: str, limit: int, period: int) -> str:
-    # The rate is part of the key: a changed setting starts every client afresh.
-    return f"rate:{limit}/{period}s:{client}"
+def _client_name(client: str) -> str:
+    return f"verify:{client}"
 
 
 # --- Rate limit -------------------------------------------------------------------------------
-
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def rate() -> tuple[int, int]:
     """(lookups allowed, period in seconds) from settings.CERTIFICATE_VERIFY_RATE.
 
-    "60/m" is 60 a minute, "100/5m" 100 in five minutes; s, m, h and d are the units.
+    "60/m" is 60 a minute, "100/5m" 100 in five minutes; s, m, h and d are the units. No
+    span of the period ever holds more lookups of one client than that.
     """
-    return _parse_rate(getattr(settings, "CERTIFICATE_VERIFY_RATE", "60/m"))
-
-
-@functools.lru_cache
-def _parse_rate(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*", text)
-    if match is None:
-        raise ImproperlyConfigured(
-            f"CERTIFICATE_VERIFY_RATE must read like 60/m or 100/5m, not {text!r}."
-        )
-    return int(match[1]), int(match[2] or 1) * _PERIODS[match[3]]
+    return rate_limits.rate_parse(
+        getattr(settings, "CERTIFICATE_VERIFY_RATE", "60/m"), setting="CERTIFICATE_VERIFY_RATE"
+    )
 
 
 def client_of(request) -> str:
@@ -199,54 +192,52 @@ def client_of(request) -> str:
     return str(ip)
 
 
-def lookups_used(*, client: str, limit: int, period: int) -> int:
-    """Count one lookup by ``client``; return how many it made in the current period."""
-    key = _key(_rate_name(client, limit, period))
-    connection = redis_client()
-    if connection is not None:
-        return int(_script(connection, _VERIFY_LUA)(keys=[key], args=[period, limit])[0])
-    # A per-process cache: add starts the period, incr counts (atomic in local memory).
-    cache.add(key, 0, period)
-    try:
-        return cache.incr(key)
-    except ValueError:  # the period ended between the two
-        cache.add(key, 1, period)
-        return 1
+def lookup_allowed(*, client: str, now: float | None = None) -> Allowance:
+    """Log one lookup by ``client`` if its allowance has room (see :func:`rate`).
+
+    ``now``: the time, in seconds since the epoch (default: the clock's).
+    """
+    limit, period = rate()
+    return rate_limits.take(name=_client_name(client), limit=limit, period=period, now=now)
 
 
 # --- Verifying a code in one round trip -----------------------------------------------------
 
 
 class Lookup(NamedTuple):
-    used: int  # lookups the client made in the period, this one included
+    allowance: Allowance  # whether the client's allowance had room for this lookup
     certificate_id: int | None = None  # on a hit
     facts: dict | None = None  # on a hit
     generation: str = ""  # on a miss: for :func:`facts_keep`
 
 
-def verify(*, client: str, limit: int, period: int, code: str) -> Lookup:
-    """Count the client's lookup and, if allowed, fetch and count the code's cached facts.
+def verify(*, client: str, code: str, now: float | None = None) -> Lookup:
+    """Log the client's lookup and, if allowed, fetch and count the code's cached facts.
 
-    Redis only (see :func:`redis_client`); one round trip.
+    Redis only (see :func:`redis_client`); one round trip. ``now`` as for
+    :func:`lookup_allowed`.
     """
-    used, *found = _script(redis_client(), _VERIFY_LUA)(
-        keys=_keys(
-            _rate_name(client, limit, period), _facts_name(code), PENDING, _generation_name(code)
-        ),
-        args=[period, limit],
+    limit, period = rate()
+    allowed, wait, *found = script(redis_client(), _VERIFY_LUA)(
+        keys=[
+            *rate_limits.keys(_client_name(client), limit, period),
+            *_keys(_facts_name(code), PENDING, _generation_name(code)),
+        ],
+        args=rate_limits.take_args(limit=limit, period=period, weight=1, now=now),
     )
+    allowance = rate_limits.allowance_of(allowed, wait)
     if not found:
-        return Lookup(int(used))
+        return Lookup(allowance)
     certificate_id, facts, *generation = found
     if certificate_id is None:
-        return Lookup(int(used), generation=(generation[0] or b"").decode())
-    return Lookup(int(used), int(certificate_id), json.loads(facts))
+        return Lookup(allowance, generation=(generation[0] or b"").decode())
+    return Lookup(allowance, int(certificate_id), json.loads(facts))
 
 
 def facts_keep(*, code: str, certificate_id: int, facts: dict, generation: str) -> None:
     """Count a verification the cache missed, and keep the facts read from the database
     unless they changed since the lookup (``generation``, from :func:`verify`)."""
-    _script(redis_client(), _KEEP_LUA)(
+    script(redis_client(), _KEEP_LUA)(
         keys=_keys(_facts_name(code), _generation_name(code), PENDING),
         args=[generation, certificate_id, json.dumps(facts), facts_seconds()],
     )
@@ -311,7 +302,7 @@ def counts_unlock(lock) -> None:
 
 def counts_take() -> dict[int, int]:
     """The batch to move into the database: the pending counts, or a batch left over."""
-    flat = _script(redis_client(), _TAKE_LUA)(keys=_keys(PENDING, FLUSHING))
+    flat = script(redis_client(), _TAKE_LUA)(keys=_keys(PENDING, FLUSHING))
     return {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
@@ -323,8 +314,11 @@ def counts_taken_done() -> None:
 _scripts: dict[tuple[int, str], object] = {}
 
 
-def _script(connection: redis.Redis, source: str):
-    """A registered script (EVALSHA, loaded on first use), one per client and source."""
+def script(connection: redis.Redis, source: str):
+    """A registered script (EVALSHA, loaded on first use), one per client and source.
+
+    For the scripts of this module and of :mod:`certificates.rate_limits`.
+    """
     key = (id(connection), source)
     if key not in _scripts:
         _scripts[key] = connection.register_script(source)

@@ -18,62 +18,79 @@ from django.shortcuts import redirect, render
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from certificates import credentials, selectors, services, verification_cache
+from certificates import credentials, rate_limits, selectors, services, verification_cache
 from certificates.codes import code_display, code_parse
+from lms.api_common import error_body
 from lms.downloads import attachment_header
 from lms.selectors import user_institutions, user_is_regulator
 from lms.spreadsheets import csv_write_rows
 
-#: How many codes one bulk request may hold.
-BULK_MAX_CODES = 10_000
+#: How many codes one bulk request may hold (fewer if CERTIFICATE_BULK_VERIFY_RATE allows
+#: fewer a period: see :func:`bulk_max_codes`).
+BULK_MAX_CODES = 1_000
 #: The largest credential or CSV file accepted.
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
-def rate_period_seconds() -> int:
-    """The rate's period in seconds ("60/m" → 60, "100/5m" → 300): the longest wait."""
-    return verification_cache.rate()[1]
+def lookup_allowance(request) -> rate_limits.Allowance:
+    """Log one lookup by the request's client, if its allowance has room."""
+    return verification_cache.lookup_allowed(client=verification_cache.client_of(request))
 
 
-def rate_limited(request) -> bool:
-    """True once the client has used up its verifications for the period (counted here)."""
-    limit, period = verification_cache.rate()
-    client = verification_cache.client_of(request)
-    return verification_cache.lookups_used(client=client, limit=limit, period=period) > limit
-
-
-def too_many_message() -> str:
-    seconds = rate_period_seconds()
-    if seconds <= 60:
+def too_many_message(retry_after: int) -> str:
+    if retry_after <= 60:
         return _("Too many verifications from your network. Wait a minute, then try again.")
     return _(
         "Too many verifications from your network. Wait %(minutes)s minutes, then try again."
-    ) % {"minutes": -(-seconds // 60)}
+    ) % {"minutes": -(-retry_after // 60)}
 
 
-def too_many(request, *, as_json: bool = False) -> HttpResponse:
-    """429 with a message a person understands and a Retry-After a program understands."""
-    message = too_many_message()
-    if as_json:
-        response = JsonResponse(
-            {"detail": message, "problem": "rate"}, status=HTTPStatus.TOO_MANY_REQUESTS
-        )
-    else:
-        response = render(
-            request,
-            "certificates/verify.html",
-            {"error": message},
-            status=HTTPStatus.TOO_MANY_REQUESTS,
-        )
-    response["Retry-After"] = str(rate_period_seconds())
+def too_many(request, *, retry_after: int) -> HttpResponse:
+    """The verification page's 429: a message a person understands, and a Retry-After."""
+    return rate_refusal_page(
+        request, message=too_many_message(retry_after), retry_after=retry_after
+    )
+
+
+def too_many_json(*, retry_after: int) -> JsonResponse:
+    """The API's 429 for a client past its lookups."""
+    return rate_refusal_json(message=too_many_message(retry_after), retry_after=retry_after)
+
+
+def rate_refusal_json(*, message: str, retry_after: int) -> JsonResponse:
+    """429 saying ``message`` in the API's error shape (``problem``: rate), with Retry-After."""
+    response = JsonResponse(
+        {**error_body(message), "problem": "rate"}, status=HTTPStatus.TOO_MANY_REQUESTS
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def rate_refusal_page(
+    request,
+    *,
+    message: str,
+    retry_after: int,
+    template: str = "certificates/verify.html",
+    context: dict | None = None,
+) -> HttpResponse:
+    """429 saying ``message`` on a page, with Retry-After."""
+    response = render(
+        request,
+        template,
+        {**(context or {}), "error": message},
+        status=HTTPStatus.TOO_MANY_REQUESTS,
+    )
+    response["Retry-After"] = str(retry_after)
     return response
 
 
 def verify(request):
     """The form: type a code, or upload a credential file."""
     if request.method == "POST" and "credential" in request.FILES:
-        if rate_limited(request):
-            return too_many(request)
+        allowance = lookup_allowance(request)
+        if not allowance.allowed:
+            return too_many(request, retry_after=allowance.retry_after)
         return _verify_credential_file(request)
     code = (request.GET.get("code") or request.POST.get("code") or "").strip()
     if code:
@@ -140,7 +157,7 @@ def verify_code(request, code: str):
         text=code, client=verification_cache.client_of(request)
     )
     if verification.limited:
-        return too_many(request)
+        return too_many(request, retry_after=verification.retry_after)
     if verification.facts is None:
         return render(
             request,
@@ -208,6 +225,39 @@ class BulkInputError(ValueError):
     pass
 
 
+def bulk_max_codes() -> int:
+    """The most codes one bulk request may hold: :data:`BULK_MAX_CODES`, or the per-period
+    allowance if that is smaller (a larger request could never be allowed)."""
+    return min(BULK_MAX_CODES, rate_limits.bulk_rate()[0])
+
+
+def bulk_verifier(request) -> str:
+    """Whom the bulk allowance counts: the API key, or else the logged-in person."""
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        return f"key:{api_key.pk}"
+    return f"user:{request.user.pk}"
+
+
+def bulk_allowance(request, *, codes: int) -> rate_limits.Allowance:
+    """Log a bulk request of ``codes`` codes against its verifier's allowance, if it has room
+    (``CERTIFICATE_BULK_VERIFY_RATE``)."""
+    return rate_limits.bulk_codes_allowed(verifier=bulk_verifier(request), codes=codes)
+
+
+def bulk_too_many_message(allowance: rate_limits.Allowance, *, codes: int) -> str:
+    limit, period = rate_limits.bulk_rate()
+    return _(
+        "At most %(limit)s codes in any %(period)s seconds for each API key or person; "
+        "wait %(wait)s seconds before sending these %(n)s."
+    ) % {
+        "limit": _number(limit),
+        "period": _number(period),
+        "wait": _number(allowance.retry_after),
+        "n": _number(codes),
+    }
+
+
 def _number(value: int) -> str:
     return number_format(value, force_grouping=True)
 
@@ -231,10 +281,10 @@ def codes_from_csv(data: bytes) -> list[str]:
     codes = [row[column].strip() if column < len(row) else "" for row in rows]
     if not codes:
         raise BulkInputError(_("The file holds no codes."))
-    if len(codes) > BULK_MAX_CODES:
+    if len(codes) > bulk_max_codes():
         raise BulkInputError(
             _("At most %(max)s codes at a time; the file holds %(n)s.")
-            % {"max": _number(BULK_MAX_CODES), "n": _number(len(codes))}
+            % {"max": _number(bulk_max_codes()), "n": _number(len(codes))}
         )
     return codes
 
@@ -258,7 +308,7 @@ def verify_bulk(request):
             status=HTTPStatus.FORBIDDEN,
         )
     if request.method != "POST":
-        return render(request, "certificates/verify_bulk.html", {"max": BULK_MAX_CODES})
+        return render(request, "certificates/verify_bulk.html", {"max": bulk_max_codes()})
     try:
         if request.FILES.get("file"):
             upload = request.FILES["file"]
@@ -270,17 +320,26 @@ def verify_bulk(request):
             codes = [code for code in codes if code]
             if not codes:
                 raise BulkInputError(_("Paste codes, one a line, or upload a CSV file."))
-            if len(codes) > BULK_MAX_CODES:
+            if len(codes) > bulk_max_codes():
                 raise BulkInputError(
                     _("At most %(max)s codes at a time; you pasted %(n)s.")
-                    % {"max": _number(BULK_MAX_CODES), "n": _number(len(codes))}
+                    % {"max": _number(bulk_max_codes()), "n": _number(len(codes))}
                 )
     except BulkInputError as error:
         return render(
             request,
             "certificates/verify_bulk.html",
-            {"error": str(error), "max": BULK_MAX_CODES},
+            {"error": str(error), "max": bulk_max_codes()},
             status=HTTPStatus.BAD_REQUEST,
+        )
+    allowance = bulk_allowance(request, codes=len(codes))
+    if not allowance.allowed:
+        return rate_refusal_page(
+            request,
+            message=bulk_too_many_message(allowance, codes=len(codes)),
+            retry_after=allowance.retry_after,
+            template="certificates/verify_bulk.html",
+            context={"max": bulk_max_codes()},
         )
     rows = bulk_rows(codes)
     wanted = request.POST.get("format", "html")
@@ -288,4 +347,4 @@ def verify_bulk(request):
         return bulk_csv_response(rows)
     if wanted == "json":
         return JsonResponse({"results": rows})
-    return render(request, "certificates/verify_bulk.html", {"rows": rows, "max": BULK_MAX_CODES})
+    return render(request, "certificates/verify_bulk.html", {"rows": rows, "max": bulk_max_codes()})

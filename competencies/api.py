@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from ninja import File, Form, NinjaAPI, Router, Schema
+from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 from pydantic import Field
@@ -23,6 +23,7 @@ from competencies import selectors, services
 from competencies.interchange import FrameworkFileError
 from competencies.models import CompetencyItem, Framework, FrameworkStatus
 from lms.api_auth import api_key_auth
+from lms.api_common import ErrorOut, ProjectAPI, error_body
 from lms.downloads import attachment_header
 from lms.selectors import learner_identity_for
 
@@ -122,15 +123,6 @@ class ItemOut(Schema):
     associations: list[AssociationOut]
 
 
-class ImportErrorOut(Schema):
-    detail: str
-    errors: list[str]
-
-
-class DetailOut(Schema):
-    detail: str
-
-
 def _summary(framework: Framework) -> dict:
     return {
         "identifier": framework.identifier,
@@ -172,7 +164,7 @@ def framework_list(request, status: str | None = None):
 
 @router.post(
     "/frameworks/import",
-    response={201: FrameworkSummaryOut, 400: ImportErrorOut, 403: DetailOut},
+    response={201: FrameworkSummaryOut, 400: ErrorOut, 403: ErrorOut},
     summary="Import a framework from CASE JSON or Moodle CSV (all or nothing)",
 )
 def framework_import(
@@ -187,15 +179,15 @@ def framework_import(
     try:
         owner_institution = _owner_for_import(request, owner)
     except PermissionError as error:
-        return Status(HTTPStatus.FORBIDDEN, {"detail": str(error)})
+        return Status(
+            HTTPStatus.FORBIDDEN, error_body(str(error), [(("form", "owner"), str(error))])
+        )
     parsers = {"case": parse_case_package, "moodle": parse_moodle_csv}
     if format not in parsers:
+        problem = f"format must be 'case' or 'moodle', not '{format}'"
         return Status(
             HTTPStatus.BAD_REQUEST,
-            {
-                "detail": "Unknown format.",
-                "errors": [f"format must be 'case' or 'moodle', not '{format}'"],
-            },
+            error_body("Unknown format.", [(("form", "format"), problem)], errors=[problem]),
         )
     try:
         data = parsers[format](file.read())
@@ -207,14 +199,18 @@ def framework_import(
     except FrameworkFileError as error:
         return Status(
             HTTPStatus.BAD_REQUEST,
-            {"detail": "The file was not imported; nothing was changed.", "errors": error.errors},
+            error_body(
+                "The file was not imported; nothing was changed.",
+                [(("file", "file"), problem) for problem in error.errors],
+                errors=error.errors,
+            ),
         )
     return Status(HTTPStatus.CREATED, _summary(framework))
 
 
 @router.get(
     "/frameworks/{identifier}",
-    response={200: FrameworkOut, 404: DetailOut},
+    response={200: FrameworkOut, 404: ErrorOut},
     summary="One framework with its scale and nested tree",
 )
 def framework_detail(request, identifier: uuid.UUID):
@@ -231,7 +227,7 @@ def framework_detail(request, identifier: uuid.UUID):
 @router.get(
     "/frameworks/{identifier}/export",
     summary="Download a framework as CASE JSON or Moodle CSV",
-    response={200: None, 404: DetailOut},
+    response={200: None, 404: ErrorOut},
 )
 def framework_export(request, identifier: uuid.UUID, format: str = "case"):
     framework = get_object_or_404(_visible(request), identifier=identifier)
@@ -254,7 +250,7 @@ def framework_export(request, identifier: uuid.UUID, format: str = "case"):
 
 @router.get(
     "/competencies/{identifier}",
-    response={200: ItemOut, 404: DetailOut},
+    response={200: ItemOut, 404: ErrorOut},
     summary="One competency with its links",
 )
 def item_detail(request, identifier: uuid.UUID):
@@ -334,7 +330,7 @@ class ProfileFrameworkOut(Schema):
 @router.get(
     "/learners/{external_id}/competencies",
     auth=api_key_auth,
-    response={200: list[ProfileFrameworkOut], 404: DetailOut},
+    response={200: list[ProfileFrameworkOut], 404: ErrorOut},
     summary="A learner's competency profile",
     description="Per framework: the items the learner has evidence or a level for (with "
     "their ancestors), the level reached, since when, how, and the evidence trail. Only "
@@ -346,7 +342,7 @@ def learner_competencies(request, external_id: str):
     )
     if identity is None:
         return Status(
-            404, {"detail": f"No learner with external id '{external_id}' at your institution."}
+            404, error_body(f"No learner with external id '{external_id}' at your institution.")
         )
     return [
         {
@@ -390,7 +386,7 @@ def register_competency_router():
 
 # --- CASE 1.1 read API --------------------------------------------------------------------
 
-case_api = NinjaAPI(
+case_api = ProjectAPI(
     title="CASE 1.1 provider",
     version="1.1",
     description="Published competency frameworks as 1EdTech CASE 1.1 CFDocuments and CFPackages.",

@@ -12,11 +12,13 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
-from pydantic import Field, WithJsonSchema
+from pydantic import ConfigDict, Field, WithJsonSchema
 from wagtail import hooks
 
 from courses import ingest, selectors
@@ -24,6 +26,8 @@ from courses.services import LearningError
 from lms import selectors as lms_selectors
 from lms import services as lms_services
 from lms.api_auth import api_key_auth
+from lms.api_common import JSON_VALUE, ErrorOut, error_body
+from lms.models import Cadre, LearnerIdentity, LearnerProfile, Sector
 
 router = Router(tags=["learners and progress (for other LMSs)"], auth=api_key_auth)
 
@@ -31,37 +35,76 @@ router = Router(tags=["learners and progress (for other LMSs)"], auth=api_key_au
 # --- schemas ------------------------------------------------------------------------------
 
 
-class DetailOut(Schema):
-    detail: str
+def _longest(model, name: str) -> int:
+    """The most characters the model's field stores: the schema refuses longer (400)."""
+    return model._meta.get_field(name).max_length
 
 
-class ErrorsOut(Schema):
-    detail: str
-    errors: list[str]
+def _account_longest(name: str) -> int:
+    return _longest(get_user_model(), name)
+
+
+#: Input schemas refuse properties they do not define (400 naming each): a misspelt field
+#: is not silently ignored, and the schema tells clients exactly what is read.
+STRICT = ConfigDict(extra="forbid")
 
 
 class LearnerIn(Schema):
+    model_config = STRICT
+
     external_id: str = Field(
         pattern=lms_services.EXTERNAL_ID_PATTERN,
+        max_length=_longest(LearnerIdentity, "external_id"),
         description="The learner's id in your LMS, or their worker registration number: "
         "1–100 characters, no slashes or spaces. Unique within your institution.",
     )
-    full_name: str | None = Field(None, description="As printed on certificates. Needed to create.")
-    email: str | None = Field(None, description="Only used when the account is created.")
+    full_name: str | None = Field(
+        None,
+        max_length=_longest(LearnerProfile, "full_name"),
+        description="As printed on certificates. Needed to create.",
+    )
+    email: str | None = Field(
+        None,
+        max_length=_account_longest("email"),
+        description="Only used when the account is created.",
+    )
     username: str | None = Field(
-        None, description="Only used when the account is created; by default one is generated."
+        None,
+        max_length=_account_longest("username"),
+        description="Only used when the account is created; by default one is generated. "
+        "Letters, digits and @ . + - _ only.",
     )
     cadre: str | None = Field(
-        None, description="Needed to create: professional, para_professional or volunteer."
+        None,
+        max_length=_longest(LearnerProfile, "cadre"),
+        description="Needed to create: professional, para_professional or volunteer.",
+        json_schema_extra={"enum": [*Cadre.values, None]},
     )
-    sector: str | None = Field(None, description="Needed to create: government, ngo or community.")
+    sector: str | None = Field(
+        None,
+        max_length=_longest(LearnerProfile, "sector"),
+        description="Needed to create: government, ngo or community.",
+        json_schema_extra={"enum": [*Sector.values, None]},
+    )
     is_paid: bool | None = None
-    organisation: str | None = None
-    country: str | None = Field(None, description="ISO 3166-1 alpha-2; default: your country's.")
-    region: str | None = None
-    district: str | None = None
-    worker_registration_number: str | None = None
-    preferred_language: str | None = Field(None, description="A site language code, e.g. en.")
+    organisation: str | None = Field(None, max_length=_longest(LearnerProfile, "organisation"))
+    country: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z]{2}$",
+        max_length=_longest(LearnerProfile, "country"),
+        description="ISO 3166-1 alpha-2; default: your country's.",
+    )
+    region: str | None = Field(None, max_length=_longest(LearnerProfile, "region"))
+    district: str | None = Field(None, max_length=_longest(LearnerProfile, "district"))
+    worker_registration_number: str | None = Field(
+        None, max_length=_longest(LearnerProfile, "worker_registration_number")
+    )
+    preferred_language: str | None = Field(
+        None,
+        max_length=_longest(LearnerProfile, "preferred_language"),
+        description="A site language code, e.g. en.",
+        json_schema_extra={"enum": [*(code for code, _name in settings.LANGUAGES), None]},
+    )
 
 
 class LearnerOut(Schema):
@@ -82,6 +125,8 @@ class LearnerOut(Schema):
 
 
 class EnrolmentIn(Schema):
+    model_config = STRICT
+
     course_id: int = Field(description="One of your institution's published courses.")
 
 
@@ -118,15 +163,28 @@ class ProgressOut(Schema):
 
 
 # Each event is validated on its own (a malformed one is rejected, not the batch), so the
-# body takes any objects; the schema still documents the event's fields.
+# body takes any JSON value as an event, and the schema says so: an event as BatchEvent
+# describes it, or anything else (which comes back rejected, with the reason).
 BatchEventJson = Annotated[
-    Any, WithJsonSchema(ingest.BatchEvent.model_json_schema(mode="validation"))
+    Any,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                ingest.BatchEvent.model_json_schema(mode="validation"),
+                JSON_VALUE,
+            ]
+        }
+    ),
 ]
 
 
 class ProgressBatchIn(Schema):
+    model_config = STRICT
+
+    # The limit is documented here and enforced by the service, whose refusal says more.
     events: list[BatchEventJson] = Field(
-        description=f"At most {ingest.MAX_BATCH_EVENTS:,} events, applied in this order."
+        description=f"At most {ingest.MAX_BATCH_EVENTS:,} events, applied in this order.",
+        json_schema_extra={"maxItems": ingest.MAX_BATCH_EVENTS},
     )
 
 
@@ -192,7 +250,7 @@ def _enrolment_out(enrolment, progress=None, *, created: bool = False) -> dict:
 
 @router.post(
     "/learners",
-    response={200: LearnerOut, 201: LearnerOut, 400: ErrorsOut, 409: ErrorsOut},
+    response={200: LearnerOut, 201: LearnerOut, 400: ErrorOut, 409: ErrorOut},
     summary="Create a learner, or match the one with this external id",
     description=(
         "Idempotent on `external_id` within your institution: the first call creates the "
@@ -214,8 +272,10 @@ def learner_create_or_match(request, payload: LearnerIn):
             **{name: value for name, value in data.items() if value is not None},
         )
     except lms_services.LearnerIdentityError as error:
+        fields = [(("body", field) if field else ("body",), msg) for field, msg in error.problems]
         return Status(
-            error.status, {"detail": _("The learner was not saved."), "errors": error.errors}
+            error.status,
+            error_body(_("The learner was not saved."), fields, errors=error.errors),
         )
     identity = lms_selectors.learner_identity_for(
         institution=request.api_key.institution, external_id=matched.identity.external_id
@@ -226,7 +286,7 @@ def learner_create_or_match(request, payload: LearnerIn):
 
 @router.get(
     "/learners/{external_id}",
-    response={200: LearnerOut, 404: DetailOut},
+    response={200: LearnerOut, 404: ErrorOut},
     summary="One of your learners, by external id",
     description="Another institution's learners are not found (404), whatever their ids.",
 )
@@ -236,7 +296,7 @@ def learner_detail(request, external_id: str):
 
 @router.post(
     "/learners/{external_id}/enrolments",
-    response={200: EnrolmentOut, 201: EnrolmentOut, 404: DetailOut},
+    response={200: EnrolmentOut, 201: EnrolmentOut, 404: ErrorOut},
     summary="Enrol one of your learners in one of your courses",
     description=(
         "Idempotent: enrolling a learner who is enrolled already changes nothing (200). Only "
@@ -254,14 +314,14 @@ def learner_enrol(request, external_id: str, payload: EnrolmentIn):
             recorded_by=request.api_key,
         )
     except LearningError as error:
-        return Status(error.status, {"detail": str(error)})
+        return Status(error.status, error_body(str(error), [(("body", "course_id"), str(error))]))
     status = HTTPStatus.CREATED if result.created else HTTPStatus.OK
     return Status(status, _enrolment_out(result.enrolment, created=result.created))
 
 
 @router.get(
     "/learners/{external_id}/progress",
-    response={200: ProgressOut, 404: DetailOut},
+    response={200: ProgressOut, 404: ErrorOut},
     summary="One learner's progress in your courses",
     description=(
         "Enrolments (with the percentage of required modules done), module completions and "
@@ -301,7 +361,7 @@ def learner_progress(request, external_id: str):
 
 @router.post(
     "/progress/events",
-    response={200: ProgressBatchOut, 400: DetailOut},
+    response={200: ProgressBatchOut, 400: ErrorOut},
     summary="Send a batch of progress events (at most 1,000)",
     description=(
         "Each event carries its own client-generated UUID, so a batch can be replayed "
@@ -322,7 +382,7 @@ def progress_events_record(request, payload: ProgressBatchIn):
             recorded_by=request.api_key,
         )
     except LearningError as error:
-        return Status(error.status, {"detail": str(error)})
+        return Status(error.status, error_body(str(error), [(("body", "events"), str(error))]))
     counts = dict.fromkeys(ingest.EventStatus, 0)
     for outcome in outcomes:
         counts[outcome.status] += 1

@@ -35,7 +35,7 @@ from courses.services import (
     progress_events_record,
 )
 from lms import selectors as lms_selectors
-from lms.models import ApiKey, Institution
+from lms.models import ApiKey, Institution, LearnerIdentity
 
 #: Most events one request may carry: bigger batches are refused whole, before any is applied.
 MAX_BATCH_EVENTS = 1000
@@ -68,7 +68,10 @@ class BatchEvent(BaseModel):
     id: uuid.UUID = Field(
         description="A UUID the client generates once per event and keeps when it retries."
     )
-    learner: str = Field(description="The learner's external id at your institution.")
+    learner: str = Field(
+        max_length=LearnerIdentity._meta.get_field("external_id").max_length,
+        description="The learner's external id at your institution.",
+    )
     verb: str = Field(
         description="What the learner did.",
         json_schema_extra={"enum": [verb.value for verb in API_VERBS]},

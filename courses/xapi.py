@@ -47,8 +47,8 @@ from courses.models import (
 from courses.services import LearningError, ProgressWriteClash, progress_event_record
 from courses.xapi_errors import XapiError
 from courses.xapi_signatures import is_signature, signature_check
+from lms import json_input, sql
 from lms import selectors as lms_selectors
-from lms import sql
 from lms.models import ApiKey, Institution
 
 XAPI_VERSION = "1.0.3"
@@ -143,6 +143,17 @@ TIMESTAMP_PATTERN = re.compile(
 
 def _fail(message: str, status: int = 400):
     raise XapiError(message, status=status)
+
+
+def json_parse(raw: bytes | str, what: str) -> Any:
+    """JSON a client sent, refused with :class:`XapiError` naming where the problem is when
+    it is not JSON, nests too deeply or holds a NUL character (see :mod:`lms.json_input`):
+    the statement's JSON is stored, and PostgreSQL takes no NUL."""
+    try:
+        return json_input.loads(raw)
+    except json_input.JsonInputError as error:
+        where = f"{what}, at {json_input.path_text(error.loc)}," if error.loc else what
+        raise XapiError(f"{where} {error.msg}") from None
 
 
 # --- Validation -------------------------------------------------------------------------------

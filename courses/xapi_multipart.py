@@ -8,14 +8,13 @@ parts to the statements' attachments is :func:`courses.xapi.statements_store`'s.
 ``attachments=true`` is answered in the same format, streamed.
 """
 
-import json
 from collections.abc import Iterable, Iterator
 from email import policy
 from email.parser import BytesParser
 from typing import Any
 
 from courses.models import XapiAttachment
-from courses.xapi import AttachmentPart, attachment_part
+from courses.xapi import AttachmentPart, attachment_part, json_parse
 from courses.xapi_errors import XapiError
 
 
@@ -38,10 +37,7 @@ def statements_parse(body: bytes, *, content_type: str) -> tuple[Any, dict[str, 
     first = parts[0]
     if first.get_content_type() != "application/json":
         raise XapiError("The first part must be the statements, as application/json.")
-    try:
-        statements = json.loads(first.get_payload(decode=True) or b"null")
-    except (ValueError, UnicodeDecodeError) as error:
-        raise XapiError(f"The first part is not valid JSON: {error}") from None
+    statements = json_parse(first.get_payload(decode=True) or b"null", "The first part")
     attachments: dict[str, AttachmentPart] = {}
     for number, part in enumerate(parts[1:], start=2):
         encoding = (part.get("Content-Transfer-Encoding") or "").strip().lower()

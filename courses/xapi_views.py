@@ -21,6 +21,7 @@ from django.views.decorators.http import require_safe
 
 from courses import xapi, xapi_multipart
 from courses.models import XapiKeyKind, XapiStatement
+from lms import json_input
 from lms import services as lms_services
 from lms.models import ApiKey
 
@@ -105,6 +106,7 @@ def _statements(request: HttpRequest) -> HttpResponse:
         return _error("Give an institution's API key with HTTP Basic authentication.", 401)
     try:
         xapi.version_check(request.headers.get("X-Experience-API-Version"))
+        _query_check(request)
         if request.method == "POST" and "method" in request.GET:
             raise xapi.XapiError(
                 "The alternate request syntax (?method=) is not supported: send GET, PUT or "
@@ -134,10 +136,17 @@ def _body(request: HttpRequest) -> tuple:
     raw = _body_bytes(request)
     if content_type == "multipart/mixed":
         return xapi_multipart.statements_parse(raw, content_type=request.META["CONTENT_TYPE"])
-    try:
-        return json.loads(raw or b"null"), {}
-    except (ValueError, UnicodeDecodeError) as error:
-        raise xapi.XapiError(f"The body is not valid JSON: {error}") from None
+    return xapi.json_parse(raw or b"null", "The body"), {}
+
+
+def _query_check(request: HttpRequest) -> None:
+    """Refuse a NUL character in any query parameter: no filter of ours could hold it."""
+    for name, values in request.GET.lists():
+        for value in (name, *values):
+            try:
+                json_input.text_check(value)
+            except json_input.JsonInputError as error:
+                raise xapi.XapiError(f"{name!r}: {error.msg}") from None
 
 
 def _body_bytes(request: HttpRequest) -> bytes:
@@ -270,10 +279,7 @@ def _query(request: HttpRequest, own, *, api_key: ApiKey, render) -> dict:
     institution = api_key.institution
     queryset = own.filter(voided=False)
     if "agent" in params:
-        try:
-            agent = json.loads(params["agent"])
-        except ValueError:
-            raise xapi.XapiError("agent: must be a JSON Agent or Group.") from None
+        agent = xapi.json_parse(params["agent"], "agent")
         key = xapi.validate_agent(agent, "agent")
         if key is None:
             raise xapi.XapiError("agent: needs an inverse functional identifier.")

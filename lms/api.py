@@ -5,21 +5,30 @@ other LMSs; or a logged-in browser session (with its CSRF token for writes), for
 Each app adds its own router in its ``api.py``; this module only assembles them.
 """
 
-from ninja import NinjaAPI, Schema
+from ninja import Schema
 from ninja.security import django_auth
 from wagtail import hooks
 
 from lms import selectors
 from lms.api_auth import BearerApiKey, HeaderApiKey
+from lms.api_common import ProjectAPI
 
 api_auth = [BearerApiKey(), HeaderApiKey(), django_auth]
 
-api = NinjaAPI(
+api = ProjectAPI(
     title="SSW Learning API",
     version="1",
     description=(
         "Competency frameworks, learner progress and certificates for the social service "
-        "workforce. Authenticate with an institution's API key or a browser session."
+        "workforce. Authenticate with an institution's API key or a browser session.\n\n"
+        "Every refusal has one shape (`ErrorOut`): `detail` says what went wrong, `errors` "
+        "lists each problem as `where: what`, `fields` lists each with its location "
+        '(`loc`, e.g. `["body", "events", 3, "learner"]`) and message (`msg`). '
+        "400: the request cannot be taken as sent (not JSON, a wrong or out-of-range value, "
+        "a NUL character, which no string may hold, or nesting deeper than 64 levels); "
+        "401: no valid credentials; 403: not allowed; 404: not found (or not yours); "
+        "409: clashes with what exists; 413: body too large; 429: too many, see "
+        "`Retry-After`."
     ),
     urls_namespace="lms-api",
     auth=api_auth,

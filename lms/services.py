@@ -54,6 +54,9 @@ from lms.roles import (
 )
 
 API_KEY_PREFIX = "sswk"
+#: The public part of a key (``api_key_create``'s ``token_hex(6)``): anything else is no key,
+#: and never reaches a query (where a NUL character would be refused by PostgreSQL).
+API_KEY_ID = re.compile(r"[0-9a-f]{12}")
 #: How stale ``last_used_at`` may get before a request writes it again.
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -182,8 +185,9 @@ def learner_profile_save(*, user, **fields) -> LearnerProfile:
 
 # --- Learners known to another LMS by its own id -------------------------------------------
 
-#: An external id travels in URL paths (``/api/v1/learners/<id>``): no slashes, no spaces.
-EXTERNAL_ID_PATTERN = r"^[^/\s]{1,100}$"
+#: An external id travels in URL paths (``/api/v1/learners/<id>``): no slashes, no spaces (and
+#: no NUL character, which no text we store may hold).
+EXTERNAL_ID_PATTERN = r"^[^/\s\x00]{1,100}$"
 #: Profile fields another LMS may set, with the values a new profile starts from.
 LEARNER_PROFILE_FIELDS = (
     "cadre",
@@ -199,11 +203,16 @@ LEARNER_PROFILE_FIELDS = (
 
 
 class LearnerIdentityError(Exception):
-    """A learner that cannot be created or matched; ``errors`` names each problem."""
+    """A learner that cannot be created or matched.
 
-    def __init__(self, errors: list[str], *, status: int = 400):
-        super().__init__("; ".join(errors))
-        self.errors = errors
+    ``problems`` names each problem as (the field it is about, or "", the message);
+    ``errors`` reads them as ``"field: message"``.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]], *, status: int = 400):
+        self.problems = problems
+        self.errors = [f"{field}: {message}" if field else message for field, message in problems]
+        super().__init__("; ".join(self.errors))
         self.status = status
 
 
@@ -238,11 +247,13 @@ def learner_match_or_create(
     external_id = (external_id or "").strip()
     if not re.match(EXTERNAL_ID_PATTERN, external_id):
         raise LearnerIdentityError(
-            [_("external_id: use 1 to 100 characters without slashes or spaces.")]
+            [("external_id", _("use 1 to 100 characters without slashes or spaces."))]
         )
     unknown = set(profile_fields) - set(LEARNER_PROFILE_FIELDS)
     if unknown:
-        raise LearnerIdentityError([_("Unknown profile fields: %s") % ", ".join(sorted(unknown))])
+        raise LearnerIdentityError(
+            [("", _("Unknown profile fields: %s") % ", ".join(sorted(unknown)))]
+        )
     if full_name is not None:
         profile_fields["full_name"] = full_name
     identity = _learner_identity(institution=institution, external_id=external_id)
@@ -262,7 +273,7 @@ def learner_match_or_create(
         identity = _learner_identity(institution=institution, external_id=external_id)
         if identity is None:
             raise LearnerIdentityError(
-                [_("The account clashed with one registered at the same moment; try again.")],
+                [("", _("The account clashed with one registered at the same moment; try again."))],
                 status=409,
             ) from None
         _learner_profile_update(user=identity.user, institution=institution, fields=profile_fields)
@@ -284,15 +295,18 @@ def _learner_account_create(*, institution: Institution, email: str | None, user
     User = get_user_model()
     email = (email or "").strip().lower()
     username = (username or "").strip()
+    invalid = _account_fields_invalid(User, email=email, username=username)
+    if invalid:
+        raise LearnerIdentityError(invalid)
     errors = []
     if email:
         taken = User.objects.annotate(email_lower=Lower("email")).filter(email_lower=email)
         if taken.exists() or EmailAddress.objects.filter(email__iexact=email).exists():
-            errors.append(_("email: another account already uses '%s'.") % email)
+            errors.append(("email", _("another account already uses '%s'.") % email))
     if username:
         taken = User.objects.annotate(name_lower=Lower("username"))
         if taken.filter(name_lower=username.lower()).exists():
-            errors.append(_("username: '%s' is already taken.") % username)
+            errors.append(("username", _("'%s' is already taken.") % username))
     else:
         username = f"{institution.slug}-{secrets.token_hex(5)}"
     if errors:
@@ -301,6 +315,20 @@ def _learner_account_create(*, institution: Institution, email: str | None, user
     if email:
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
     return user
+
+
+def _account_fields_invalid(User, *, email: str, username: str) -> list[tuple[str, str]]:
+    """What the account model would refuse in ``email`` and ``username`` (its own validators,
+    its field lengths), so that nothing reaches the database that it cannot store."""
+    problems = []
+    for name, value in (("email", email), ("username", username)):
+        if not value:
+            continue
+        try:
+            User._meta.get_field(name).run_validators(value)
+        except ValidationError as error:
+            problems.extend((name, message) for message in error.messages)
+    return problems
 
 
 def _learner_profile_update(*, user, institution: Institution, fields: dict) -> None:
@@ -317,11 +345,7 @@ def _learner_profile_update(*, user, institution: Institution, fields: dict) -> 
     form = LearnerProfileForm(data=data, instance=profile)
     if not form.is_valid():
         raise LearnerIdentityError(
-            [
-                f"{name}: {message}"
-                for name, messages in form.errors.items()
-                for message in messages
-            ],
+            [(name, message) for name, messages in form.errors.items() for message in messages],
             status=409 if "worker_registration_number" in form.errors else 400,
         )
     learner_profile_save(
@@ -398,7 +422,7 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
     revoked key is refused at once by every process sharing the cache.
     """
     parts = key.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not API_KEY_ID.fullmatch(parts[1]):
         return None
     digest = _api_key_digest(key)
     seconds = _api_key_cache_seconds()

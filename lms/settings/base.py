@@ -269,8 +269,10 @@ CERTIFICATE_SIGNING_KEY_AUTOGENERATE = env_bool("CERTIFICATE_SIGNING_KEY_AUTOGEN
 CERTIFICATE_EXPIRY_REMINDER_DAYS = [
     int(days) for days in env_list("CERTIFICATE_EXPIRY_REMINDER_DAYS", default=["60", "14"])
 ]
-# Verification by anyone: requests per client and minute, before a 429.
+# Verification by anyone: lookups per client in any span of the period, before a 429.
 CERTIFICATE_VERIFY_RATE = env("CERTIFICATE_VERIFY_RATE", default="60/m")
+# Bulk verification (API and page): codes per API key or person in any span of the period.
+CERTIFICATE_BULK_VERIFY_RATE = env("CERTIFICATE_BULK_VERIFY_RATE", default="5000/m")
 # With a Redis cache: how long a certificate's public facts are kept for verification by
 # code (every change through the services clears them at once; 0: never kept).
 CERTIFICATE_VERIFY_CACHE_SECONDS = env_int("CERTIFICATE_VERIFY_CACHE_SECONDS", default=600)

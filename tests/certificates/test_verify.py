@@ -329,6 +329,8 @@ def test_the_fourth_verification_in_a_minute_is_refused_with_a_clear_429(
     assert api["Retry-After"] == "60"
     assert api.json() == {
         "detail": "Too many verifications from your network. Wait a minute, then try again.",
+        "errors": [],
+        "fields": [],
         "problem": "rate",
     }
     assert reload(certificate).verification_count == 4
@@ -563,8 +565,8 @@ def test_too_many_codes_are_refused_and_none_is_looked_up(client, regulator, cer
         response = _bulk(client, **data, format="csv")
         assert response.status_code == HTTPStatus.BAD_REQUEST
         error = soup(response).find(role="alert").get_text()
-        assert "At most 10,000 codes at a time" in error
-        assert "10,001" in error
+        assert "At most 1,000 codes at a time" in error
+        assert "1,001" in error
     assert reload(certificate).verification_count == 0
 
 

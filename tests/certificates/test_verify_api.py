@@ -131,7 +131,7 @@ def test_the_schema_documents_verification(client, catalogue):
 
     one = schema["paths"]["/api/v1/verify/{code}"]["get"]
     assert one.get("security") in (None, [{}])  # no authentication
-    assert set(one["responses"]) == {"200", "404", "429"}
+    assert set(one["responses"]) == {"200", "400", "404", "429"}
     ok = one["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     verification = schema["components"]["schemas"][ok.rsplit("/", 1)[1]]
     assert {"status", "holder_name", "course", "institution", "competencies"} <= set(
@@ -240,8 +240,9 @@ def test_a_malformed_list_is_refused(client, key_a, payload):
         "/api/v1/verify", payload, content_type="application/json", **bearer(key_a)
     )
 
-    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["detail"]
+    assert response.json()["fields"][0]["loc"][:2] == ["body", "codes"]
 
 
 # --- GET /api/v1/learners/{external_id}/certificates ------------------------------------------
@@ -316,7 +317,9 @@ def test_another_institutions_key_learns_nothing_of_the_learner(
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert response.json() == {
-        "detail": "No learner with external id 'moodle-42' at your institution."
+        "detail": "No learner with external id 'moodle-42' at your institution.",
+        "errors": [],
+        "fields": [],
     }
     assert "Wanjiru" not in response.content.decode()
 

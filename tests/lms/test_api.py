@@ -53,7 +53,13 @@ def test_key_is_stored_only_as_a_digest(key_a):
 def test_bad_keys_are_refused(client, key_a, header):
     response = client.get("/api/v1/me", HTTP_AUTHORIZATION=header)
     assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json() == {"detail": "Unauthorized"}
+    assert response.json() == {
+        "detail": "Give an institution's API key (Authorization: Bearer … or X-API-Key), "
+        "or log in.",
+        "errors": [],
+        "fields": [],
+    }
+    assert response["WWW-Authenticate"] == "Bearer"
 
 
 def test_a_tampered_key_with_a_real_prefix_is_refused(client, key_a):
