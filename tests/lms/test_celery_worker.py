@@ -14,6 +14,7 @@ from tests.services import require_redis
 
 pytestmark = pytest.mark.worker
 ROOT = Path(__file__).resolve().parents[2]
+WORKER_START_SECONDS = 90
 
 
 @pytest.fixture
@@ -45,6 +46,8 @@ def worker(tmp_path):
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
+            "--hostname",
+            f"{queue}@127.0.0.1",
             "--loglevel=INFO",
         ],
         cwd=ROOT,
@@ -53,12 +56,28 @@ def worker(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    _wait_until_listening(process, broker=broker, name=f"{queue}@127.0.0.1")
     yield {"broker": broker, "queue": queue, "mail_dir": mail_dir, "process": process}
     process.terminate()
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def _wait_until_listening(process, *, broker: str, name: str) -> None:
+    """Wait until the worker answers a ping: on Redis, a task sent to a queue that no worker
+    has declared yet is routed nowhere and lost, which a slow start on a busy machine
+    made happen."""
+    control = Celery("ping", broker=broker)
+    deadline = time.monotonic() + WORKER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the worker stopped; its output:\n{process.communicate()[0]}")
+        if control.control.ping(destination=[name], timeout=0.5):
+            return
+    process.terminate()
+    pytest.fail(f"the worker did not start; its output:\n{process.communicate(timeout=20)[0]}")
 
 
 def test_email_task_round_trip_through_a_real_worker(worker):
