@@ -119,7 +119,7 @@ def test_case_endpoints_are_public_and_serve_published_only(client, frameworks):
 
 
 def test_import_through_the_api_is_all_or_nothing(client, institution_a, people_a):
-    from competencies.moodle_csv import export_moodle_csv
+    from competencies.interchange import export_moodle_csv
     from competencies.selectors import framework_data
 
     client.force_login(people_a.author)

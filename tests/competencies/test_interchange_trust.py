@@ -12,8 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from competencies import demo, selectors, services
-from competencies.case import export_case_package, parse_case_package
-from competencies.interchange import FrameworkFileError
+from competencies.interchange import FrameworkFileError, export_case_package, parse_case_package
 from competencies.models import Framework
 
 pytestmark = pytest.mark.django_db
