@@ -3,8 +3,8 @@
 * ``isChildOf`` (origin = child, destination = parent or the CFDocument) is the tree: each
   item's parent, and the association's identity kept on the item (``parent_association``). An
   item with no ``isChildOf`` is at the top level; one with two different parents is refused.
-  Siblings are ordered by the association's ``sequenceNumber``, then the item's
-  ``listEnumeration`` (when it is a whole number), then their place in the file.
+  Siblings are ordered by the association's ``sequenceNumber``, or where it has none by the
+  item's ``listEnumeration`` ("3", "3.", "c)" are 3), then by their place in the file.
 * ``replacedBy`` from an item *outside* the package to an item in it is the item's lineage
   (the item is the new version of that one): it becomes ``previous_identifier``.
 * Every other association is kept with its identity. Its destination may be outside the
@@ -213,18 +213,20 @@ def order_items(items: list[ItemData], parents: dict) -> None:
         parent, sequence_number, _, identity = parents.get(item.key, (None, None, None, None))
         item.parent_key = parent
         item.parent_association = identity
-        list_enumeration = whole_number(item.case_attributes.get("listEnumeration", ""))
+        if sequence_number is None:
+            sequence_number = enumeration_number(item.case_attributes.get("listEnumeration"))
         siblings[parent].append(
-            (
-                sequence_number is None,
-                sequence_number if sequence_number is not None else 0,
-                list_enumeration is None,
-                list_enumeration if list_enumeration is not None else 0,
-                index,
-                item,
-            )
+            (sequence_number is None, sequence_number or 0, index, item),
         )
     for group in siblings.values():
-        group.sort(key=lambda row: row[:5])
+        group.sort(key=lambda row: row[:3])
         for order, row in enumerate(group):
-            row[5].order = order
+            row[3].order = order
+
+
+def enumeration_number(value) -> int | None:
+    """A listEnumeration as a number: "3", "3." and "3)" are 3, "c." is 3; else None."""
+    text = str(value or "").strip().rstrip(".)")
+    if len(text) == 1 and text.isalpha() and text.isascii():
+        return ord(text.lower()) - ord("a") + 1
+    return whole_number(text)
