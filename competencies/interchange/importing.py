@@ -309,14 +309,17 @@ def _parent_associations_write(items: list[ItemData], created: dict) -> None:
 
 
 def _dates_write(items: list[ItemData], created: dict) -> None:
-    """The file's lastChangeDateTime of each item (saving set it to now)."""
-    dated = []
+    """The file's lastChangeDateTime of each item (saving set it to now). Files date their
+    items in a few batches, so one UPDATE per date is few statements."""
+    by_date: dict = defaultdict(list)
     for item in items:
         if item.updated_at is not None:
-            row = created[item.key]
-            row.updated_at = item.updated_at
-            dated.append(row)
-    CompetencyItem.objects.bulk_update(dated, ["updated_at"], batch_size=1000)
+            by_date[item.updated_at].append(created[item.key].pk)
+    for moment, pks in by_date.items():
+        for start in range(0, len(pks), 1000):
+            CompetencyItem.objects.filter(pk__in=pks[start : start + 1000]).update(
+                updated_at=moment
+            )
 
 
 def _association_row(
