@@ -122,22 +122,23 @@ def framework_data(*, framework: Framework) -> FrameworkData:
         adoption_status=framework.adoption_status,
         updated_at=framework.updated_at,
         evidence_rule=framework.evidence_rule,
-        levels=[
-            LevelData(
-                name=level.name,
-                code=level.code,
-                description=level.description,
-                is_proficient=level.is_proficient,
-                identifier=str(level.identifier),
-            )
-            for level in framework.levels.order_by("order")
-        ],
+        levels=[_level_data(level) for level in framework.levels.order_by("order")],
         items=items,
         associations=associations,
         item_types=[_item_type_data(item_type) for item_type in item_types],
         case_attributes=framework.case_attributes,
         case_definitions=framework.case_definitions,
         extensions=framework.extensions,
+    )
+
+
+def _level_data(level: ScaleLevel) -> LevelData:
+    return LevelData(
+        name=level.name,
+        code=level.code,
+        description=level.description,
+        is_proficient=level.is_proficient,
+        identifier=str(level.identifier),
     )
 
 

@@ -44,7 +44,7 @@ from competencies.models import (
 )
 
 #: A package is about ten levels deep; extensions may add a few. Deeper JSON is refused
-#: before validation (the validator recurses, and would run out of stack near 1,000).
+#: before validation, because the validator recurses and would run out of stack.
 MAX_DEPTH = 64
 _CANNOT_STORE = (
     "contains a NUL character (\\u0000) or an unpaired surrogate (\\ud800 to \\udfff), "

@@ -14,7 +14,7 @@ Moodle description's HTML), so that an import followed by an export gives the fi
 from dataclasses import dataclass, field
 from datetime import datetime
 
-#: Imports larger than this are refused before parsing (5,000-item packages are ~5 MB).
+#: Imports larger than this are refused before parsing; frameworks are far smaller.
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
