@@ -103,9 +103,13 @@ def main() -> int:
         import json
 
         from competencies import selectors, services
-        from competencies.case import export_case_package, parse_case_package
+        from competencies.interchange import (
+            export_case_package,
+            export_moodle_csv,
+            parse_case_package,
+            parse_moodle_csv,
+        )
         from competencies.models import CompetencyItem, Framework
-        from competencies.moodle_csv import export_moodle_csv, parse_moodle_csv
 
         data = build_data(ITEMS)
         case_bytes = json.dumps(export_case_package(data, base_url="http://bench")).encode()

@@ -37,7 +37,14 @@ from competencies.forms import (
     next_version_number,
     subtree_pks,
 )
-from competencies.interchange import FrameworkFileError, LevelData
+from competencies.interchange import (
+    FrameworkFileError,
+    LevelData,
+    export_case_package,
+    export_moodle_csv,
+    parse_case_package,
+    parse_moodle_csv,
+)
 from competencies.models import (
     CompetencyAssociation,
     CompetencyItem,
@@ -476,6 +483,9 @@ def framework_new_version(request, pk: int):
 # --- Import and export --------------------------------------------------------------------
 
 
+PARSERS = {ImportFormat.CASE: parse_case_package, ImportFormat.MOODLE: parse_moodle_csv}
+
+
 @author_required
 def framework_import(request):
     institutions = selectors.institutions_for_framework_owner(user=request.user)
@@ -484,23 +494,17 @@ def framework_import(request):
         request.FILES or None,
         institutions=institutions,
         may_be_unowned=_may_be_unowned(request.user),
+        scale_sources=selectors.frameworks_with_scales_visible_to(user=request.user),
     )
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data["file"].read()
         try:
-            if form.cleaned_data["format"] == ImportFormat.CASE:
-                from competencies.case import parse_case_package
-
-                parsed = parse_case_package(data)
-            else:
-                from competencies.moodle_csv import parse_moodle_csv
-
-                parsed = parse_moodle_csv(data)
+            parsed = PARSERS[form.cleaned_data["format"]](form.cleaned_data["file"].read())
             framework = services.framework_import(
                 data=parsed,
                 owner_institution=form.cleaned_data["owner_institution"],
                 created_by=request.user,
+                scale_from=form.cleaned_data["scale_from"],
             )
         except FrameworkFileError as error:
             errors = error.errors
@@ -517,6 +521,8 @@ def framework_import(request):
                 _("Imported “%(framework)s” as a draft with %(count)s items.")
                 % {"framework": framework, "count": len(parsed.items)},
             )
+            for line in parsed.report:
+                messages.info(request, _("Read differently from the file: %s") % line)
             return redirect(_framework_url(framework))
     return _render(
         request,
@@ -534,8 +540,6 @@ def _download_name(framework: Framework, extension: str) -> str:
 
 @author_required
 def export_case(request, pk: int):
-    from competencies.case import export_case_package
-
     framework = _visible_framework(request, pk)
     package = export_case_package(
         selectors.framework_data(framework=framework), base_url=settings.SITE_BASE_URL
@@ -549,8 +553,6 @@ def export_case(request, pk: int):
 
 @author_required
 def export_moodle(request, pk: int):
-    from competencies.moodle_csv import export_moodle_csv
-
     framework = _visible_framework(request, pk)
     response = HttpResponse(
         export_moodle_csv(selectors.framework_data(framework=framework)),

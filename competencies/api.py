@@ -20,7 +20,13 @@ from pydantic import Field
 from wagtail import hooks
 
 from competencies import selectors, services
-from competencies.interchange import FrameworkFileError
+from competencies.interchange import (
+    FrameworkFileError,
+    export_case_package,
+    export_moodle_csv,
+    parse_case_package,
+    parse_moodle_csv,
+)
 from competencies.models import CompetencyItem, Framework, FrameworkStatus
 from lms.api_auth import api_key_auth
 from lms.api_common import ErrorOut, ProjectAPI, error_body
@@ -82,6 +88,12 @@ class FrameworkSummaryOut(Schema):
     owner: str | None
     item_count: int
     case_package_url: str
+
+
+class FrameworkImportOut(FrameworkSummaryOut):
+    report: list[str] = Field(
+        description="What the import read differently from how the file writes it."
+    )
 
 
 class ItemNodeOut(Schema):
@@ -162,39 +174,46 @@ def framework_list(request, status: str | None = None):
     return [_summary(f) for f in frameworks]
 
 
+PARSERS = {"case": parse_case_package, "moodle": parse_moodle_csv}
+
+
 @router.post(
     "/frameworks/import",
-    response={201: FrameworkSummaryOut, 400: ErrorOut, 403: ErrorOut},
+    response={201: FrameworkImportOut, 400: ErrorOut, 403: ErrorOut},
     summary="Import a framework from CASE JSON or Moodle CSV (all or nothing)",
+    description="`format`: `case` or `moodle`. `owner`: the owning institution's slug (an API "
+    "key's import belongs to its institution). `scale`: for a file without a proficiency scale "
+    "(CASE packages usually have none), the identifier of a framework whose scale to copy. "
+    "`report` lists what the import read differently from how the file writes it.",
 )
 def framework_import(
     request,
     file: File[UploadedFile],
     format: Form[str] = "case",
     owner: Form[str | None] = None,
+    scale: Form[str | None] = None,
 ):
-    from competencies.case import parse_case_package
-    from competencies.moodle_csv import parse_moodle_csv
-
     try:
         owner_institution = _owner_for_import(request, owner)
     except PermissionError as error:
         return Status(
             HTTPStatus.FORBIDDEN, error_body(str(error), [(("form", "owner"), str(error))])
         )
-    parsers = {"case": parse_case_package, "moodle": parse_moodle_csv}
-    if format not in parsers:
-        problem = f"format must be 'case' or 'moodle', not '{format}'"
-        return Status(
-            HTTPStatus.BAD_REQUEST,
-            error_body("Unknown format.", [(("form", "format"), problem)], errors=[problem]),
-        )
+    problems = []
+    if format not in PARSERS:
+        problems.append((("form", "format"), f"format must be 'case' or 'moodle', not '{format}'"))
+    scale_from = _scale_source(request, scale)
+    if scale and scale_from is None:
+        problems.append((("form", "scale"), f"no framework with a proficiency scale is '{scale}'"))
+    if problems:
+        return Status(HTTPStatus.BAD_REQUEST, error_body("The request was not accepted.", problems))
     try:
-        data = parsers[format](file.read())
+        data = PARSERS[format](file.read())
         framework = services.framework_import(
             data=data,
             owner_institution=owner_institution,
             created_by=request.user if request.user.is_authenticated else None,
+            scale_from=scale_from,
         )
     except FrameworkFileError as error:
         return Status(
@@ -205,7 +224,16 @@ def framework_import(
                 errors=error.errors,
             ),
         )
-    return Status(HTTPStatus.CREATED, _summary(framework))
+    return Status(HTTPStatus.CREATED, {**_summary(framework), "report": data.report})
+
+
+def _scale_source(request, scale: str | None) -> Framework | None:
+    """The visible framework with a scale that ``scale`` names by identifier, if any."""
+    try:
+        identifier = uuid.UUID(scale or "")
+    except ValueError:
+        return None
+    return _visible(request).filter(identifier=identifier, levels__is_proficient=True).first()
 
 
 @router.get(
@@ -234,13 +262,9 @@ def framework_export(request, identifier: uuid.UUID, format: str = "case"):
     data = selectors.framework_data(framework=framework)
     name = f"{framework.code or framework.identifier}-v{framework.version}"
     if format == "moodle":
-        from competencies.moodle_csv import export_moodle_csv
-
         response = HttpResponse(export_moodle_csv(data), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = attachment_header(f"{name}.csv")
         return response
-    from competencies.case import export_case_package
-
     response = JsonResponse(
         export_case_package(data, base_url=settings.SITE_BASE_URL), json_dumps_params={"indent": 1}
     )
@@ -400,8 +424,6 @@ def _public_frameworks():
 
 @case_api.get("/CFDocuments", summary="All published frameworks as CFDocuments")
 def case_documents(request):
-    from competencies.case import export_case_package
-
     documents = []
     for framework in _public_frameworks().order_by("title", "version"):
         package = export_case_package(
@@ -413,8 +435,6 @@ def case_documents(request):
 
 @case_api.get("/CFDocuments/{identifier}", summary="One CFDocument")
 def case_document(request, identifier: uuid.UUID):
-    from competencies.case import export_case_package
-
     framework = get_object_or_404(_public_frameworks(), identifier=identifier)
     data = selectors.framework_data(framework=framework)
     return export_case_package(data, base_url=settings.SITE_BASE_URL)["CFDocument"]
@@ -422,8 +442,6 @@ def case_document(request, identifier: uuid.UUID):
 
 @case_api.get("/CFPackages/{identifier}", summary="A whole framework as a CFPackage")
 def case_package(request, identifier: uuid.UUID):
-    from competencies.case import export_case_package
-
     framework = get_object_or_404(_public_frameworks(), identifier=identifier)
     return export_case_package(
         selectors.framework_data(framework=framework), base_url=settings.SITE_BASE_URL
@@ -432,8 +450,6 @@ def case_package(request, identifier: uuid.UUID):
 
 @case_api.get("/CFItems/{identifier}", summary="One CFItem")
 def case_item(request, identifier: uuid.UUID):
-    from competencies.case import export_case_package
-
     item = get_object_or_404(
         CompetencyItem.objects.filter(framework__in=_public_frameworks()), identifier=identifier
     )

@@ -388,13 +388,24 @@ class ImportForm(forms.Form):
         label=_("Format"), choices=ImportFormat.CHOICES, widget=forms.RadioSelect
     )
 
-    def __init__(self, *args, institutions, may_be_unowned: bool, **kwargs):
+    def __init__(self, *args, institutions, may_be_unowned: bool, scale_sources, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner_institution"] = _owner_field(
             institutions=institutions, may_be_unowned=may_be_unowned
         )
         if not may_be_unowned and len(institutions) == 1:
             self.initial.setdefault("owner_institution", institutions[0].pk)
+        self.fields["scale_from"] = forms.ModelChoiceField(
+            label=_("Proficiency scale"),
+            queryset=scale_sources,
+            required=False,
+            empty_label=_("The file's own"),
+            help_text=_(
+                "For a file without a proficiency scale (CASE packages usually have none): "
+                "the framework gets a copy of this framework's scale, so that it can be "
+                "published."
+            ),
+        )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

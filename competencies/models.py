@@ -100,7 +100,41 @@ class Framework(models.Model):
     )
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+    # What an imported file said that the fields above do not hold, kept so that an export
+    # gives it back (see competencies.interchange).
+    adoption_status = models.CharField(
+        _("adoption status"),
+        max_length=50,
+        blank=True,
+        help_text=_(
+            "The CASE adoption status an imported package gave, exported while the framework "
+            "is a draft here. Empty: from the status."
+        ),
+    )
+    description_html = models.TextField(
+        _("description as HTML"),
+        blank=True,
+        help_text=_("An imported Moodle description's HTML (sanitised)."),
+    )
+    case_attributes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("CASE 1.1 fields of the CFDocument that no field here holds, as imported."),
+    )
+    case_definitions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("The imported package's CFDefinitions other than its item types."),
+    )
+    extensions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The CFDocument's extensions as imported, with the fields CASE 1.1 does not define."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Also the CASE lastChangeDateTime: an import sets it to the file's.
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -183,6 +217,40 @@ class ItemKind(models.TextChoices):
     INDICATOR = "indicator", _("Indicator")
 
 
+class ItemType(models.Model):
+    """A publisher's class of items (a CASE CFItemType, e.g. "Standard" or "Cluster").
+
+    Kept from an imported package so that its items export with the types they came with. How
+    an item behaves here is its ``kind`` (domain, competency or indicator), read from the type's
+    title on import; items made here have no type and export with their kind as one.
+    """
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="item_types")
+    identifier = models.UUIDField(_("identifier"))
+    uri = models.URLField(_("URI"), max_length=500, blank=True)
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True)
+    hierarchy_code = models.CharField(_("hierarchy code"), max_length=100, blank=True)
+    type_code = models.CharField(_("type code"), max_length=100, blank=True)
+    extensions = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["framework", "pk"]
+        verbose_name = _("item type")
+        verbose_name_plural = _("item types")
+        constraints = [
+            # Publishers share one type between their documents, so an identifier is unique
+            # only within a framework.
+            models.UniqueConstraint(
+                fields=["framework", "identifier"], name="item_type_unique_identifier"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class CompetencyItem(models.Model):
     """A node of a framework's tree (a CASE CFItem): a domain, a competency or an indicator."""
 
@@ -205,6 +273,14 @@ class CompetencyItem(models.Model):
         _("kind"), max_length=20, choices=ItemKind.choices, default=ItemKind.COMPETENCY
     )
     full_statement = models.TextField(_("statement"))
+    statement_html = models.TextField(
+        _("statement as HTML"),
+        blank=True,
+        help_text=_(
+            "An imported Moodle description's HTML (sanitised), exported again while the "
+            "statement still says what it says."
+        ),
+    )
     abbreviated_statement = models.CharField(_("short name"), max_length=300, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)
@@ -236,6 +312,27 @@ class CompetencyItem(models.Model):
         related_name="next_versions",
         help_text=_("The same item in the framework's previous version (CASE replacedBy)."),
     )
+    item_type = models.ForeignKey(
+        ItemType,
+        verbose_name=_("item type"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+    )
+    case_attributes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("CASE 1.1 fields of the CFItem that no field here holds, as imported."),
+    )
+    extensions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The CFItem's extensions as imported, with the fields CASE 1.1 does not define."
+        ),
+    )
+    # Also the CASE lastChangeDateTime: an import sets it to the file's.
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -258,6 +355,31 @@ class CompetencyItem(models.Model):
     @property
     def label(self) -> str:
         return self.abbreviated_statement or self.full_statement
+
+
+class ParentAssociation(models.Model):
+    """The CASE ``isChildOf`` association that placed an imported item in its tree.
+
+    The tree itself is ``CompetencyItem.parent``; this keeps the association's own identity
+    (identifier, URI, date, extensions) so that an export gives it back unchanged. Items made
+    here have none: their ``isChildOf`` is derived from the item and its parent.
+    """
+
+    item = models.OneToOneField(
+        CompetencyItem, on_delete=models.CASCADE, related_name="parent_association"
+    )
+    identifier = models.UUIDField(unique=True)
+    uri = models.URLField(max_length=500, blank=True)
+    case_attributes = models.JSONField(default=dict, blank=True)
+    extensions = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("parent association")
+        verbose_name_plural = _("parent associations")
+
+    def __str__(self) -> str:
+        return f"{self.item} isChildOf"
 
 
 class AssociationType(models.TextChoices):
@@ -304,6 +426,14 @@ class CompetencyAssociation(models.Model):
     destination_title = models.CharField(max_length=300, blank=True)
     sequence_number = models.PositiveIntegerField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    uri = models.URLField(
+        _("URI"), max_length=500, blank=True, help_text=_("Kept from an imported CASE package.")
+    )
+    case_attributes = models.JSONField(default=dict, blank=True)
+    extensions = models.JSONField(default=dict, blank=True)
+    # Associations are made and deleted, never edited: this is when it was made (or the
+    # CASE lastChangeDateTime an imported package gave it).
+    updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("competency association")

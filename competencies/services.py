@@ -4,8 +4,6 @@ Every write to a framework goes through here, and every one of them refuses to t
 framework that is not a draft: published versions are what courses and certificates cite.
 """
 
-import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,13 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from competencies import requirements, selectors
-from competencies.interchange import (
-    AssociationData,
-    FrameworkData,
-    FrameworkFileError,
-    ItemData,
-    LevelData,
-)
+from competencies.interchange.data import FrameworkData, LevelData
+from competencies.interchange.importing import framework_import, item_types_write, items_copy
+from competencies.interchange.validation import check_levels
 from competencies.models import (
     AssociationType,
     AttainmentVia,
@@ -160,6 +154,10 @@ VERSIONED_FRAMEWORK_FIELDS = (
     "official_source_url",
     "owner_institution",
     "evidence_rule",
+    "description_html",
+    "case_attributes",
+    "case_definitions",
+    "extensions",
 )
 
 
@@ -198,8 +196,9 @@ def framework_new_version(*, framework: Framework, version: str, created_by=None
         )
         for level in source.levels.all()
     )
-    data = _framework_items_as_data(source)
-    new_items = _write_items(copy, data.items, previous_by_key={i.key: i.key for i in data.items})
+    data = selectors.framework_data(framework=source)
+    types = item_types_write(copy, data.item_types)
+    new_items = items_copy(copy, data.items, types=types)
     # Associations between copied items follow the copy; links to other frameworks stay.
     associations = []
     for association in source.associations.select_related("origin", "destination"):
@@ -226,39 +225,14 @@ def framework_new_version(*, framework: Framework, version: str, created_by=None
     return copy
 
 
-def _framework_items_as_data(framework: Framework) -> FrameworkData:
-    from competencies.selectors import framework_data
-
-    return framework_data(framework=framework)
-
-
 # --- Scale --------------------------------------------------------------------------------
-
-
-def _check_levels(levels: list[LevelData], *, place: str = "") -> list[str]:
-    prefix = f"{place}: " if place else ""
-    errors = []
-    if len(levels) < 2:
-        errors.append(prefix + _("a proficiency scale needs at least two levels"))
-    names = [level.name.strip() for level in levels]
-    if any(not name for name in names):
-        errors.append(prefix + _("every proficiency level needs a name"))
-    duplicates = sorted({name for name in names if name and names.count(name) > 1})
-    if duplicates:
-        errors.append(prefix + _("level names appear twice: %s") % ", ".join(duplicates))
-    proficient = [level for level in levels if level.is_proficient]
-    if len(proficient) != 1:
-        errors.append(
-            prefix + _("exactly one level must be marked proficient (found %d)") % len(proficient)
-        )
-    return errors
 
 
 @transaction.atomic
 def scale_set(*, framework: Framework, levels: list[LevelData]) -> list[ScaleLevel]:
     """Replace the framework's proficiency scale (lowest level first)."""
     _require_draft(framework)
-    errors = _check_levels(levels)
+    errors = check_levels(levels)
     if errors:
         message = "; ".join(errors)
         raise FrameworkError(message[:1].upper() + message[1:] + ".")
@@ -461,321 +435,30 @@ def association_delete(*, association: CompetencyAssociation) -> None:
 
 
 # --- Import -------------------------------------------------------------------------------
-
-
-def _validate(data: FrameworkData) -> list[str]:
-    """Problems no single file format can see: duplicates, dangling links, cycles."""
-    errors: list[str] = []
-    if not data.title.strip():
-        errors.append(f"{data.place}: the framework has no title")
-    known_rules = ", ".join(EvidenceRule.values)
-    if data.evidence_rule and data.evidence_rule not in EvidenceRule.values:
-        errors.append(
-            f"{data.place}: evidence rule '{data.evidence_rule}' is not one this service knows "
-            f"({known_rules})"
-        )
-    for item in data.items:
-        if item.evidence_rule and item.evidence_rule not in EvidenceRule.values:
-            errors.append(
-                f"{item.place}: evidence rule '{item.evidence_rule}' is not one this service "
-                f"knows ({known_rules}, or none for the framework's)"
-            )
-    if data.levels:
-        errors.extend(_check_levels(data.levels, place=data.place))
-
-    by_key: dict[str, ItemData] = {}
-    for item in data.items:
-        if item.key in by_key:
-            errors.append(
-                f"{item.place}: '{item.key}' appears twice (also {by_key[item.key].place})"
-            )
-        else:
-            by_key[item.key] = item
-    seen_codes: dict[str, ItemData] = {}
-    for item in data.items:
-        first = seen_codes.get(item.code) if item.code else None
-        if first is not None and first is not item and item.key != first.key:
-            errors.append(f"{item.place}: code '{item.code}' is used twice (also {first.place})")
-        seen_codes.setdefault(item.code, item)
-        if item.parent_key is not None and item.parent_key not in by_key:
-            errors.append(
-                f"{item.place}: {item.parent_label} '{item.parent_key}' is not in the file"
-            )
-
-    # Cycles: follow parents from every item; a path that returns to itself is a cycle.
-    reported: set[str] = set()
-    for item in data.items:
-        path, current = [], item
-        while current is not None and current.parent_key is not None:
-            if current.key in path:
-                cycle = path[path.index(current.key) :] + [current.key]
-                if not reported.intersection(cycle):
-                    errors.append(
-                        f"{by_key[cycle[0]].place}: the tree has a cycle: " + " → ".join(cycle)
-                    )
-                    reported.update(cycle)
-                break
-            path.append(current.key)
-            current = by_key.get(current.parent_key)
-
-    identifiers = [item.identifier for item in data.items if item.identifier]
-    if identifiers:
-        existing = {
-            str(value)
-            for value in CompetencyItem.objects.filter(identifier__in=identifiers).values_list(
-                "identifier", flat=True
-            )
-        }
-        if existing:
-            sample = ", ".join(sorted(existing)[:3])
-            errors.append(
-                f"{len(existing)} item identifier(s) exist here already (e.g. {sample}): "
-                "this framework, or a copy of it, was imported before"
-            )
-    for records, model in (
-        (data.associations, CompetencyAssociation),
-        (data.levels, ScaleLevel),
-    ):
-        wanted = [r.identifier for r in records if r.identifier and _is_uuid(r.identifier)]
-        taken = sorted(
-            str(value)
-            for value in model.objects.filter(identifier__in=wanted).values_list(
-                "identifier", flat=True
-            )
-        )
-        if taken:
-            errors.append(
-                f"{len(taken)} {model._meta.verbose_name} identifier(s) exist here already "
-                f"(e.g. {', '.join(taken[:3])}): another framework carries them"
-            )
-    return errors
-
-
-def _identifier_errors(data: FrameworkData, *, owner_institution) -> list[str]:
-    """The file's framework identifier is taken: name the framework only if the importer may
-    see it (a published or retired framework is public; a draft only to its institution)."""
-    if not data.identifier:
-        return []
-    existing = (
-        Framework.objects.filter(identifier=data.identifier)
-        .only("title", "version", "status", "owner_institution")
-        .first()
-    )
-    if existing is None:
-        return []
-    if existing.status != FrameworkStatus.DRAFT or (
-        owner_institution is not None and existing.owner_institution_id == owner_institution.pk
-    ):
-        return [
-            f"{data.place}: a framework with identifier {data.identifier} is here already "
-            f"(“{existing}”)"
-        ]
-    return [
-        f"{data.place}: a framework with identifier {data.identifier} is here already; "
-        "give the framework in the file another identifier"
-    ]
-
-
-def _resolve_association_ends(
-    data: FrameworkData, by_key: dict[str, ItemData]
-) -> tuple[list[str], dict[str, CompetencyItem]]:
-    """Check every association end; return errors and the held items they point at."""
-    errors = []
-    outside = {
-        key
-        for association in data.associations
-        for key in (association.origin_key, association.destination_key)
-        if key not in by_key
-    }
-    held = {}
-    if outside:
-        candidates = [key for key in outside if _is_uuid(key)]
-        held = {
-            str(item.identifier): item
-            for item in CompetencyItem.objects.filter(identifier__in=candidates)
-        }
-    for association in data.associations:
-        if association.association_type not in AssociationType.values:
-            errors.append(
-                f"{association.place}: association type '{association.association_type}' "
-                "is not one this service knows"
-            )
-        if association.origin_key not in by_key and association.origin_key not in held:
-            errors.append(
-                f"{association.place}: {association.origin_label} '{association.origin_key}' "
-                "points at nothing in the file"
-            )
-        if (
-            association.destination_key not in by_key
-            and association.destination_key not in held
-            and not association.external_destination_allowed
-        ):
-            errors.append(
-                f"{association.place}: {association.destination_label} "
-                f"'{association.destination_key}' points at nothing in the file"
-            )
-    return errors, held
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
-
-
-def _write_items(
-    framework: Framework, items: list[ItemData], *, previous_by_key: dict[str, str] | None = None
-) -> dict[str, CompetencyItem]:
-    """Create items level by level (parents first) with one INSERT per level and batch."""
-    by_key = {item.key: item for item in items}
-    depth: dict[str, int] = {}
-
-    def depth_of(key: str) -> int:
-        if key not in depth:
-            parent = by_key[key].parent_key
-            depth[key] = 0 if parent is None else depth_of(parent) + 1
-        return depth[key]
-
-    for key in by_key:
-        depth_of(key)
-    if previous_by_key:
-        wanted = list(previous_by_key.values())
-    else:  # an import: lineage to items we hold (CASE replacedBy); others are ignored
-        wanted = [
-            item.previous_identifier
-            for item in items
-            if item.previous_identifier and _is_uuid(item.previous_identifier)
-        ]
-    previous = {}
-    if wanted:
-        previous = {
-            str(item.identifier): item.pk
-            for item in CompetencyItem.objects.filter(identifier__in=wanted)
-        }
-    levels: dict[int, list[ItemData]] = defaultdict(list)
-    for item in items:
-        levels[depth[item.key]].append(item)
-    created: dict[str, CompetencyItem] = {}
-    for level in sorted(levels):
-        rows = []
-        for item in levels[level]:
-            rows.append(
-                CompetencyItem(
-                    framework=framework,
-                    identifier=uuid.uuid4()
-                    if previous_by_key or not item.identifier
-                    else item.identifier,
-                    uri="" if previous_by_key else item.uri,
-                    parent=created[item.parent_key] if item.parent_key is not None else None,
-                    order=item.order,
-                    code=item.code,
-                    kind=item.kind,
-                    full_statement=item.full_statement,
-                    abbreviated_statement=item.abbreviated_statement,
-                    notes=item.notes,
-                    language=item.language,
-                    rule_type=item.rule_type,
-                    rule_config=item.rule_config,
-                    evidence_rule=item.evidence_rule,
-                    previous_version_id=previous.get(
-                        previous_by_key[item.key] if previous_by_key else item.previous_identifier
-                    ),
-                )
-            )
-        for row, item in zip(
-            CompetencyItem.objects.bulk_create(rows, batch_size=1000), levels[level], strict=True
-        ):
-            created[item.key] = row
-    return created
+# Reading and checking files, and the all-or-nothing write of an import, live in
+# competencies.interchange; framework_import (imported above) is this module's door to it.
 
 
 @transaction.atomic
-def framework_import(*, data: FrameworkData, owner_institution=None, created_by=None) -> Framework:
-    """Write a parsed framework file: everything or, when any problem is found, nothing.
+def framework_import_and_publish(
+    *,
+    data: FrameworkData,
+    owner_institution=None,
+    created_by=None,
+    scale_from: Framework | None = None,
+) -> Framework:
+    """Import a framework file and publish it, or — if either step fails — leave nothing.
 
-    Raises :class:`FrameworkFileError` listing every problem with its place in the file.
+    Raises :class:`FrameworkFileError` for the file, :class:`FrameworkError` when the
+    framework cannot be published (no competencies, no proficient level).
     """
-    errors = _validate(data)
-    errors.extend(_identifier_errors(data, owner_institution=owner_institution))
-    by_key = {item.key: item for item in data.items}
-    association_errors, held = _resolve_association_ends(data, by_key)
-    errors.extend(association_errors)
-    if (
-        not errors
-        and Framework.objects.filter(
-            title=data.title.strip(),
-            version=data.version or "1.0",
-            owner_institution=owner_institution,
-        ).exists()
-    ):
-        errors.append(
-            f"{data.place}: version {data.version} of “{data.title}” exists already; "
-            "change the version or delete the existing draft"
-        )
-    if errors:
-        raise FrameworkFileError(errors)
-
-    framework = Framework.objects.create(
-        identifier=data.identifier or uuid.uuid4(),
-        uri=data.uri,
-        title=data.title.strip(),
-        code=data.code,
-        version=data.version or "1.0",
-        language=data.language or "en",
-        creator=data.creator or (owner_institution.name if owner_institution else ""),
-        publisher=data.publisher,
-        description=data.description,
-        licence=data.licence,
-        licence_uri=data.licence_uri,
-        official_source_url=data.official_source_url,
-        evidence_rule=data.evidence_rule or EvidenceRule.ANY,
+    framework = framework_import(
+        data=data,
         owner_institution=owner_institution,
         created_by=created_by,
+        scale_from=scale_from,
     )
-    ScaleLevel.objects.bulk_create(
-        ScaleLevel(
-            framework=framework,
-            order=index,
-            code=level.code,
-            name=level.name.strip(),
-            description=level.description,
-            is_proficient=level.is_proficient,
-            **({"identifier": level.identifier} if level.identifier else {}),
-        )
-        for index, level in enumerate(data.levels, start=1)
-    )
-    created = _write_items(framework, data.items)
-    CompetencyAssociation.objects.bulk_create(
-        [_association_row(framework, a, created, held) for a in data.associations],
-        batch_size=1000,
-    )
-    return framework
-
-
-def _association_row(
-    framework: Framework,
-    association: AssociationData,
-    created: dict[str, CompetencyItem],
-    held: dict[str, CompetencyItem],
-) -> CompetencyAssociation:
-    origin = created.get(association.origin_key) or held[association.origin_key]
-    destination = created.get(association.destination_key) or held.get(association.destination_key)
-    return CompetencyAssociation(
-        framework=framework,
-        identifier=association.identifier or uuid.uuid4(),
-        association_type=association.association_type,
-        origin=origin,
-        destination=destination,
-        destination_identifier=str(destination.identifier)
-        if destination
-        else association.destination_key,
-        destination_uri=association.destination_uri,
-        destination_title=association.destination_title,
-        sequence_number=association.sequence_number,
-        notes=association.notes,
-    )
+    return framework_publish(framework=framework)
 
 
 # --- Evidence and attainment --------------------------------------------------------------

@@ -27,6 +27,7 @@ from competencies.models import (
     ScaleLevel,
 )
 from lms import services as lms_services
+from tests.competencies.real_shapes import opensalt_export
 from tests.conftest import enable_totp
 from tests.factories import UserFactory
 
@@ -994,6 +995,48 @@ def test_import_with_errors_lists_every_problem_and_writes_nothing(client, every
     )
     assert "data-import-errors" in page_text(response)
     assert not Framework.objects.exists()
+
+
+def test_import_of_a_package_without_a_scale_takes_a_chosen_frameworks_scale(
+    client, everyone, institution_a, institution_b
+):
+    published = make_framework("Published", owner=institution_b, code="PUB", published=True)
+    hidden = make_framework("B's draft", owner=institution_b, code="HID")
+    as_person(client, everyone, "author")
+    form = page_text(client.get(url("framework_import")))
+    assert "Proficiency scale" in form
+    assert f'value="{published.pk}"' in form and f'value="{hidden.pk}"' not in form
+
+    package = json.dumps(opensalt_export()).encode()
+    response = client.post(
+        url("framework_import"),
+        {
+            "file": upload(package, "salt.json"),
+            "format": "case",
+            "owner_institution": institution_a.pk,
+            "scale_from": hidden.pk,  # not theirs to see: not a choice
+        },
+    )
+    assert "Select a valid choice" in page_text(response)
+    response = client.post(
+        url("framework_import"),
+        {
+            "file": upload(package, "salt.json"),
+            "format": "case",
+            "owner_institution": institution_a.pk,
+            "scale_from": published.pk,
+        },
+        follow=True,
+    )
+    imported = Framework.objects.get(owner_institution=institution_a)
+    assert list(imported.levels.values_list("name", "is_proficient")) == [
+        (level.name, level.is_proficient) for level in LEVELS
+    ]
+    page = page_text(response)
+    assert "Read differently from the file" in page and "CFDocumentURI" in page
+    client.post(url("framework_publish", imported.pk))
+    imported.refresh_from_db()
+    assert imported.status == FrameworkStatus.PUBLISHED
 
 
 # --- Cost ---------------------------------------------------------------------------------

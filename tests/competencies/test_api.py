@@ -1,5 +1,6 @@
 """Framework read API (/api/v1) and the public CASE 1.1 endpoints."""
 
+import json
 from http import HTTPStatus
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from competencies import demo, services
 from competencies.models import Framework
 from lms import services as lms_services
+from tests.competencies.real_shapes import opensalt_export
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +121,7 @@ def test_case_endpoints_are_public_and_serve_published_only(client, frameworks):
 
 
 def test_import_through_the_api_is_all_or_nothing(client, institution_a, people_a):
-    from competencies.moodle_csv import export_moodle_csv
+    from competencies.interchange import export_moodle_csv
     from competencies.selectors import framework_data
 
     client.force_login(people_a.author)
@@ -148,3 +150,37 @@ def _upload(content: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("framework.csv", content, content_type="text/csv")
+
+
+def test_import_through_the_api_may_copy_a_visible_frameworks_scale(
+    client, frameworks, people_b, key_b
+):
+    para, _national, draft = frameworks
+    services.scale_set(framework=draft, levels=list(demo.SCALE))  # A's draft: hidden from B
+    package = json.dumps(opensalt_export()).encode()
+    client.force_login(people_b.author)
+
+    response = client.post(
+        "/api/v1/frameworks/import",
+        {"format": "case", "file": _upload(package), "scale": str(draft.identifier)},
+    )
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["fields"] == [
+        {
+            "loc": ["form", "scale"],
+            "msg": f"no framework with a proficiency scale is '{draft.identifier}'",
+        }
+    ]
+    assert not Framework.objects.filter(title="What social service workers do").exists()
+
+    response = client.post(
+        "/api/v1/frameworks/import",
+        {"format": "case", "file": _upload(package), "scale": str(para.identifier)},
+    )
+    assert response.status_code == HTTPStatus.CREATED, response.content
+    body = response.json()
+    imported = Framework.objects.get(identifier=body["identifier"])
+    assert list(imported.levels.values_list("name", "is_proficient")) == list(
+        para.levels.values_list("name", "is_proficient")
+    )
+    assert any("CFDocumentURI" in line for line in body["report"])

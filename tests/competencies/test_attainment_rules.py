@@ -23,8 +23,14 @@ from django.utils import timezone
 from competencies import demo as competencies_demo
 from competencies import requirements
 from competencies import services as competencies_services
-from competencies.case import export_case_package, parse_case_package
-from competencies.interchange import AssociationData, FrameworkData, FrameworkFileError, ItemData
+from competencies.interchange import (
+    AssociationData,
+    FrameworkData,
+    FrameworkFileError,
+    ItemData,
+    export_case_package,
+    parse_case_package,
+)
 from competencies.models import (
     CompetencyAttainment,
     CompetencyEvidence,

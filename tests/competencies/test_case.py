@@ -11,13 +11,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from competencies import interchange, selectors, services
-from competencies.case import SCHEMA_PATH, export_case_package, parse_case_package
 from competencies.interchange import (
+    SCHEMA_PATH,
     AssociationData,
     FrameworkData,
     FrameworkFileError,
     ItemData,
     LevelData,
+    export_case_package,
+    parse_case_package,
 )
 from competencies.models import CompetencyAssociation, CompetencyItem, Framework
 
@@ -277,7 +279,7 @@ def test_export_validates_against_the_official_schema_and_is_deterministic():
         ("Not yet competent", False),
         ("Developing", False),
         ("Competent", True),
-        ("Proficient", False),
+        ("Proficient", True),  # proficient from Competent up
     ]
 
 
@@ -541,7 +543,7 @@ def test_schema_errors_are_all_reported_in_case_terms():
     value["CFItems"][1]["identifier"] = "not-a-uuid"
     value["CFAssociations"][0]["associationType"] = "foo"
     value["CFAssociations"][2]["sequenceNumber"] = "first"
-    value["CFDocument"]["colour"] = "blue"
+    value["CFDocument"]["colour"] = "blue"  # not CASE, but no error: kept in its extensions
     errors = refused(encode(value))
     assert "CFItems[3]: fullStatement is required" in errors
     assert any(
@@ -549,7 +551,7 @@ def test_schema_errors_are_all_reported_in_case_terms():
     )
     assert "CFAssociations[0].associationType: 'foo' is not a valid association type" in errors
     assert "CFAssociations[2].sequenceNumber: must be a whole number, not text" in errors
-    assert "CFDocument: 'colour' is not a CASE 1.1 field here" in errors
+    assert not [e for e in errors if "colour" in e]
 
 
 def test_an_association_pointing_at_nothing():
@@ -594,7 +596,7 @@ def test_an_empty_file(raw):
 
 
 def test_an_oversized_file(monkeypatch):
-    monkeypatch.setattr(interchange, "MAX_IMPORT_BYTES", 1000)
+    monkeypatch.setattr(interchange.data, "MAX_IMPORT_BYTES", 1000)
     errors = refused(encode(package()))
     assert len(errors) == 1 and "the limit is 1,000 bytes" in errors[0]
 
@@ -669,8 +671,8 @@ def test_a_scale_without_a_proficient_level():
         level["extensions"] = [{"proficient": False}]
     errors = refused(encode(value))
     assert errors == [
-        "CFRubrics[0].CFRubricCriteria[0]: exactly one level must be marked proficient, with "
-        '"extensions": [{"proficient": true}] (found 0)'
+        "CFRubrics[0].CFRubricCriteria[0]: at least one level must be marked proficient, with "
+        '"extensions": [{"proficient": true}]'
     ]
 
 

@@ -5,9 +5,13 @@ import json
 import pytest
 
 from competencies import demo, selectors, services
-from competencies.case import export_case_package, parse_case_package
+from competencies.interchange import (
+    export_case_package,
+    export_moodle_csv,
+    parse_case_package,
+    parse_moodle_csv,
+)
 from competencies.models import CompetencyAssociation, Framework
-from competencies.moodle_csv import export_moodle_csv, parse_moodle_csv
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from competencies import demo, selectors, services
-from competencies.case import export_case_package, parse_case_package
-from competencies.interchange import FrameworkFileError
+from competencies.interchange import FrameworkFileError, export_case_package, parse_case_package
 from competencies.models import Framework
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +173,69 @@ def test_reusing_a_published_or_own_frameworks_identifier_names_it(institution_a
             data=parse_case_package(reusing(b_draft)), owner_institution=institution_a
         )
     assert f"is here already (“{b_draft}”)" in "\n".join(raised.value.errors)
+
+
+# --- Association ends: only what the importer may see ---------------------------------------
+
+
+def linking_to(item_identifier: str, *, origin_outside: bool) -> bytes:
+    """A small CASE package with one association to (or, ``origin_outside``, from) an item
+    that is not in the package."""
+    source = services.framework_import(data=demo.para_professional_data(creator="Ours"))
+    package = copy.deepcopy(case_package_of(source))
+    source.delete()
+    package["CFDocument"]["title"] = "Linking framework"
+    ours = package["CFItems"][0]
+    elsewhere = {"title": "Elsewhere", "identifier": item_identifier, "uri": "https://x.example/i"}
+    mine = {"title": "Mine", "identifier": ours["identifier"], "uri": ours["uri"]}
+    package["CFAssociations"].append(
+        {
+            "identifier": "5e1f0c3a-7d7e-4a1b-9c55-3b4f2a1d0e99",
+            "associationType": "exactMatchOf",
+            "uri": "https://x.example/a",
+            "originNodeURI": elsewhere if origin_outside else mine,
+            "destinationNodeURI": mine if origin_outside else elsewhere,
+            "lastChangeDateTime": "2024-01-01T00:00:00Z",
+        }
+    )
+    return json.dumps(package).encode()
+
+
+def test_an_import_links_to_published_items_and_its_own_drafts_only(
+    institution_a, institution_b, b_draft
+):
+    hidden = b_draft.items.order_by("pk").first()  # another institution's draft
+    framework = services.framework_import(
+        data=parse_case_package(linking_to(str(hidden.identifier), origin_outside=False)),
+        owner_institution=institution_a,
+    )
+    link = framework.associations.get()
+    # Kept as an identifier from elsewhere: not linked, so nothing of it is shown or exported.
+    assert (link.destination, link.destination_identifier) == (None, str(hidden.identifier))
+    assert link.destination_title == "Elsewhere"
+    framework.delete()
+
+    services.framework_publish(framework=b_draft)
+    framework = services.framework_import(
+        data=parse_case_package(linking_to(str(hidden.identifier), origin_outside=False)),
+        owner_institution=institution_a,
+    )
+    assert framework.associations.get().destination == hidden  # public now: linked
+
+
+def test_an_association_from_another_institutions_draft_is_refused_naming_nothing(
+    institution_a, b_draft
+):
+    hidden = b_draft.items.order_by("pk").first()
+    content = linking_to(str(hidden.identifier), origin_outside=True)
+    with pytest.raises(FrameworkFileError) as raised:
+        services.framework_import(data=parse_case_package(content), owner_institution=institution_a)
+    [error] = raised.value.errors
+    assert error.endswith(f"originNodeURI '{hidden.identifier}' points at nothing in the file")
+    for secret in (hidden.full_statement, hidden.code, b_draft.title, "Mekong"):
+        assert secret not in error
+    # The institution that owns the draft may link from it.
+    framework = services.framework_import(
+        data=parse_case_package(content), owner_institution=b_draft.owner_institution
+    )
+    assert framework.associations.get().origin == hidden

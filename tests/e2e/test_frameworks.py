@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from competencies import selectors
+from competencies.interchange import MOODLE_HEADERS
 from competencies.models import Framework, FrameworkStatus
-from competencies.moodle_csv import MOODLE_HEADERS
 from tests.e2e.browser import DESKTOP, expect_admin_message, field
 from tests.factories import TEST_PASSWORD
 

@@ -82,7 +82,7 @@ def _seed() -> None:
     from django.conf import settings as django_settings
 
     from certificates.models import Certificate
-    from competencies.case import export_case_package
+    from competencies.interchange import export_case_package
     from competencies.models import CompetencyItem, Framework
     from competencies.selectors import framework_data
     from courses import ingest

@@ -3,7 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from competencies import services
-from competencies.interchange import FrameworkFileError
+from competencies.interchange import FrameworkFileError, parse_case_package, parse_moodle_csv
+from competencies.management.commands.export_framework import find_frameworks
 from lms.models import Institution
 
 
@@ -16,12 +17,18 @@ class Command(BaseCommand):
             "--format", choices=["case", "moodle"], help="Default: from the file extension."
         )
         parser.add_argument("--owner", help="Slug of the owning institution (none = regulator).")
-        parser.add_argument("--publish", action="store_true", help="Publish it after import.")
+        parser.add_argument(
+            "--scale",
+            help="For a file without a proficiency scale (CASE packages usually have none): "
+            "the identifier or code of a framework whose scale to copy.",
+        )
+        parser.add_argument(
+            "--publish",
+            action="store_true",
+            help="Publish it too; if it cannot be published, nothing is imported.",
+        )
 
-    def handle(self, *args, path: Path, format, owner, publish, **options):
-        from competencies.case import parse_case_package
-        from competencies.moodle_csv import parse_moodle_csv
-
+    def handle(self, *args, path: Path, format, owner, scale, publish, **options):
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
         format = format or ("moodle" if path.suffix.lower() == ".csv" else "case")
@@ -31,21 +38,38 @@ class Command(BaseCommand):
             if institution is None:
                 raise CommandError(f"No institution with slug '{owner}'.")
         parse = parse_moodle_csv if format == "moodle" else parse_case_package
+        write = services.framework_import_and_publish if publish else services.framework_import
         try:
-            framework = services.framework_import(
-                data=parse(path.read_bytes()), owner_institution=institution
+            data = parse(path.read_bytes())
+            framework = write(
+                data=data, owner_institution=institution, scale_from=_scale_source(scale)
             )
-            if publish:
-                services.framework_publish(framework=framework)
         except FrameworkFileError as error:
             raise CommandError(
                 f"{path} was not imported; nothing was changed:\n  " + "\n  ".join(error.errors)
             ) from None
         except services.FrameworkError as error:
-            raise CommandError(str(error)) from None
+            raise CommandError(f"{error} Nothing was imported.") from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported “{framework}” ({framework.items.count()} items, "
                 f"identifier {framework.identifier}, {framework.get_status_display().lower()})."
             )
         )
+        if data.report:
+            self.stdout.write("Read differently from how the file writes it:")
+            for line in data.report:
+                self.stdout.write(f"  {line}")
+
+
+def _scale_source(name: str | None):
+    if not name:
+        return None
+    found = find_frameworks(name)
+    if not found:
+        raise CommandError(f"No framework with identifier or code '{name}' for --scale.")
+    if len(found) > 1:
+        raise CommandError(
+            f"Several frameworks have the code '{name}': give --scale an identifier."
+        )
+    return found[0]
