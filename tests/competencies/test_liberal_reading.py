@@ -55,7 +55,11 @@ RECORDS = {
     "CFAssociations": "CFPckgAssociation",
 }
 tool_field = st.text("abcdefghijklmnopqrstuvwxyz-", min_size=3, max_size=12).map(lambda s: f"x-{s}")
-json_leaf = st.none() | st.booleans() | st.integers() | st.text(max_size=10)
+# NUL and lone surrogates are refused (as PostgreSQL would refuse them): tested elsewhere.
+storable_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=10
+)
+json_leaf = st.none() | st.booleans() | st.integers() | storable_text
 
 
 def meaning(data) -> dict:
