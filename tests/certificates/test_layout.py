@@ -90,6 +90,24 @@ def test_no_import_hides_in_a_function_but_the_deliberate_ones():
     assert not hidden, f"imports inside functions: {sorted(hidden)}"
 
 
+def test_settings_are_read_through_app_settings():
+    """Besides app_settings, only models (AUTH_USER_MODEL) and redis_scripts (the default
+    cache's CACHES entry, which is Django's, not the app's) read Django's settings."""
+    readers = {
+        name
+        for name, path in MODULES.items()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom)
+        and node.module == "django.conf"
+        and any(alias.name == "settings" for alias in node.names)
+    }
+    assert readers == {
+        "certificates.app_settings",
+        "certificates.models",
+        "certificates.redis_scripts",
+    }
+
+
 def test_models_import_neither_services_nor_selectors_and_only_apps_imports_the_tasks():
     models_import = imports_of("certificates.models")[0]
     assert not models_import & {"certificates.services", "certificates.selectors"}
