@@ -73,7 +73,7 @@ def certificate_issue(
         check = criteria_check(rule=rule, learner=learner)
         if not check.met:
             raise CertificateError(_("The criteria are not met yet: %s") % "; ".join(check.missing))
-    certificate = _certificate_record(
+    issued = _certificate_record(
         learner=learner,
         rule=rule,
         method=method,
@@ -82,16 +82,15 @@ def certificate_issue(
         renews=renews,
         draw_code=draw_code,
     )
-    if certificate.created:
+    if issued.created:
+        certificate = issued.certificate
         webhooks_dispatch(
-            institution=certificate.certificate.institution_id,
+            institution=certificate.institution_id,
             event=WebhookEvent.CERTIFICATE_ISSUED,
-            payload=internal.issued_webhook_payload(
-                certificate.certificate, learner=learner, course=course
-            ),
+            payload=internal.issued_webhook_payload(certificate, learner=learner, course=course),
         )
-        dispatch.render_enqueue(certificate_id=certificate.certificate.pk, email=True)
-    return certificate
+        dispatch.render_enqueue(certificate_id=certificate.pk, email=True)
+    return issued
 
 
 def _certificate_record(
