@@ -33,7 +33,7 @@ from courses.models import CoursePage
 from lms.models import WebhookEvent
 from lms.services import webhooks_dispatch
 
-#: How often a certificate's code and status index are drawn again when one is taken.
+#: How many times a new certificate's code and status index are drawn before issuing gives up.
 DRAWS = 8
 
 
