@@ -8,18 +8,9 @@ class CertificatesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # api and learner_hooks register hooks; services connects its rule-change receivers.
-        from certificates import api, learner_hooks, services  # noqa: F401
-        from courses.signals import learning_changed_many
+        # Imported once the apps are loaded, as Django asks of code that uses models:
+        # api and learner_hooks register their Wagtail hooks; tasks registers the Celery
+        # tasks that certificates.dispatch finds by name.
+        from certificates import api, learner_hooks, signals, tasks  # noqa: F401
 
-        # The batch form: a batch of progress costs one query for the rules of all its pairs.
-        learning_changed_many.connect(
-            _issue_earned_certificates, dispatch_uid="certificates.issue_earned"
-        )
-
-
-def _issue_earned_certificates(sender, *, pairs, **kwargs):
-    """Inside the progress transaction: issue what the learners have just earned."""
-    from certificates.services import certificates_issue_if_eligible_many
-
-    certificates_issue_if_eligible_many(pairs=pairs)
+        signals.connect()

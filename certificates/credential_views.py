@@ -38,13 +38,7 @@ def issuer(request, uuid):
 @require_GET
 @cache_control(public=True, max_age=300)
 def status_list(request, number: int):
-    if (
-        number < 0
-        or not Certificate.objects.filter(
-            status_list_index__gte=number * credentials.STATUS_LIST_SIZE,
-            status_list_index__lt=(number + 1) * credentials.STATUS_LIST_SIZE,
-        ).exists()
-    ):
+    if not credentials.status_list_in_use(list_number=number):
         raise Http404("No such status list.")
     return _json(credentials.status_list_credential(list_number=number))
 

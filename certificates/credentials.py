@@ -8,6 +8,7 @@ verifier learns of a revocation without asking about each certificate.
 """
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
@@ -19,8 +20,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from certificates import keys, signing, status_list
-from certificates.models import Certificate, CertificateState
-from certificates.services import STATUS_LIST_SIZE, site_url
+from certificates.links import site_url
+from certificates.models import STATUS_LIST_SIZE, Certificate, CertificateState
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -51,8 +52,43 @@ def credential_url(certificate: Certificate) -> str:
 
 def credential_build(*, certificate: Certificate) -> dict:
     """The unsigned OpenBadgeCredential of the certificate's current version."""
-    institution = certificate.institution
     list_number, position = divmod(certificate.status_list_index, STATUS_LIST_SIZE)
+    credential = {
+        "@context": [VC_CONTEXT, OB_CONTEXT],
+        "id": credential_url(certificate),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {
+            "id": issuer_id(certificate.institution),
+            "type": ["Profile"],
+            "name": certificate.institution_name,
+            "url": site_url("/"),
+        },
+        "validFrom": _iso(certificate.issued_at),
+        "name": certificate.course_title,
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityHash": certificate.holder_name,
+                    "identityType": "name",
+                    "hashed": False,
+                }
+            ],
+            "achievement": _achievement(certificate),
+        },
+        "credentialStatus": status_list.status_entry(
+            list_url=status_list_url(list_number), index=position
+        ),
+    }
+    if certificate.valid_until:
+        end = datetime.combine(certificate.valid_until, time(23, 59, 59), tzinfo=UTC)
+        credential["validUntil"] = _iso(end)
+    return credential
+
+
+def _achievement(certificate: Certificate) -> dict:
+    """The course's certificate as an OB 3.0 Achievement, aligned to the certified CASE items."""
     course_url = certificate.course.full_url or site_url("/")
     alignments = [
         {
@@ -82,38 +118,7 @@ def credential_build(*, certificate: Certificate) -> dict:
     }
     if alignments:
         achievement["alignment"] = alignments
-    credential = {
-        "@context": [VC_CONTEXT, OB_CONTEXT],
-        "id": credential_url(certificate),
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "issuer": {
-            "id": issuer_id(institution),
-            "type": ["Profile"],
-            "name": certificate.institution_name,
-            "url": site_url("/"),
-        },
-        "validFrom": _iso(certificate.issued_at),
-        "name": certificate.course_title,
-        "credentialSubject": {
-            "type": ["AchievementSubject"],
-            "identifier": [
-                {
-                    "type": "IdentityObject",
-                    "identityHash": certificate.holder_name,
-                    "identityType": "name",
-                    "hashed": False,
-                }
-            ],
-            "achievement": achievement,
-        },
-        "credentialStatus": status_list.status_entry(
-            list_url=status_list_url(list_number), index=position
-        ),
-    }
-    if certificate.valid_until:
-        end = datetime.combine(certificate.valid_until, time(23, 59, 59), tzinfo=UTC)
-        credential["validUntil"] = _iso(end)
-    return credential
+    return achievement
 
 
 def credential_build_signed(*, certificate: Certificate) -> dict:
@@ -125,12 +130,22 @@ def credential_build_signed(*, certificate: Certificate) -> dict:
     )
 
 
-def status_list_changed(*, index: int) -> None:
-    """Nothing to invalidate: the served list is keyed by the state of its revocations."""
+def status_list_in_use(*, list_number: int) -> bool:
+    """Whether some certificate's status is a bit of this list (only those lists exist)."""
+    return list_number >= 0 and (
+        Certificate.objects.filter(
+            status_list_index__gte=list_number * STATUS_LIST_SIZE,
+            status_list_index__lt=(list_number + 1) * STATUS_LIST_SIZE,
+        ).exists()
+    )
 
 
 def status_list_credential(*, list_number: int) -> dict:
-    """The signed BitstringStatusListCredential of one list, rebuilt when a revocation lands."""
+    """The signed BitstringStatusListCredential of one list, rebuilt when a revocation lands.
+
+    Kept in the cache under the state of the list's revocations (how many, the latest), so a
+    revocation needs nothing cleared: the next request finds no list for the new state.
+    """
     low, high = list_number * STATUS_LIST_SIZE, (list_number + 1) * STATUS_LIST_SIZE
     revoked = Certificate.objects.filter(
         state=CertificateState.REVOKED, status_list_index__gte=low, status_list_index__lt=high
@@ -293,8 +308,6 @@ def credential_check(document) -> CredentialCheck:
 
 
 def _is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(value)
     except ValueError:

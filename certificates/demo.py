@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
+from courses import services as course_services
 from courses.models import CoursePage, ModulePage
 from lms.demo import DEMO_PASSWORD
 from lms.services import learner_profile_save
@@ -46,8 +47,6 @@ def seed() -> None:
 
 def _seed_graduate(course: CoursePage) -> Certificate | None:
     """A learner who finished the demo course; finishing it issues the certificate."""
-    from courses import services as course_services
-
     user, created = get_user_model().objects.get_or_create(username=GRADUATE)
     if created:
         user.set_password(DEMO_PASSWORD)

@@ -16,7 +16,7 @@ from courses.selectors import institution_courses, institution_learners
 
 def _allowed_institutions(form: WagtailAdminModelForm):
     """The institutions the form's user may add (or, editing, change) records of this kind in."""
-    policy = policy_registry.get_by_type(form._meta.model)
+    policy = policy_registry.get_by_type(type(form.instance))
     action = "change" if form.instance.pk else "add"
     return policy.institutions_for(form.for_user, [action])
 

@@ -1,6 +1,6 @@
 """The Ed25519 key that signs certificates, from configuration and never from the repository.
 
-Settings (read from the environment by the settings module):
+Settings (:mod:`certificates.app_settings`, read from the environment by the settings module):
 
 - ``CERTIFICATE_SIGNING_KEY``: the 32-byte private seed, as multibase base58btc (``z…``)
   or as 64 hex digits; or ``CERTIFICATE_SIGNING_KEY_FILE``: a file holding that text.
@@ -9,7 +9,8 @@ Settings (read from the environment by the settings module):
 - ``CERTIFICATE_SIGNING_KEY_AUTOGENERATE``: create a key in ``var/`` when none is set, as
   under ``DEBUG``; for development and tests only. In production a missing key is an error.
 
-``manage.py certificate_signing_key`` creates a key.
+``manage.py certificate_signing_key`` creates a key. The keys are read once per process;
+:func:`reset_cache` forgets them, as :mod:`certificates.signals` does when a setting changes.
 """
 
 import functools
@@ -25,11 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
+from certificates.app_settings import app_settings
 from certificates.signing import public_key_from_multibase, public_key_multibase
 
 logger = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ logger = logging.getLogger(__name__)
 KEY_SETTING = "CERTIFICATE_SIGNING_KEY"
 KEY_FILE_SETTING = "CERTIFICATE_SIGNING_KEY_FILE"
 PREVIOUS_KEYS_SETTING = "CERTIFICATE_PREVIOUS_PUBLIC_KEYS"
-AUTOGENERATE_SETTING = "CERTIFICATE_SIGNING_KEY_AUTOGENERATE"
 CREATE_KEY_COMMAND = "python manage.py certificate_signing_key"
 
 _HEX_SEED = re.compile(r"[0-9a-fA-F]{64}")
@@ -70,15 +68,15 @@ def private_key_from_text(text: str) -> Ed25519PrivateKey:
 @functools.cache
 def signing_key() -> Ed25519PrivateKey:
     """The key that signs new certificates; ``ImproperlyConfigured`` when there is none."""
-    value = getattr(settings, KEY_SETTING, "")
-    path = getattr(settings, KEY_FILE_SETTING, "")
+    value = app_settings.SIGNING_KEY
+    path = app_settings.SIGNING_KEY_FILE
     if value and path:
         raise ImproperlyConfigured(f"Set {KEY_SETTING} or {KEY_FILE_SETTING}, not both.")
     if value:
         return _parse_setting(value, KEY_SETTING)
     if path:
         return _parse_setting(_read_key_file(Path(path), KEY_FILE_SETTING), KEY_FILE_SETTING)
-    if settings.DEBUG or getattr(settings, AUTOGENERATE_SETTING, False):
+    if app_settings.SIGNING_KEY_AUTOGENERATE:
         return _development_key()
     raise ImproperlyConfigured(
         f"No certificate signing key is configured. Set {KEY_SETTING} (or "
@@ -92,12 +90,7 @@ def known_public_keys() -> dict[str, Ed25519PublicKey]:
     """Public keys whose signatures verify, by Multikey: the current one, then retired ones."""
     current = signing_key().public_key()
     keys = {public_key_multibase(current): current}
-    previous = getattr(settings, PREVIOUS_KEYS_SETTING, None) or []
-    if isinstance(previous, str):  # straight from the environment: comma-separated
-        previous = previous.split(",")
-    for value in (item.strip() for item in previous):
-        if not value:
-            continue
+    for value in app_settings.PREVIOUS_PUBLIC_KEYS:
         try:
             keys.setdefault(value, public_key_from_multibase(value))
         except ValueError as error:
@@ -112,12 +105,6 @@ def reset_cache() -> None:
     """Forget the keys read so far (after a settings change, in tests)."""
     signing_key.cache_clear()
     known_public_keys.cache_clear()
-
-
-@receiver(setting_changed)
-def _reset_on_setting_change(*, setting, **kwargs):
-    if setting.startswith("CERTIFICATE_") or setting in ("DEBUG", "BASE_DIR"):
-        reset_cache()
 
 
 def _parse_setting(text: str, setting: str) -> Ed25519PrivateKey:
@@ -158,7 +145,7 @@ def write_key_file(path: Path, private_key: Ed25519PrivateKey, *, overwrite: boo
 
 def _development_key() -> Ed25519PrivateKey:
     """Under DEBUG (or with autogeneration on), a key kept in var/ so that signing just works."""
-    path = Path(settings.BASE_DIR) / "var" / "certificate-signing-key"
+    path = app_settings.DEVELOPMENT_KEY_FILE
     if not path.exists():
         try:
             write_key_file(path, Ed25519PrivateKey.generate())

@@ -6,7 +6,7 @@
 from django.template.loader import render_to_string
 from wagtail import hooks
 
-from certificates import selectors
+from certificates import demo, selectors
 
 
 @hooks.register("learner_dashboard_panels")
@@ -22,6 +22,4 @@ def certificates_dashboard_panel(request):
 
 @hooks.register("seed_demo_data", order=30)
 def seed_certificates_demo():
-    from certificates import demo
-
     demo.seed()

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from certificates.codes import code_display
 from lms.models import language_choices
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Give a colour as #RRGGBB, e.g. #1d4e89."))
@@ -177,6 +178,12 @@ class RenderStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+#: Bits of one of the BitstringStatusLists that ``Certificate.status_list_index`` points into
+#: (the specification's minimum, for herd privacy): index // size is the list, index % size
+#: the bit.
+STATUS_LIST_SIZE = 131072
+
+
 class IssueMethod(models.TextChoices):
     AUTOMATIC = "automatic", _("Automatically, when the criteria were met")
     MANUAL = "manual", _("By the institution")
@@ -264,8 +271,6 @@ class Certificate(models.Model):
 
     @property
     def display_code(self) -> str:
-        from certificates.codes import code_display
-
         return code_display(self.code)
 
     @property

@@ -4,7 +4,8 @@ Superusers may do everything; otherwise:
 
 * templates and course certificates — the institution's authors and managers;
 * the register and the PDFs of its certificates (read) — its managers and instructors;
-* issuing, revoking, re-issuing, renewing, bulk issuing — its managers.
+* issuing, revoking, re-issuing, renewing, bulk issuing — its managers;
+* bulk verification — regulators, any institution's staff, superusers.
 
 The admin pages, the admin menu and the holder's PDF download all ask here, so that a role's
 reach is written once.
@@ -17,6 +18,7 @@ from wagtail.permission_policies import BasePermissionPolicy
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
 from lms.models import Institution, Membership
 from lms.roles import InstitutionRole
+from lms.selectors import user_institutions, user_is_regulator
 
 #: Roles that design templates and set each course's certificate.
 DESIGN_ROLES = (InstitutionRole.AUTHOR, InstitutionRole.MANAGER)
@@ -26,9 +28,14 @@ REGISTER_ROLES = (InstitutionRole.MANAGER, InstitutionRole.INSTRUCTOR)
 ISSUE_ROLES = (InstitutionRole.MANAGER,)
 
 
+#: The attribute of a user object (``request.user``) that keeps their roles for the rest of
+#: the request, as Wagtail's permission policies keep theirs (``permission_cache_name``).
+ROLES_CACHE_ATTRIBUTE = "_certificates_roles_cache"
+
+
 def _institution_ids_by_role(user) -> dict[str, frozenset[int]]:
     """The institutions where ``user`` holds each role: one query per request, then cached."""
-    cached = getattr(user, "_certificates_roles_cache", None)
+    cached = getattr(user, ROLES_CACHE_ATTRIBUTE, None)
     if cached is None:
         by_role: dict[str, set[int]] = {}
         for institution_id, role in Membership.objects.filter(user=user).values_list(
@@ -36,7 +43,7 @@ def _institution_ids_by_role(user) -> dict[str, frozenset[int]]:
         ):
             by_role.setdefault(role, set()).add(institution_id)
         cached = {role: frozenset(ids) for role, ids in by_role.items()}
-        user._certificates_roles_cache = cached
+        setattr(user, ROLES_CACHE_ATTRIBUTE, cached)
     return cached
 
 
@@ -126,9 +133,9 @@ class InstitutionPermissionPolicy(BasePermissionPolicy):
         return ids is None or self._institution_id(instance) in ids
 
     def instances_user_has_any_permission_for(self, user, actions):
-        return scope(
-            self.model._default_manager.all(), self._ids(user, actions), self.institution_field
-        )
+        # Model._default_manager is documented Django API (as in Wagtail's own policies).
+        manager = self.model._default_manager  # noqa: SLF001
+        return scope(manager.all(), self._ids(user, actions), self.institution_field)
 
 
 template_permission_policy = InstitutionPermissionPolicy(
@@ -150,3 +157,10 @@ def may_open_pdf(user, certificate: Certificate) -> bool:
         return True
     ids = institution_ids_for(user, REGISTER_ROLES)
     return ids is None or certificate.institution_id in ids
+
+
+def may_verify_in_bulk(user) -> bool:
+    """Regulators, institution staff and superusers (a logged-in person we know)."""
+    return (
+        user.is_superuser or user_is_regulator(user=user) or user_institutions(user=user).exists()
+    )

@@ -10,7 +10,7 @@ the log has aged out of the window, which is what ``Retry-After`` tells the clie
 
 The log lives in the default cache, under a key made by the cache's ``make_key``:
 
-- with Redis (:func:`certificates.verification_cache.redis_client`), as a list and its
+- with Redis (:func:`certificates.redis_scripts.redis_client`), as a list and its
   total weight, trimmed, checked and appended by one Lua script (:data:`TAKE_LUA`), so it
   is atomic across processes; :mod:`certificates.verification_cache` runs the same
   function in the script that also reads a certificate's cached facts;
@@ -27,9 +27,11 @@ import re
 import time
 from typing import NamedTuple
 
-from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.exceptions import ImproperlyConfigured
+
+from certificates.app_settings import app_settings
+from certificates.redis_scripts import redis_client, script
 
 #: The fixed part of every key (after the cache's prefix).
 PREFIX = "certificates:rate"
@@ -136,8 +138,6 @@ def take(
     ``weight`` must not exceed ``limit`` (such a request could never be allowed: refuse it
     as too large instead).
     """
-    from certificates.verification_cache import redis_client, script
-
     connection = redis_client()
     args = take_args(limit=limit, period=period, weight=weight, now=now)
     if connection is not None:
@@ -177,11 +177,8 @@ def _take_locked(key: str, *, now_ms: int, period: int, limit: int, weight: int)
 
 def bulk_rate() -> tuple[int, int]:
     """(codes allowed, period in seconds) per API key or person for bulk verification, from
-    ``settings.CERTIFICATE_BULK_VERIFY_RATE`` (default 5000/m)."""
-    return rate_parse(
-        getattr(settings, "CERTIFICATE_BULK_VERIFY_RATE", "5000/m"),
-        setting="CERTIFICATE_BULK_VERIFY_RATE",
-    )
+    ``app_settings.BULK_VERIFY_RATE``."""
+    return rate_parse(app_settings.BULK_VERIFY_RATE, setting="CERTIFICATE_BULK_VERIFY_RATE")
 
 
 def bulk_codes_allowed(*, verifier: str, codes: int, now: float | None = None) -> Allowance:

@@ -6,7 +6,7 @@ the logo and signature images, read through Django's storage API (so that the PD
 the same on any storage backend) and kept by image, file and size.
 
 Besides the stylesheet (see ``pdf_styles/base.css``), two choices keep WeasyPrint's own work
-down, each worth a tenth of a certificate's time:
+down (docs/performance.md has what each saves):
 
 - the logo and signature are JPEG flattened on white: WeasyPrint copies a JPEG into the PDF
   as it is, while it decodes and re-compresses a PNG for every document (on a white
@@ -81,7 +81,7 @@ def _rendition_bytes(image, file_name: str, spec: str) -> ImageData:
 def _qr_png(url: str) -> ImageData:
     """The verification URL as a QR code: a PNG of one pixel a module, which the stylesheet
     scales up without smoothing (``image-rendering: pixelated``), so it prints as crisp as a
-    vector. WeasyPrint draws it several milliseconds faster than the same code as SVG paths."""
+    vector, and WeasyPrint draws it faster than the same code as SVG paths."""
     out = io.BytesIO()
     segno.make(url, error="m", micro=False).save(out, kind="png", scale=1, border=0)
     return "image/png", out.getvalue()

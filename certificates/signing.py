@@ -130,7 +130,7 @@ def _context_resolver() -> jsonld.ContextResolver:
     return jsonld.ContextResolver({}, load_document)
 
 
-class _ContextsForSigning:
+class ContextsForSigning:
     """One resolver for the documents this service signs, reused from one to the next.
 
     Reused as PyLD's README shows, a resolver keeps the contexts it has processed, which
@@ -139,6 +139,9 @@ class _ContextsForSigning:
     should a caller sign documents with inline contexts of their own, a new resolver starts
     once its cache holds more than ``max_contexts``. The lock is there because processed
     contexts are not safe to share between threads (threaded web or Celery workers).
+
+    :func:`sign` uses one of its own; ``resolver`` (the PyLD ``ContextResolver`` in use) and
+    ``cache`` (what it has processed) are there to be read.
     """
 
     def __init__(self, *, max_contexts: int):
@@ -158,7 +161,7 @@ class _ContextsForSigning:
         self.resolver = jsonld.ContextResolver(self.cache, load_document)
 
 
-_for_signing = _ContextsForSigning(max_contexts=256)
+_for_signing = ContextsForSigning(max_contexts=256)
 
 
 # --- Canonicalization ------------------------------------------------------------------
@@ -475,7 +478,13 @@ def _problem(document, public_key_for) -> str | None:
         return gettext("The signing key %(key)s is not one of this service's keys.") % {
             "key": method
         }
+    return _signature_problem(document, proof, signature=signature, public_key=public_key)
 
+
+def _signature_problem(
+    document: dict, proof: dict, *, signature: bytes, public_key: Ed25519PublicKey
+) -> str | None:
+    """Why the signature does not cover the document's canonical form, or ``None``."""
     proof_options = {key: value for key, value in proof.items() if key != "proofValue"}
     proof_context = proof_options.pop("@context", None)
     if proof_context is not None and not _starts_with(document["@context"], proof_context):

@@ -1,8 +1,12 @@
-"""Celery tasks of the certificates app: ids in, idempotent, enqueued on commit."""
+"""Celery tasks of the certificates app: ids in, idempotent, enqueued on commit.
+
+Each task calls the module that does the work; those modules enqueue through
+:mod:`certificates.dispatch`, never by importing this one.
+"""
 
 from celery import shared_task
 
-from certificates import services
+from certificates import delivery, issuing, lifecycle, verification_counts
 
 
 @shared_task(
@@ -18,37 +22,37 @@ from certificates import services
 def render_certificate(self, certificate_id: int, email: bool = False) -> str:
     """Render and store a certificate's PDF and signed credential, then e-mail the holder."""
     try:
-        certificate = services.certificate_render(certificate_id=certificate_id)
+        certificate = delivery.certificate_render(certificate_id=certificate_id)
     except Exception as error:
         if self.request.retries >= self.max_retries:
-            services.certificate_render_failed(certificate_id=certificate_id, error=repr(error))
+            delivery.certificate_render_failed(certificate_id=certificate_id, error=repr(error))
         raise
     if certificate is None:
         return "missing"
     if email and certificate.is_ready:
-        services.certificate_email(certificate=certificate)
+        delivery.certificate_email(certificate=certificate)
     return certificate.render_status
 
 
 @shared_task
 def sweep_pending_certificates() -> int:
     """Beat: render certificates whose task never ran (broker down at issue time)."""
-    return services.certificates_pending_sweep()
+    return delivery.certificates_pending_sweep()
 
 
 @shared_task
 def send_expiry_reminders() -> int:
     """Beat, daily: remind holders before their certificates expire."""
-    return services.expiry_reminders_send()
+    return lifecycle.expiry_reminders_send()
 
 
 @shared_task(acks_late=True)
 def run_bulk_issue(job_id: int) -> int:
     """Issue a cohort's certificates, keeping the job's progress up to date."""
-    return services.bulk_issue_run(job_id=job_id).issued
+    return issuing.bulk_issue_run(job_id=job_id).issued
 
 
 @shared_task
 def flush_verification_counts() -> int:
     """Beat, every few seconds: move verifications counted in Redis into the database."""
-    return services.verification_counts_flush()
+    return verification_counts.verification_counts_flush()

@@ -1,19 +1,19 @@
 """What verifying by code keeps in Redis: the public facts, the counts, the rate limit.
 
-Verifying a code is the one public, anonymous, high-volume read of the service (issue 6: at
-least 800 a second on two cores). Reading the certificate from PostgreSQL and counting the
-verification with an UPDATE (a commit, so a WAL flush) cost about ten times what Django
-itself costs per request. When the default cache is Django's Redis cache, which all
-processes share, a verification by code instead takes one round trip to Redis (one Lua
-script, so it is atomic), and no query unless the certificate's facts are not kept yet:
+Verifying a code is the one public, anonymous, high-volume read of the service. Reading the
+certificate from PostgreSQL and counting the verification with an UPDATE (a commit, so a WAL
+flush) would cost far more than Django itself per request (docs/performance.md has the
+figures). When the default cache is Django's Redis cache, which all processes share, a
+verification by code instead takes one round trip to Redis (one Lua script, so it is
+atomic), and no query unless the certificate's facts are not kept yet:
 
-- the client's **rate limit** (``settings.CERTIFICATE_VERIFY_RATE``): a sliding window, the
+- the client's **rate limit** (``app_settings.VERIFY_RATE``): a sliding window, the
   log of the client's lookups in the last period (:mod:`certificates.rate_limits`);
 - the certificate's **public facts** (:func:`certificates.selectors.verification_facts`),
-  kept under the code for ``settings.CERTIFICATE_VERIFY_CACHE_SECONDS``; whether it has
+  kept under the code for ``app_settings.VERIFY_CACHE_SECONDS``; whether it has
   expired is decided at read time from its dates, so no clearing is needed for that;
 - the **count**: one more in a hash of pending counts, which a Celery beat task moves into
-  ``Certificate.verification_count`` (:func:`certificates.services.verification_counts_flush`).
+  ``Certificate.verification_count`` (:mod:`certificates.verification_counts`).
 
 Keeping the cached facts true: every service that changes them calls :func:`facts_forget`
 at once and again on commit, which drops the code's facts and bumps the code's
@@ -41,16 +41,14 @@ import logging
 from typing import NamedTuple
 
 import redis
-from django.conf import settings
 from django.core.cache import caches
 
 from certificates import rate_limits
+from certificates.app_settings import app_settings
 from certificates.rate_limits import Allowance
+from certificates.redis_scripts import redis_client, script
 
 logger = logging.getLogger(__name__)
-
-#: The cache backends that are Redis: Django's, and ours that keeps its client (lms.cache).
-REDIS_CACHES = frozenset({"django.core.cache.backends.redis.RedisCache", "lms.cache.RedisCache"})
 
 #: The fixed part of every key (after the cache's prefix).
 PREFIX = "certificates:verify"
@@ -58,9 +56,6 @@ PREFIX = "certificates:verify"
 #: the batch a flush is moving into the database.
 PENDING = "counts:pending"
 FLUSHING = "counts:flushing"
-
-#: How long cached facts last when settings.CERTIFICATE_VERIFY_CACHE_SECONDS is not set.
-FACTS_SECONDS = 600
 
 #: How long a code's generation is kept after its last change: far longer than a lookup.
 GENERATION_SECONDS = 86400
@@ -110,33 +105,9 @@ end
 return redis.call('HGETALL', KEYS[2])
 """
 
-_clients: dict[str, redis.Redis] = {}
-
-
-def redis_client() -> redis.Redis | None:
-    """The process's client of the default cache's Redis, or None if that cache is not Redis.
-
-    One client (and connection pool) per process and server, made on first use, for the
-    scripts the cache API cannot run.
-    """
-    config = settings.CACHES["default"]
-    if config["BACKEND"] not in REDIS_CACHES:
-        return None
-    location = config["LOCATION"]
-    server = (location.replace(";", ",").split(",") if isinstance(location, str) else location)[0]
-    client = _clients.get(server)
-    if client is None:
-        options = {
-            name: value
-            for name, value in config.get("OPTIONS", {}).items()
-            if name not in {"pool_class", "parser_class", "serializer"}
-        }
-        client = _clients[server] = redis.Redis.from_url(server, **options)
-    return client
-
 
 def facts_seconds() -> int:
-    return getattr(settings, "CERTIFICATE_VERIFY_CACHE_SECONDS", FACTS_SECONDS)
+    return app_settings.VERIFY_CACHE_SECONDS
 
 
 def _keys(*names: str) -> list[str]:
@@ -164,25 +135,22 @@ def _client_name(client: str) -> str:
 
 
 def rate() -> tuple[int, int]:
-    """(lookups allowed, period in seconds) from settings.CERTIFICATE_VERIFY_RATE.
+    """(lookups allowed, period in seconds) from ``app_settings.VERIFY_RATE``.
 
     "60/m" is 60 a minute, "100/5m" 100 in five minutes; s, m, h and d are the units. No
     span of the period ever holds more lookups of one client than that.
     """
-    return rate_limits.rate_parse(
-        getattr(settings, "CERTIFICATE_VERIFY_RATE", "60/m"), setting="CERTIFICATE_VERIFY_RATE"
-    )
+    return rate_limits.rate_parse(app_settings.VERIFY_RATE, setting="CERTIFICATE_VERIFY_RATE")
 
 
 def client_of(request) -> str:
     """Whom the limit counts: the address (an IPv6 /64 is one client, as ISPs hand out).
 
-    Behind a reverse proxy, ``settings.RATELIMIT_IP_META_KEY`` names the request header the
-    proxy sets (e.g. ``HTTP_X_FORWARDED_FOR``); of a list, the last address is the one the
-    proxy added (the others are whatever the client claimed).
+    Behind a reverse proxy, ``app_settings.CLIENT_IP_META_KEY`` names the request header
+    the proxy sets (e.g. ``HTTP_X_FORWARDED_FOR``); of a list, the last address is the one
+    the proxy added (the others are whatever the client claimed).
     """
-    meta_key = getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR"
-    address = (request.META.get(meta_key) or "").split(",")[-1].strip()
+    address = (request.META.get(app_settings.CLIENT_IP_META_KEY) or "").split(",")[-1].strip()
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -309,17 +277,3 @@ def counts_take() -> dict[int, int]:
 def counts_taken_done() -> None:
     """The batch is in the database: drop it."""
     redis_client().delete(_key(FLUSHING))
-
-
-_scripts: dict[tuple[int, str], object] = {}
-
-
-def script(connection: redis.Redis, source: str):
-    """A registered script (EVALSHA, loaded on first use), one per client and source.
-
-    For the scripts of this module and of :mod:`certificates.rate_limits`.
-    """
-    key = (id(connection), source)
-    if key not in _scripts:
-        _scripts[key] = connection.register_script(source)
-    return _scripts[key]

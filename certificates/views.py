@@ -5,9 +5,6 @@ dates) and nothing else about the holder. Each client gets a limited number of l
 minute (a clear 429 past it): codes are unguessable, and this keeps them so.
 """
 
-import csv
-import io
-import json
 from dataclasses import dataclass
 from datetime import date
 from http import HTTPStatus
@@ -18,18 +15,23 @@ from django.shortcuts import redirect, render
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from certificates import credentials, rate_limits, selectors, services, verification_cache
+from certificates import rate_limits, services, verification, verification_cache
 from certificates.codes import code_display, code_parse
+from certificates.permissions import may_verify_in_bulk
+from certificates.verification import (
+    BULK_COLUMNS,
+    BULK_MAX_CODES,
+    MAX_UPLOAD_BYTES,
+    BulkInputError,
+    bulk_max_codes,
+    bulk_rows,
+)
 from lms.api_common import error_body
 from lms.downloads import attachment_header
-from lms.selectors import user_institutions, user_is_regulator
 from lms.spreadsheets import csv_write_rows
 
-#: How many codes one bulk request may hold (fewer if CERTIFICATE_BULK_VERIFY_RATE allows
-#: fewer a period: see :func:`bulk_max_codes`).
-BULK_MAX_CODES = 1_000
-#: The largest credential or CSV file accepted.
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+#: Where the bulk page's results and limits come from (:mod:`certificates.verification`).
+__all__ = ["BULK_COLUMNS", "BULK_MAX_CODES"]
 
 
 def lookup_allowance(request) -> rate_limits.Allowance:
@@ -108,30 +110,15 @@ def _facts_context(facts: dict) -> dict:
 
 
 def _verify_credential_file(request):
-    upload = request.FILES["credential"]
-    if upload.size > MAX_UPLOAD_BYTES:
-        check = credentials.CredentialCheck(
-            "unreadable", _("The file is too large to be a credential (at most 2 MB).")
-        )
-    else:
-        try:
-            document = json.loads(upload.read().decode("utf-8-sig"))
-        except (ValueError, RecursionError):  # not UTF-8, not JSON, absurdly nested
-            check = credentials.CredentialCheck(
-                "unreadable",
-                _("The file is not a credential: it is not JSON. Upload the .json file."),
-            )
-        else:
-            check = credentials.credential_check(document)
-    context = {"credential_check": check}
-    if check.certificate:
-        services.verifications_count(certificate_ids=[check.certificate.pk])
-        context.update(_facts_context(selectors.verification_facts(check.certificate)))
+    result = verification.credential_file_verify(upload=request.FILES["credential"])
+    context = {"credential_check": result.check}
+    if result.facts is not None:
+        context.update(_facts_context(result.facts))
     return render(
         request,
         "certificates/verify.html",
         context,
-        status=HTTPStatus.OK if check.status == "valid" else HTTPStatus.UNPROCESSABLE_ENTITY,
+        status=HTTPStatus.OK if result.check.status == "valid" else HTTPStatus.UNPROCESSABLE_ENTITY,
     )
 
 
@@ -153,82 +140,20 @@ class VerifiedDates:
 
 def verify_code(request, code: str):
     """The page a certificate's QR code opens; also where the form sends a typed code."""
-    verification = services.certificate_verify(
-        text=code, client=verification_cache.client_of(request)
-    )
-    if verification.limited:
-        return too_many(request, retry_after=verification.retry_after)
-    if verification.facts is None:
+    result = services.certificate_verify(text=code, client=verification_cache.client_of(request))
+    if result.limited:
+        return too_many(request, retry_after=result.retry_after)
+    if result.facts is None:
         return render(
             request,
             "certificates/verify.html",
-            {"lookup": verification.lookup, "typed": code},
+            {"lookup": result.lookup, "typed": code},
             status=HTTPStatus.NOT_FOUND,
         )
-    facts = verification.facts
-    return render(
-        request,
-        "certificates/verify.html",
-        _facts_context(facts),
-    )
+    return render(request, "certificates/verify.html", _facts_context(result.facts))
 
 
 # --- Bulk -------------------------------------------------------------------------------------
-
-
-def may_verify_in_bulk(user) -> bool:
-    """Regulators, institution staff and superusers (a logged-in person we know)."""
-    return (
-        user.is_superuser or user_is_regulator(user=user) or user_institutions(user=user).exists()
-    )
-
-
-BULK_COLUMNS = [
-    "input",
-    "code",
-    "status",
-    "holder_name",
-    "course",
-    "institution",
-    "issued_on",
-    "valid_until",
-    "revoked_on",
-    "revocation_reason",
-    "message",
-]
-
-
-def bulk_rows(codes: list[str]) -> list[dict]:
-    """One row per code, in order: valid / expired / revoked, or typo / unknown with why."""
-    lookups = selectors.certificates_by_codes(codes)
-    services.verifications_count(
-        certificate_ids=[lookup.certificate.pk for lookup in lookups if lookup.certificate]
-    )
-    rows = []
-    for lookup in lookups:
-        row = dict.fromkeys(BULK_COLUMNS, "")
-        row["input"] = lookup.text
-        if lookup.certificate is None:
-            row.update(
-                code=code_display(lookup.code) if lookup.code else "",
-                status=lookup.problem,
-                message=lookup.message,
-            )
-        else:
-            facts = selectors.verification_facts(lookup.certificate)
-            row.update({key: facts.get(key) or "" for key in BULK_COLUMNS if key in facts})
-        rows.append(row)
-    return rows
-
-
-class BulkInputError(ValueError):
-    pass
-
-
-def bulk_max_codes() -> int:
-    """The most codes one bulk request may hold: :data:`BULK_MAX_CODES`, or the per-period
-    allowance if that is smaller (a larger request could never be allowed)."""
-    return min(BULK_MAX_CODES, rate_limits.bulk_rate()[0])
 
 
 def bulk_verifier(request) -> str:
@@ -262,33 +187,6 @@ def _number(value: int) -> str:
     return number_format(value, force_grouping=True)
 
 
-def codes_from_csv(data: bytes) -> list[str]:
-    """Codes from an uploaded CSV: the column headed "code", or else the first column."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BulkInputError(_("The file is not UTF-8 text: save it as CSV UTF-8.")) from None
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-    except csv.Error as error:
-        raise BulkInputError(_("The file is not a readable CSV file: %s") % error) from None
-    if not rows:
-        raise BulkInputError(_("The file holds no codes."))
-    header = [cell.strip().lower() for cell in rows[0]]
-    column = header.index("code") if "code" in header else 0
-    if "code" in header:
-        rows = rows[1:]
-    codes = [row[column].strip() if column < len(row) else "" for row in rows]
-    if not codes:
-        raise BulkInputError(_("The file holds no codes."))
-    if len(codes) > bulk_max_codes():
-        raise BulkInputError(
-            _("At most %(max)s codes at a time; the file holds %(n)s.")
-            % {"max": _number(bulk_max_codes()), "n": _number(len(codes))}
-        )
-    return codes
-
-
 def bulk_csv_response(rows: list[dict]) -> HttpResponse:
     """The results as CSV; a holder could name themselves ``=HYPERLINK(…)``: cells made safe."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -314,17 +212,9 @@ def verify_bulk(request):
             upload = request.FILES["file"]
             if upload.size > MAX_UPLOAD_BYTES:
                 raise BulkInputError(_("The file is larger than 2 MB."))
-            codes = codes_from_csv(upload.read())
+            codes = verification.codes_from_csv(upload.read())
         else:
-            codes = [line.strip() for line in request.POST.get("codes", "").splitlines()]
-            codes = [code for code in codes if code]
-            if not codes:
-                raise BulkInputError(_("Paste codes, one a line, or upload a CSV file."))
-            if len(codes) > bulk_max_codes():
-                raise BulkInputError(
-                    _("At most %(max)s codes at a time; you pasted %(n)s.")
-                    % {"max": _number(bulk_max_codes()), "n": _number(len(codes))}
-                )
+            codes = verification.codes_from_text(request.POST.get("codes", ""))
     except BulkInputError as error:
         return render(
             request,

@@ -461,7 +461,7 @@ def test_look_alikes_that_are_leaves_and_linked_unique_nodes_pass():
 def test_the_resolver_kept_for_signing_stays_small_and_starts_afresh_past_its_bound():
     """Our documents (only the shipped contexts) keep one resolver; inline contexts of a
     caller's own would make it grow, so past the bound a new one starts."""
-    contexts = signing._ContextsForSigning(max_contexts=64)
+    contexts = signing.ContextsForSigning(max_contexts=64)
     first = contexts.resolver
     proof_config = {**VECTOR["proofOptions"], "@context": VECTOR["credential"]["@context"]}
     for document in (VECTOR["credential"], proof_config, VECTOR["credential"]):

@@ -13,18 +13,18 @@ import threading
 import uuid
 from datetime import timedelta
 from http import HTTPStatus
-from unittest import mock
 
 import pytest
 import redis
 from bs4 import BeautifulSoup
 from django.db import DatabaseError, connection, connections, transaction
-from django.db.models import QuerySet
+from django.db.models.signals import post_init
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
 from certificates import selectors, services, tasks, verification_cache
+from certificates.models import Certificate
 from tests.certificates import fixtures_verify
 from tests.certificates.fixtures_verify import reload, revoke
 from tests.services import IN_CI, require_redis
@@ -211,22 +211,28 @@ def test_a_lookup_that_read_the_certificate_before_a_revocation_cannot_keep_what
     redis_cache,
     certificate,
     people_a,
-    monkeypatch,
     on_commit,
     django_capture_on_commit_callbacks,
 ):
-    """The lookup misses, reads the row, and the revocation lands before it keeps the facts."""
-    read = selectors.certificate_for_verification
+    """The lookup misses, reads the row, and the revocation lands before it keeps the facts.
 
-    def read_then_revoked_meanwhile(**kwargs):
-        row = read(**kwargs)
-        with django_capture_on_commit_callbacks(execute=on_commit):
-            revoke(certificate, people_a.manager, reason="Obtained by fraud")
-        return row
+    The moment is Django's ``post_init`` signal of the row the lookup read: the row is in
+    memory, and its facts not kept yet.
+    """
+    read = []
 
-    monkeypatch.setattr(selectors, "certificate_for_verification", read_then_revoked_meanwhile)
-    assert api(client, certificate.display_code).json()["status"] == "valid"  # as it was read
-    monkeypatch.undo()
+    def revoke_once_read(sender, instance, **kwargs):
+        if not read and instance.code == certificate.code:
+            read.append(instance)
+            with django_capture_on_commit_callbacks(execute=on_commit):
+                revoke(certificate, people_a.manager, reason="Obtained by fraud")
+
+    post_init.connect(revoke_once_read, sender=Certificate, dispatch_uid="test.revoke_once_read")
+    try:
+        assert api(client, certificate.display_code).json()["status"] == "valid"  # as read
+    finally:
+        post_init.disconnect(sender=Certificate, dispatch_uid="test.revoke_once_read")
+    assert read, "the lookup did not read the certificate from the database"
 
     body = api(client, certificate.display_code).json()
     assert (body["status"], body["revocation_reason"]) == ("revoked", "Obtained by fraud")
@@ -304,10 +310,12 @@ def test_a_flush_that_fails_leaves_its_batch_to_the_next(
     services.verifications_count(certificate_ids=[certificate.pk, second_certificate.pk])
     services.verifications_count(certificate_ids=[certificate.pk])
 
-    with (
-        mock.patch.object(QuerySet, "update", side_effect=DatabaseError("connection lost")),
-        pytest.raises(DatabaseError),
-    ):
+    def connection_lost_on_update(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("UPDATE"):
+            raise DatabaseError("connection lost")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(connection_lost_on_update), pytest.raises(DatabaseError):
         services.verification_counts_flush()
 
     assert reload(certificate).verification_count == 0

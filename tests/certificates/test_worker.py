@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import pytest
 import redis
+from celery import Celery
 from django.db import connection
 
 from certificates import credentials
@@ -75,38 +76,34 @@ def worker_database_url() -> str:
     )
 
 
-def _drop_broker_connections() -> None:
-    """Let go of this app's connection pools, so that the next task is sent to the broker now
-    configured (kombu keeps one pool per broker URL and hands it out again)."""
-    celery_app._pool = None
-    amqp = celery_app.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
-
-
 @contextlib.contextmanager
 def tasks_sent_to(*, broker: str, queue: str):
-    """Send this process's tasks to ``broker`` (not eagerly), on ``queue``; restore after."""
-    conf = celery_app.conf
-    saved = {
-        "broker_url": conf.get("broker_url"),
-        "task_always_eager": conf.task_always_eager,
-        "task_default_queue": conf.task_default_queue,
-    }
+    """Send this process's tasks to ``broker`` (not eagerly), on ``queue``; restore after.
+
+    The tasks go through a Celery app of the test's own, configured as the project's but for
+    those three settings, and made the current and default app meanwhile (Celery's public
+    ``set_current`` / ``set_default``): every task of ours is a shared task, which resolves
+    to the current app, while the project's app keeps its configuration and connections.
+    Yields that app (its ``control`` asks the workers on ``broker``).
+    """
     saved_environ = os.environ.get("CELERY_BROKER_URL")
     # Celery reads CELERY_BROKER_URL from the environment before its configuration.
     os.environ["CELERY_BROKER_URL"] = broker
-    conf.update(broker_url=broker, task_always_eager=False, task_default_queue=queue)
-    _drop_broker_connections()
+    sender = Celery("tests-certificates-sender", set_as_current=False, fixups=[])
+    sender.config_from_object("django.conf:settings", namespace="CELERY")
+    sender.conf.update(broker_url=broker, task_always_eager=False, task_default_queue=queue)
+    sender.set_current()
+    sender.set_default()
     try:
-        yield
+        yield sender
     finally:
-        conf.update(saved)
+        celery_app.set_default()
+        celery_app.set_current()
+        sender.close()
         if saved_environ is None:
             os.environ.pop("CELERY_BROKER_URL", None)
         else:
             os.environ["CELERY_BROKER_URL"] = saved_environ
-        _drop_broker_connections()
 
 
 @dataclass
@@ -116,6 +113,7 @@ class Worker:
     name: str
     process: subprocess.Popen
     log: Path
+    app: Celery  # the test's app, which reaches the worker's broker
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -125,13 +123,13 @@ class Worker:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.fail(f"the worker stopped; its output:\n{self.output()}")
-            if celery_app.control.ping(destination=[self.name], timeout=0.5):
+            if self.app.control.ping(destination=[self.name], timeout=0.5):
                 return
         pytest.fail(f"the worker did not answer; its output:\n{self.output()}")
 
     def active_tasks(self) -> list[dict]:
         """Tasks the worker's pool is running now (asked over the broker)."""
-        replies = celery_app.control.inspect(destination=[self.name], timeout=0.5).active()
+        replies = self.app.control.inspect(destination=[self.name], timeout=0.5).active()
         return (replies or {}).get(self.name, [])
 
     def kill(self) -> None:
@@ -159,6 +157,7 @@ class Workers:
     broker: str
     queue: str
     mail_dir: Path
+    app: Celery
     started: list[Worker] = field(default_factory=list)
 
     def start(self, *, concurrency: int = 1, transport_options: dict | None = None) -> Worker:
@@ -214,7 +213,7 @@ class Workers:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: kill() takes the pool too
             )
-        worker = Worker(name=name, process=process, log=log)
+        worker = Worker(name=name, process=process, log=log, app=self.app)
         self.started.append(worker)
         worker.wait_until_ready()
         return worker
@@ -232,8 +231,10 @@ def workers(tmp_path):
     require_postgresql()
     broker = require_redis()
     queue = f"test-certificates-{uuid.uuid4().hex[:12]}"
-    pool = Workers(directory=tmp_path, broker=broker, queue=queue, mail_dir=tmp_path / "mail")
-    with tasks_sent_to(broker=broker, queue=queue):
+    with tasks_sent_to(broker=broker, queue=queue) as sender:
+        pool = Workers(
+            directory=tmp_path, broker=broker, queue=queue, mail_dir=tmp_path / "mail", app=sender
+        )
         try:
             yield pool
         finally:
