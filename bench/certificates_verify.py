@@ -213,7 +213,7 @@ def issue_certificates(count: int) -> list[str]:
     from certificates.services import certificate_issue
 
     course, learners = setup_data(count)
-    with mock.patch("certificates.services.render_enqueue"):
+    with mock.patch("certificates.dispatch.render_enqueue"):
         return [
             certificate_issue(learner=learner, course=course).certificate.display_code
             for learner in learners
