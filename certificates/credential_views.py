@@ -37,10 +37,21 @@ def issuer(request, uuid):
 
 @require_GET
 @cache_control(public=True, max_age=300)
-def status_list(request, number: int):
-    if not credentials.status_list_in_use(list_number=number):
+def issuer_status_list(request, uuid, number: int):
+    institution = get_object_or_404(Institution, uuid=uuid)
+    if not credentials.status_list_in_use(institution=institution, list_number=number):
         raise Http404("No such status list.")
-    return _json(credentials.status_list_credential(list_number=number))
+    return _json(credentials.status_list_credential(institution=institution, list_number=number))
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def status_list(request, number: int):
+    """The service's list, which credentials signed before their institution issued its own
+    lists point to."""
+    if not credentials.service_status_list_in_use(list_number=number):
+        raise Http404("No such status list.")
+    return _json(credentials.service_status_list_credential(list_number=number))
 
 
 @require_GET

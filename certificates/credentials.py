@@ -3,8 +3,11 @@
 The credential is signed with the service's Ed25519 key (``DataIntegrityProof``, cryptosuite
 ``eddsa-rdfc-2022``); its issuer is the institution's profile, served with the public key at
 a stable URL; its achievement is aligned to the CASE items of the certified competencies;
-and its ``credentialStatus`` points into a ``BitstringStatusList`` served by the site, so a
-verifier learns of a revocation without asking about each certificate.
+and its ``credentialStatus`` points into a ``BitstringStatusList`` that the same institution
+issues, so a verifier learns of a revocation without asking about each certificate, from the
+issuer it already trusts for the credential.
+
+Every IRI here is built by :func:`lms.links.absolute_url`, from the site's one public address.
 """
 
 import json
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -22,10 +25,16 @@ from django.utils.translation import gettext as _
 from certificates import keys, signing, status_list
 from certificates.links import site_url
 from certificates.models import STATUS_LIST_SIZE, Certificate, CertificateState
+from lms.links import page_url
 
-VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
-OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
-MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
+VC_CONTEXT = signing.CREDENTIALS_V2
+OB_CONTEXT = signing.OPEN_BADGES_V3
+#: Defines ``verificationMethod`` and ``assertionMethod``, which the issuer profile and the
+#: keys document list (neither the VC nor the Open Badges context does).
+DID_CONTEXT = signing.DID_V1
+MULTIKEY_CONTEXT = signing.MULTIKEY_V1
+#: The date a status list with no revocation yet says it is valid from.
+STATUS_LISTS_START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:
@@ -42,7 +51,17 @@ def verification_method(institution) -> str:
     )
 
 
-def status_list_url(list_number: int) -> str:
+def status_list_url(institution, list_number: int) -> str:
+    """The institution's status list that its certificates' bits ``list_number × 131,072``
+    onwards are in."""
+    return site_url(
+        reverse("certificates:issuer_status_list", args=[institution.uuid, list_number])
+    )
+
+
+def service_status_list_url(list_number: int) -> str:
+    """The list every institution's certificates shared before each institution issued its
+    own: credentials signed then point here (docs/decisions/0006)."""
     return site_url(reverse("certificates:status_list", args=[list_number]))
 
 
@@ -78,7 +97,7 @@ def credential_build(*, certificate: Certificate) -> dict:
             "achievement": _achievement(certificate),
         },
         "credentialStatus": status_list.status_entry(
-            list_url=status_list_url(list_number), index=position
+            list_url=status_list_url(certificate.institution, list_number), index=position
         ),
     }
     if certificate.valid_until:
@@ -89,7 +108,7 @@ def credential_build(*, certificate: Certificate) -> dict:
 
 def _achievement(certificate: Certificate) -> dict:
     """The course's certificate as an OB 3.0 Achievement, aligned to the certified CASE items."""
-    course_url = certificate.course.full_url or site_url("/")
+    course_url = page_url(certificate.course) or site_url("/")
     alignments = [
         {
             "type": ["Alignment"],
@@ -130,74 +149,123 @@ def credential_build_signed(*, certificate: Certificate) -> dict:
     )
 
 
-def status_list_in_use(*, list_number: int) -> bool:
-    """Whether some certificate's status is a bit of this list (only those lists exist)."""
-    return list_number >= 0 and (
-        Certificate.objects.filter(
-            status_list_index__gte=list_number * STATUS_LIST_SIZE,
-            status_list_index__lt=(list_number + 1) * STATUS_LIST_SIZE,
-        ).exists()
+def _in_list(certificates: QuerySet, list_number: int) -> QuerySet:
+    return certificates.filter(
+        status_list_index__gte=list_number * STATUS_LIST_SIZE,
+        status_list_index__lt=(list_number + 1) * STATUS_LIST_SIZE,
     )
 
 
-def status_list_credential(*, list_number: int) -> dict:
-    """The signed BitstringStatusListCredential of one list, rebuilt when a revocation lands.
+def status_list_in_use(*, institution, list_number: int) -> bool:
+    """Whether some certificate of the institution is a bit of this list (only those exist)."""
+    return (
+        list_number >= 0
+        and _in_list(Certificate.objects.filter(institution=institution), list_number).exists()
+    )
 
-    Kept in the cache under the state of the list's revocations (how many, the latest), so a
-    revocation needs nothing cleared: the next request finds no list for the new state.
+
+def service_status_list_in_use(*, list_number: int) -> bool:
+    """Whether some certificate is a bit of this list of the service's."""
+    return list_number >= 0 and _in_list(Certificate.objects.all(), list_number).exists()
+
+
+def status_list_credential(*, institution, list_number: int) -> dict:
+    """The institution's signed ``BitstringStatusListCredential`` of one list.
+
+    Its issuer is the institution, as in the credentials whose status it holds: Bitstring
+    Status List v1.0 lets the two issuers differ, but a verifier must trust both, and common
+    verifiers (Digital Bazaar's among them) refuse a list whose issuer is not the credential's
+    unless told otherwise.
     """
-    low, high = list_number * STATUS_LIST_SIZE, (list_number + 1) * STATUS_LIST_SIZE
-    revoked = Certificate.objects.filter(
-        state=CertificateState.REVOKED, status_list_index__gte=low, status_list_index__lt=high
+    return _signed_status_list(
+        revoked=_in_list(
+            Certificate.objects.filter(institution=institution, state=CertificateState.REVOKED),
+            list_number,
+        ),
+        list_number=list_number,
+        url=status_list_url(institution, list_number),
+        issuer={"id": issuer_id(institution), "name": institution.name},
+        verification_method=verification_method(institution),
     )
+
+
+def service_status_list_credential(*, list_number: int) -> dict:
+    """The service's signed list of every institution's certificates, which credentials
+    signed before each institution issued its own point to (docs/decisions/0006).
+
+    Its issuer is the service's keys document, the controller of the key that signs it; the
+    recommendation allows a list's issuer to differ from the credential's.
+    """
+    return _signed_status_list(
+        revoked=_in_list(Certificate.objects.filter(state=CertificateState.REVOKED), list_number),
+        list_number=list_number,
+        url=service_status_list_url(list_number),
+        issuer=service_issuer_id(),
+        verification_method=service_verification_method(),
+    )
+
+
+def _signed_status_list(
+    *, revoked: QuerySet, list_number: int, url: str, issuer, verification_method: str
+) -> dict:
+    """A status list signed, rebuilt when a revocation lands.
+
+    Kept in the cache under the list's URL and the state of its revocations (how many, the
+    latest), so a revocation needs nothing cleared: the next request finds no list for the
+    new state.
+    """
     state = revoked.aggregate(n=Count("pk"), last=Max("revoked_at"))
     last = state["last"].timestamp() if state["last"] else 0
-    cache_key = f"certificates:status-list:{list_number}:{state['n']}:{last}"
+    cache_key = f"certificates:status-list:{url}:{state['n']}:{last}"
     cached = cache.get(cache_key)
     if cached is not None:
         return json.loads(cached)
+    low = list_number * STATUS_LIST_SIZE
     positions = [index - low for index in revoked.values_list("status_list_index", flat=True)]
-    url = status_list_url(list_number)
     unsigned = status_list.status_list_credential(
         list_url=url,
-        issuer=platform_issuer_id(),
+        issuer=issuer,
         encoded_list=status_list.encode(positions, length=STATUS_LIST_SIZE),
-        valid_from=state["last"] or datetime(2026, 1, 1, tzinfo=UTC),
+        valid_from=state["last"] or STATUS_LISTS_START,
     )
     signed = signing.sign(
         unsigned,
         private_key=keys.signing_key(),
-        verification_method=platform_verification_method(),
+        verification_method=verification_method,
         created=timezone.now().replace(microsecond=0),
     )
     cache.set(cache_key, json.dumps(signed), timeout=3600)
     return signed
 
 
-def platform_issuer_id() -> str:
-    return site_url("/")
+def service_issuer_id() -> str:
+    """The service itself, as the controller of its keys: the keys document's URL."""
+    return site_url(reverse("certificates:keys"))
 
 
-def platform_verification_method() -> str:
-    return (
-        site_url(reverse("certificates:keys"))
-        + "#"
-        + signing.public_key_multibase(keys.signing_key().public_key())
-    )
+def service_verification_method() -> str:
+    return service_issuer_id() + "#" + signing.public_key_multibase(keys.signing_key().public_key())
 
 
-def issuer_profile(institution) -> dict:
-    """The institution's issuer profile, with the public key(s) its credentials verify with."""
-    methods = [
+def _verification_methods(controller: str) -> list[dict]:
+    """The Multikey documents of the keys that verify: the current one, then retired ones."""
+    return [
         signing.multikey_document(
-            public_key,
-            key_id=f"{issuer_id(institution)}#{multibase}",
-            controller=issuer_id(institution),
+            public_key, key_id=f"{controller}#{multibase}", controller=controller
         )
         for multibase, public_key in keys.known_public_keys().items()
     ]
+
+
+def issuer_profile(institution) -> dict:
+    """The institution's issuer profile, with the public key(s) its credentials verify with.
+
+    It is also the controller document of those keys (W3C Controlled Identifiers): each
+    method's ``controller`` is the profile's ``id``, and ``assertionMethod`` lists them.
+    """
+    methods = _verification_methods(issuer_id(institution))
     return {
-        "@context": [VC_CONTEXT, OB_CONTEXT, MULTIKEY_CONTEXT],
+        "@context": [VC_CONTEXT, OB_CONTEXT, DID_CONTEXT, MULTIKEY_CONTEXT],
         "id": issuer_id(institution),
         "type": ["Profile"],
         "name": institution.name,
@@ -208,19 +276,12 @@ def issuer_profile(institution) -> dict:
 
 
 def keys_document() -> dict:
-    """The service's own keys (they sign the status lists)."""
-    controller = platform_issuer_id()
-    methods = [
-        signing.multikey_document(
-            public_key,
-            key_id=site_url(reverse("certificates:keys")) + "#" + multibase,
-            controller=controller,
-        )
-        for multibase, public_key in keys.known_public_keys().items()
-    ]
+    """The service's own keys: the controller document of the key that signs its status
+    lists (:func:`service_status_list_credential`)."""
+    methods = _verification_methods(service_issuer_id())
     return {
-        "@context": [MULTIKEY_CONTEXT],
-        "id": site_url(reverse("certificates:keys")),
+        "@context": [DID_CONTEXT, MULTIKEY_CONTEXT],
+        "id": service_issuer_id(),
         "verificationMethod": methods,
         "assertionMethod": [method["id"] for method in methods],
     }

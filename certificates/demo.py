@@ -5,6 +5,7 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from certificates.links import verification_url
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
 from courses import services as course_services
 from courses.models import CoursePage, ModulePage
@@ -41,7 +42,7 @@ def seed() -> None:
     if certificate is not None:
         print(  # noqa: T201 - the seed command's output, for whoever tries the demo
             f"  Demo certificate {certificate.display_code} (held by '{GRADUATE}'): "
-            f"/verify/{certificate.display_code}/"
+            f"{verification_url(certificate)}"
         )
 
 

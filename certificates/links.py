@@ -1,15 +1,11 @@
 """Absolute links to the site's certificate pages, for what leaves the site: the QR code and
-the PDF, credentials, e-mails and webhooks. The address is ``app_settings.SITE_BASE_URL``."""
+the PDF, credentials, e-mails and webhooks. Built by :func:`lms.links.absolute_url`, from the
+one address every app's links share (``SITE_BASE_URL``)."""
 
 from django.urls import reverse
 
-from certificates.app_settings import app_settings
 from certificates.models import Certificate
-
-
-def site_url(path: str) -> str:
-    """``path`` (from the site's root, e.g. ``reverse(...)``) as an absolute URL."""
-    return app_settings.SITE_BASE_URL + path
+from lms.links import absolute_url as site_url
 
 
 def verification_url(certificate: Certificate) -> str:

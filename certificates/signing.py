@@ -398,6 +398,9 @@ def sign(
 ) -> dict:
     """Return a copy of ``credential`` with a DataIntegrityProof (eddsa-rdfc-2022) added.
 
+    The proof is written as a set of one (``"proof": [{...}]``): Open Badges 3.0's JSON
+    Schema wants an array, and VC Data Integrity reads one proof or a set alike (so does
+    :func:`verify`, for documents signed with the proof as a single object).
     Ed25519 is deterministic: the same credential, key and options give the same proof.
     Raises ``ValueError`` for a credential that already has a proof or cannot be
     canonicalized (:class:`CanonicalizationError`).
@@ -420,7 +423,7 @@ def sign(
     )
     signature = private_key.sign(data)
     proof["proofValue"] = "z" + base58.b58encode(signature).decode("ascii")
-    return {**unsecured, "proof": proof}
+    return {**unsecured, "proof": [proof]}
 
 
 def verify(
@@ -457,6 +460,8 @@ def _problem(document, public_key_for) -> str | None:
     proof = document.get("proof")
     if proof is None:
         return gettext("The credential has no proof.")
+    # A set of one proof, as :func:`sign` writes it, or the proof itself, as documents signed
+    # before it wrote a set hold it: Data Integrity reads both alike.
     if isinstance(proof, list) and len(proof) == 1:
         proof = proof[0]
     if not isinstance(proof, dict):

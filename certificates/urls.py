@@ -14,6 +14,11 @@ urlpatterns = [
     path("certificates/<uuid:uuid>/pdf/", learner_views.pdf, name="pdf"),
     path("credentials/keys/", credential_views.keys, name="keys"),
     path("credentials/issuers/<uuid:uuid>/", credential_views.issuer, name="issuer"),
+    path(
+        "credentials/issuers/<uuid:uuid>/status/<int:number>/",
+        credential_views.issuer_status_list,
+        name="issuer_status_list",
+    ),
     path("credentials/status/<int:number>/", credential_views.status_list, name="status_list"),
     path("credentials/<uuid:uuid>/", credential_views.credential, name="credential"),
 ]

@@ -9,7 +9,6 @@ nothing changes. The pages work without JavaScript: every button is a link or a 
 import json
 from functools import partial
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -52,6 +51,7 @@ from competencies.models import (
     FrameworkStatus,
 )
 from lms.downloads import attachment_header
+from lms.links import site_base_url
 from lms.selectors import user_is_regulator
 
 ICON = "list-ul"
@@ -542,7 +542,7 @@ def _download_name(framework: Framework, extension: str) -> str:
 def export_case(request, pk: int):
     framework = _visible_framework(request, pk)
     package = export_case_package(
-        selectors.framework_data(framework=framework), base_url=settings.SITE_BASE_URL
+        selectors.framework_data(framework=framework), base_url=site_base_url()
     )
     if not isinstance(package, str | bytes):
         package = json.dumps(package, ensure_ascii=False, indent=2)

@@ -9,7 +9,6 @@ import uuid
 from datetime import datetime
 from http import HTTPStatus
 
-from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -31,6 +30,7 @@ from competencies.models import CompetencyItem, Framework, FrameworkStatus
 from lms.api_auth import api_key_auth
 from lms.api_common import ErrorOut, ProjectAPI, error_body
 from lms.downloads import attachment_header
+from lms.links import site_base_url
 from lms.selectors import learner_identity_for
 
 router = Router(tags=["competency frameworks"])
@@ -146,8 +146,7 @@ def _summary(framework: Framework) -> dict:
         "creator": framework.creator,
         "owner": framework.owner_institution.name if framework.owner_institution else None,
         "item_count": getattr(framework, "item_count", None) or framework.items.count(),
-        "case_package_url": f"{settings.SITE_BASE_URL}/ims/case/v1p1/CFPackages/"
-        f"{framework.identifier}",
+        "case_package_url": f"{site_base_url()}/ims/case/v1p1/CFPackages/{framework.identifier}",
     }
 
 
@@ -266,7 +265,7 @@ def framework_export(request, identifier: uuid.UUID, format: str = "case"):
         response["Content-Disposition"] = attachment_header(f"{name}.csv")
         return response
     response = JsonResponse(
-        export_case_package(data, base_url=settings.SITE_BASE_URL), json_dumps_params={"indent": 1}
+        export_case_package(data, base_url=site_base_url()), json_dumps_params={"indent": 1}
     )
     response["Content-Disposition"] = attachment_header(f"{name}.case.json")
     return response
@@ -427,7 +426,7 @@ def case_documents(request):
     documents = []
     for framework in _public_frameworks().order_by("title", "version"):
         package = export_case_package(
-            selectors.framework_data(framework=framework), base_url=settings.SITE_BASE_URL
+            selectors.framework_data(framework=framework), base_url=site_base_url()
         )
         documents.append(package["CFDocument"])
     return {"CFDocuments": documents}
@@ -437,14 +436,14 @@ def case_documents(request):
 def case_document(request, identifier: uuid.UUID):
     framework = get_object_or_404(_public_frameworks(), identifier=identifier)
     data = selectors.framework_data(framework=framework)
-    return export_case_package(data, base_url=settings.SITE_BASE_URL)["CFDocument"]
+    return export_case_package(data, base_url=site_base_url())["CFDocument"]
 
 
 @case_api.get("/CFPackages/{identifier}", summary="A whole framework as a CFPackage")
 def case_package(request, identifier: uuid.UUID):
     framework = get_object_or_404(_public_frameworks(), identifier=identifier)
     return export_case_package(
-        selectors.framework_data(framework=framework), base_url=settings.SITE_BASE_URL
+        selectors.framework_data(framework=framework), base_url=site_base_url()
     )
 
 
@@ -454,6 +453,6 @@ def case_item(request, identifier: uuid.UUID):
         CompetencyItem.objects.filter(framework__in=_public_frameworks()), identifier=identifier
     )
     package = export_case_package(
-        selectors.framework_data(framework=item.framework), base_url=settings.SITE_BASE_URL
+        selectors.framework_data(framework=item.framework), base_url=site_base_url()
     )
     return next(i for i in package["CFItems"] if i["identifier"] == str(identifier))

@@ -131,7 +131,7 @@ def assert_one_certificate_with_one_pdf(learner, course, workers) -> Certificate
     )
     assert pdf_files(certificate) == [f"{certificate.code}-v1.pdf"]
     assert certificate.pdf.name == f"certificates/{certificate.uuid}/{certificate.code}-v1.pdf"
-    assert certificate.credential["proof"]["type"] == "DataIntegrityProof"
+    assert certificate.credential["proof"][0]["type"] == "DataIntegrityProof"
     mails = wait_for(workers.sent_mail, what="sending the e-mail", workers=workers)
     assert event_kinds(certificate) == [EventKind.ISSUED, EventKind.RENDERED, EventKind.EMAILED]
     assert len(mails) == 1

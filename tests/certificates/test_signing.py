@@ -83,10 +83,11 @@ def test_canonical_proof_options_match_vector():
 def test_signing_the_vector_gives_its_proof_value():
     signed = signed_vector()
 
-    assert signed["proof"] == {
-        **VECTOR["proofOptions"],
-        "proofValue": VECTOR["expected"]["proofValue"],
-    }
+    # A proof set of one, as Open Badges 3.0's schema wants; the proof itself exactly the
+    # vector's.
+    assert signed["proof"] == [
+        {**VECTOR["proofOptions"], "proofValue": VECTOR["expected"]["proofValue"]}
+    ]
     assert {key: value for key, value in signed.items() if key != "proof"} == VECTOR["credential"]
 
 
@@ -116,7 +117,7 @@ def test_created_is_written_in_utc_to_the_second():
         created=datetime(2026, 3, 1, 12, 30, 15, 999, tzinfo=east_africa),
     )
 
-    assert signed["proof"]["created"] == "2026-03-01T09:30:15Z"
+    assert signed["proof"][0]["created"] == "2026-03-01T09:30:15Z"
     assert signing.verify(signed, public_key_for=our_key).ok
     with pytest.raises(ValueError, match="naive"):
         signing.sign(
@@ -151,14 +152,16 @@ def test_verify_accepts_the_signed_vector():
 
 def test_verify_accepts_a_proof_that_repeats_the_credential_context():
     signed = signed_vector()
-    signed["proof"] = {"@context": signed["@context"], **signed["proof"]}
+    signed["proof"] = [{"@context": signed["@context"], **signed["proof"][0]}]
 
     assert signing.verify(signed, public_key_for=our_key).ok
 
 
-def test_verify_accepts_a_proof_set_of_one_proof():
+def test_verify_accepts_a_single_proof_object_as_signed_before_proof_sets():
+    """Credentials issued before the proof became a set of one hold the proof itself."""
     signed = signed_vector()
-    signed["proof"] = [signed["proof"]]
+    [proof] = signed["proof"]
+    signed["proof"] = proof
 
     assert signing.verify(signed, public_key_for=our_key).ok
 
@@ -178,7 +181,7 @@ def _set(path, value):
 
 
 def _proof(key, value):
-    return _set(["proof", key], value)
+    return _set(["proof", 0, key], value)
 
 
 def _drop_proof(document):
@@ -190,7 +193,7 @@ def _sign_with_another_key(document):
         {key: value for key, value in document.items() if key != "proof"},
         private_key=Ed25519PrivateKey.generate(),
         verification_method=METHOD,
-        created=document["proof"]["created"],
+        created=document["proof"][0]["created"],
     )
     document["proof"] = other["proof"]
 

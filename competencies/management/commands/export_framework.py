@@ -3,12 +3,12 @@ import sys
 import uuid
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from competencies import selectors
 from competencies.interchange import export_case_package, export_moodle_csv
 from competencies.models import Framework
+from lms.links import site_base_url
 
 
 class Command(BaseCommand):
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             text = export_moodle_csv(data)
         else:
             text = json.dumps(
-                export_case_package(data, base_url=settings.SITE_BASE_URL),
+                export_case_package(data, base_url=site_base_url()),
                 indent=1,
                 ensure_ascii=False,
             )
