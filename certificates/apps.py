@@ -10,7 +10,7 @@ class CertificatesConfig(AppConfig):
     def ready(self):
         # Imported once the apps are loaded, as Django asks of code that uses models:
         # api and learner_hooks register their Wagtail hooks; tasks registers the Celery
-        # tasks that certificates.dispatch finds by name.
-        from certificates import api, learner_hooks, signals, tasks  # noqa: F401
+        # tasks that certificates.dispatch finds by name; checks registers the system checks.
+        from certificates import api, checks, learner_hooks, signals, tasks  # noqa: F401
 
         signals.connect()

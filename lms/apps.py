@@ -12,6 +12,7 @@ class LmsConfig(AppConfig):
     def ready(self):
         from allauth.mfa.signals import authenticator_added
 
+        from lms import checks  # noqa: F401 - registers the app's system checks
         from lms.second_factor import record_activation
 
         authenticator_added.connect(record_activation, dispatch_uid="lms.second_factor")

@@ -16,6 +16,7 @@ MAX_LINES = 600
 DELIBERATE_LAZY_IMPORTS = {
     # Django asks that what uses models be imported once the apps are ready.
     ("certificates.apps", "certificates.api"),
+    ("certificates.apps", "certificates.checks"),
     ("certificates.apps", "certificates.learner_hooks"),
     ("certificates.apps", "certificates.signals"),
     ("certificates.apps", "certificates.tasks"),

@@ -13,6 +13,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x" * 64 + "-a-long-random-production-secret-key",
     "ALLOWED_HOSTS": "learning.example.org",
     "DATABASE_URL": "sqlite:///:memory:",
+    "CERTIFICATE_SIGNING_KEY": "11" * 32,  # the seed as 64 hex digits
 }
 
 
@@ -42,6 +43,19 @@ def test_production_refuses_to_start_without_allowed_hosts():
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "The ALLOWED_HOSTS environment variable is required" in result.stderr
+
+
+def test_production_without_a_signing_key_says_so_at_start_up_and_the_key_command_runs():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "CERTIFICATE_SIGNING_KEY"}
+
+    check = run_manage("check", env=env)
+    make_key = run_manage("certificate_signing_key", env=env)
+
+    assert check.returncode != 0
+    assert "(certificates.E001) No certificate signing key is configured" in check.stderr
+    assert "make a key with `python manage.py certificate_signing_key`" in check.stderr
+    assert make_key.returncode == 0, make_key.stderr
+    assert make_key.stdout.startswith("CERTIFICATE_SIGNING_KEY=z")
 
 
 def test_production_passes_check_deploy():
