@@ -23,10 +23,14 @@ install-test: $(UV)
 	scripts/install-system-packages.sh --test
 	$(UV) sync --frozen --inexact --quiet
 
+# The address it serves is the site's public address (links, QR codes, credentials), unless
+# SITE_BASE_URL is set in the environment.
+RUN_ENV = SITE_BASE_URL=$${SITE_BASE_URL:-http://localhost:$(PORT)}
+
 run: install
-	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(PORT)
+	$(RUN_ENV) $(PY) manage.py migrate --noinput -v0
+	$(RUN_ENV) $(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py runserver $(PORT)
 
 test: install-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from wagtail import hooks
 
 from lms import demo
+from lms.links import absolute_url
 
 
 class Command(BaseCommand):
@@ -24,3 +25,4 @@ class Command(BaseCommand):
             "Managers, regulators and the admin set up two-factor authentication (an "
             "authenticator app) at their first log-in."
         )
+        self.stdout.write(f"The site: {absolute_url('/')}")
