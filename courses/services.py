@@ -53,6 +53,7 @@ from courses.models import (
     QuizAttempt,
 )
 from lms import sql
+from lms.links import page_url
 from lms.models import Institution, LearnerProfile, WebhookEvent
 from lms.services import (
     WebhookNotice,
@@ -485,7 +486,7 @@ def _completion_webhook_notices(*, completions) -> list[WebhookNotice]:
 
     def payload(completion, module, course) -> dict:
         if module.pk not in urls:
-            urls[module.pk] = module.full_url or ""
+            urls[module.pk] = page_url(module) or ""
         return {
             "learner": {"id": completion.learner.pk, "username": completion.learner.username},
             "module": {"id": module.pk, "title": module.title, "url": urls[module.pk]},
