@@ -239,6 +239,7 @@ def log_in(host: Host, username: str) -> SimpleCookie:
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert status == 302, f"log-in of {username} -> {status}\n{body[:2000]}"
+    assert headers["Location"] == "/learning/"  # LOGIN_REDIRECT_URL, as the guide sets it
     return cookies
 
 
