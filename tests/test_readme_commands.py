@@ -191,7 +191,12 @@ def test_make_targets_the_documents_show_have_the_recipe_they_say(command):
     dry = re.sub(r"\bmake\b", "make -n", command, count=1)
 
     result = subprocess.run(
-        ["bash", "-c", dry], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+        ["bash", "-c", dry],
+        cwd=REPO_ROOT,
+        env=shell_env_outside_make(),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert result.returncode == 0, result.stderr
@@ -220,6 +225,14 @@ def test_commands_run_by_other_tests_are_in_those_tests(command):
 
 
 # --- Running them -------------------------------------------------------------------------
+
+
+def shell_env_outside_make() -> dict:
+    """The environment of a newcomer's shell: when the suite itself runs under ``make test``,
+    the enclosing make's variables would make the inner one print "Entering directory"
+    lines around the recipe."""
+    inherited = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
+    return {key: value for key, value in os.environ.items() if key not in inherited}
 
 
 def free_port() -> int:
@@ -256,7 +269,11 @@ def sandbox(tmp_path_factory) -> Sandbox:
     (folder / "manage.py").symlink_to(REPO_ROOT / "manage.py")
     dropped = ("DJANGO_", "DATABASE_", "CELERY_", "PYTEST_", "SITE_BASE_URL", "CERTIFICATE_")
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(dropped) and k != "DEBUG"},
+        **{
+            k: v
+            for k, v in shell_env_outside_make().items()
+            if not k.startswith(dropped) and k != "DEBUG"
+        },
         "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
         "MEDIA_ROOT": str(folder / "media"),
         "STATIC_ROOT": str(folder / "static"),
@@ -282,6 +299,7 @@ def make_run(sandbox: Sandbox, port: int) -> str:
     recipe = subprocess.run(
         ["make", "-n", "run", f"PORT={port}"],
         cwd=REPO_ROOT,
+        env=shell_env_outside_make(),
         capture_output=True,
         text=True,
         timeout=60,
