@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from courses import xapi, xapi_multipart
+from courses.xapi import formats, storage, validation  # noqa: F401 - loaded with the views (decision 0013)
 from courses.models import XapiKeyKind, XapiStatement
 from lms import json_input
 from lms import services as lms_services
