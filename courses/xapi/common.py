@@ -80,6 +80,19 @@ ATTACHMENT_KEYS = {
     "sha2",
     "fileUrl",
 }
+#: The interaction types of xAPI 1.0.3 (Data 2.4.4.1.s8), spelled exactly so.
+INTERACTION_TYPES = (
+    "true-false",
+    "choice",
+    "fill-in",
+    "long-fill-in",
+    "matching",
+    "performance",
+    "sequencing",
+    "likert",
+    "numeric",
+    "other",
+)
 #: Interaction components of an activity definition, each a list of {id, description}.
 INTERACTION_COMPONENT_KEYS = ("choices", "scale", "source", "target", "steps")
 #: The SHA-2 functions an attachment's hash may come from, by the length of its hex digest.
@@ -97,6 +110,8 @@ DURATION_PATTERN = re.compile(
     r"^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$|^P\d+W$"
 )
 # A date and time with an offset (or Z): xAPI requires ISO 8601; we require the time zone.
+#: The offsets that say the local offset is unknown (RFC 3339 4.3), refused.
+UNKNOWN_OFFSET_PATTERN = re.compile(r"-00(:?00)?$")
 TIMESTAMP_PATTERN = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 )

@@ -90,7 +90,8 @@ def _agent_ids(agent: dict) -> dict:
 
 
 def _activity_ids_only(activity: dict) -> dict:
-    return {"objectType": "Activity", "id": activity.get("id")}
+    """An activity by its id alone (an object without objectType is an Activity)."""
+    return {"id": activity.get("id")}
 
 
 def _verb_id(verb: dict) -> dict:

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import langcodes
+
 from courses.xapi.common import (
     ACTIVITY_KEYS,
     AGENT_KEYS,
@@ -15,6 +17,8 @@ from courses.xapi.common import (
     DURATION_PATTERN,
     GROUP_KEYS,
     IFI_KEYS,
+    INTERACTION_COMPONENT_KEYS,
+    INTERACTION_TYPES,
     IRI_PATTERN,
     MBOX_PATTERN,
     MEDIA_TYPE_PATTERN,
@@ -24,6 +28,7 @@ from courses.xapi.common import (
     STATEMENT_KEYS,
     SUBSTATEMENT_KEYS,
     TIMESTAMP_PATTERN,
+    UNKNOWN_OFFSET_PATTERN,
     VERB_KEYS,
     VERSION_PATTERN,
     VOIDED,
@@ -56,6 +61,9 @@ def parse_uuid(value: Any, field: str) -> uuid.UUID:
 def parse_timestamp(value: Any, field: str) -> datetime:
     if not isinstance(value, str) or not TIMESTAMP_PATTERN.match(value):
         refuse(f"{field}: '{value}' is not an ISO 8601 timestamp with a time zone.")
+    if UNKNOWN_OFFSET_PATTERN.search(value):
+        # RFC 3339 4.3: -00:00 says the offset is unknown; xAPI (Data 2.4.7) refuses it.
+        refuse(f"{field}: '{value}' has the offset -00:00 (unknown); use Z or +00:00.")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -83,11 +91,20 @@ def iri_check(value: Any, field: str) -> str:
     return value
 
 
+def language_tag_check(value: Any, field: str) -> str:
+    """An RFC 5646 language tag, checked by :mod:`langcodes` (xAPI Data 4.2 / 2.2.s4.b2)."""
+    if not isinstance(value, str) or not langcodes.tag_is_valid(value):
+        refuse(f"{field}: {value!r} is not an RFC 5646 language tag.")
+    return value
+
+
 def _language_map(value: Any, field: str) -> None:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         refuse(f"{field}: must be a language map (language tag → string).")
+    for tag in value:
+        language_tag_check(tag, f"{field} key")
 
 
 def _extensions(value: Any, field: str) -> None:
@@ -178,7 +195,47 @@ def _validate_activity(activity: dict, field: str) -> str:
                 iri_check(definition[key], f"{field}.definition.{key}")
         if "extensions" in definition:
             _extensions(definition["extensions"], f"{field}.definition.extensions")
+        _validate_interaction(definition, f"{field}.definition")
     return activity_id
+
+
+def _validate_interaction(definition: dict, field: str) -> None:
+    """interactionType one of xAPI's, spelled as they are (Data 2.4.4.1.s8), and interaction
+    components only with it (Data 2.4.4.1.s9): each a list of {id, description}."""
+    components = (*INTERACTION_COMPONENT_KEYS, "correctResponsesPattern")
+    given = [key for key in components if key in definition]
+    if "interactionType" not in definition:
+        if given:
+            refuse(f"{field}.{given[0]}: allowed only with an interactionType.")
+        return
+    interaction_type = definition["interactionType"]
+    if not isinstance(interaction_type, str) or interaction_type not in INTERACTION_TYPES:
+        refuse(
+            f"{field}.interactionType: {interaction_type!r} is not one of "
+            f"{', '.join(INTERACTION_TYPES)}."
+        )
+    if "correctResponsesPattern" in definition:
+        pattern = definition["correctResponsesPattern"]
+        if not isinstance(pattern, list) or not all(isinstance(item, str) for item in pattern):
+            refuse(f"{field}.correctResponsesPattern: must be a list of strings.")
+    for key in INTERACTION_COMPONENT_KEYS:
+        if key not in definition:
+            continue
+        items = definition[key]
+        if not isinstance(items, list):
+            refuse(f"{field}.{key}: must be a list of interaction components.")
+        seen = set()
+        for index, item in enumerate(items):
+            where = f"{field}.{key}[{index}]"
+            component = _object(item, where)
+            _only(component, {"id", "description"}, where)
+            if not isinstance(component.get("id"), str) or not component["id"]:
+                refuse(f"{where}.id: required string.")
+            if component["id"] in seen:
+                refuse(f"{where}.id: '{component['id']}' appears twice.")
+            seen.add(component["id"])
+            if "description" in component:
+                _language_map(component["description"], f"{where}.description")
 
 
 @dataclass(frozen=True)
@@ -269,8 +326,8 @@ def _validate_context(value: Any, field: str, object_info: ObjectInfo, obj: dict
                 refuse(f"{field}.{key}: allowed only when the object is an Activity.")
             if not isinstance(context[key], str):
                 refuse(f"{field}.{key}: must be a string.")
-    if "language" in context and not isinstance(context["language"], str):
-        refuse(f"{field}.language: must be a language tag.")
+    if "language" in context:
+        language_tag_check(context["language"], f"{field}.language")
     if "statement" in context:
         ref = _object(context["statement"], f"{field}.statement")
         if ref.get("objectType") != "StatementRef":
@@ -337,6 +394,18 @@ def _validate_attachments(value: Any, field: str) -> None:
             iri_check(attachment["fileUrl"], f"{where}.fileUrl")
 
 
+def _validate_authority(value: Any) -> None:
+    """An Agent, or an anonymous Group of two Agents: an OAuth consumer and its user
+    (Data 2.4.9.s3.b1)."""
+    validate_agent(value, "authority")
+    if value.get("objectType") != "Group":
+        return
+    if any(key in value for key in IFI_KEYS):
+        refuse("authority: a Group authority must be anonymous (no identifier).")
+    if len(value.get("member") or ()) != 2:
+        refuse("authority: a Group authority has exactly two members (OAuth consumer and user).")
+
+
 @dataclass(frozen=True)
 class ValidStatement:
     id: uuid.UUID
@@ -366,7 +435,7 @@ def statement_validate(value: Any, *, statement_id: uuid.UUID | None = None) -> 
     ):
         refuse(f"version: '{statement['version']}' is not 1.0.x.")
     if "authority" in statement:
-        validate_agent(statement["authority"], "authority")
+        _validate_authority(statement["authority"])
     if "attachments" in statement:
         _validate_attachments(statement["attachments"], "attachments")
     voids = None
