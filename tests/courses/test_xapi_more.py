@@ -291,7 +291,7 @@ def test_format_ids_keeps_only_identifiers(client, key_a):
     ).json()
     assert got["actor"] == {"objectType": "Agent", "mbox": "mailto:alice@example.org"}
     assert got["verb"] == {"id": ADL + "answered"}
-    assert got["object"] == {"objectType": "Activity", "id": ACTIVITY}
+    assert got["object"] == {"id": ACTIVITY}
     assert got["context"]["instructor"] == {"objectType": "Agent", **BOB}
     # An anonymous group is identified by its members.
     assert got["context"]["team"] == {
@@ -299,7 +299,7 @@ def test_format_ids_keeps_only_identifiers(client, key_a):
         "member": [{"objectType": "Agent", "mbox": "mailto:carol@example.org"}],
     }
     assert got["context"]["contextActivities"] == {
-        "parent": [{"objectType": "Activity", "id": PARENT}]
+        "parent": [{"id": PARENT}]
     }
     assert got["authority"] == {
         "objectType": "Agent",
@@ -511,11 +511,6 @@ def test_attachment_with_put_and_content_kept_once(client, key_a, media):
         ),
         (statement(), [CONTENT], "is not the content of any attachment"),
         (
-            statement(attachments=[attachment(length=3)]),
-            [CONTENT],
-            "attachments[0].length: is 3, but its part has",
-        ),
-        (
             statement(attachments=[attachment()]),
             [{"content": CONTENT, "encoding": "base64"}],
             "Part 2: needs Content-Transfer-Encoding: binary",
@@ -546,7 +541,6 @@ def test_attachment_with_put_and_content_kept_once(client, key_a, media):
         "missing part",
         "part of no attachment",
         "part without attachments",
-        "wrong length",
         "base64 part",
         "no transfer encoding",
         "bad hash",

@@ -1,0 +1,272 @@
+"""The document resources (Communication 2.2–2.7): State, Activity Profile, Agent Profile,
+and the Activities and Agents resources that describe what the statements name.
+
+Documents are kept per institution (:class:`courses.xapi.models.XapiDocument`); an API key
+reads and writes only its institution's. Writes take the row's lock (or its unique
+constraint, for a new document) in a transaction, so that two concurrent PUTs with the same
+``If-Match`` end one 204 and one 412, and two PUTs of a new document write one row.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from courses.models import XapiStatement, XapiStatementKey
+from courses.xapi.common import json_parse, refuse
+from courses.xapi.models import XapiDocument, XapiDocumentKind
+from lms.models import Institution
+
+JSON = "application/json"
+#: How many statements naming an activity the Activities resource merges, newest first.
+ACTIVITY_STATEMENTS = 50
+
+
+@dataclass(frozen=True)
+class DocumentScope:
+    """What names a document (or, without ``document_id``, the documents listed together)."""
+
+    kind: str
+    activity_id: str = ""
+    agent: str = ""  # the agent's inverse functional identifier key
+    registration: str = ""
+    document_id: str = ""
+
+    def listing(self) -> str:
+        return _digest(self.kind, self.activity_id, self.agent, self.registration)
+
+    def scope(self) -> str:
+        return _digest(self.listing(), self.document_id)
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """The request's ``If-Match`` / ``If-None-Match`` (RFC 2616, 14.24 and 14.26)."""
+
+    if_match: str | None = None
+    if_none_match: str | None = None
+
+    def given(self) -> bool:
+        return self.if_match is not None or self.if_none_match is not None
+
+
+@dataclass(frozen=True)
+class Sent:
+    content: bytes
+    content_type: str
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def etag_of(content: bytes) -> str:
+    return hashlib.sha1(content, usedforsecurity=False).hexdigest()
+
+
+def _tags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",") if tag.strip()}
+
+
+def _preconditions_check(existing: XapiDocument | None, pre: Preconditions) -> None:
+    if pre.if_match is not None:
+        tags = _tags(pre.if_match)
+        if existing is None or ("*" not in tags and existing.etag not in tags):
+            refuse("If-Match: the document has changed or does not exist.", status=412)
+    if pre.if_none_match is not None and existing is not None:
+        tags = _tags(pre.if_none_match)
+        if "*" in tags or existing.etag in tags:
+            refuse("If-None-Match: the document exists already.", status=412)
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() == JSON
+
+
+def _json_object(content: bytes, what: str) -> dict:
+    value = json_parse(content or b"null", what)
+    if not isinstance(value, dict):
+        refuse(f"{what}: must be a JSON object to be merged.")
+    return value
+
+
+def document_get(*, institution: Institution, scope: DocumentScope) -> XapiDocument | None:
+    return XapiDocument.objects.filter(institution=institution, scope=scope.scope()).first()
+
+
+def document_ids(
+    *, institution: Institution, scope: DocumentScope, since: datetime | None
+) -> list[str]:
+    """The ids of the documents listed together under ``scope``, updated after ``since``."""
+    documents = XapiDocument.objects.filter(
+        institution=institution, listing=scope.listing(), kind=scope.kind
+    )
+    if since is not None:
+        documents = documents.filter(updated__gt=since)
+    return list(documents.order_by("document_id").values_list("document_id", flat=True))
+
+
+def document_put(
+    *, institution: Institution, scope: DocumentScope, sent: Sent, pre: Preconditions
+) -> XapiDocument:
+    """Store ``sent`` as the document, replacing what was there.
+
+    A profile that exists is replaced only under ``If-Match`` or ``If-None-Match`` (else 409,
+    Communication 3.1); a precondition that fails is 412; nothing changes then."""
+
+    def replacing(existing: XapiDocument | None) -> Sent:
+        if existing is not None and scope.kind != XapiDocumentKind.STATE and not pre.given():
+            refuse(
+                "This profile exists: replace it with If-Match (its ETag), or create it only "
+                "if new with If-None-Match: *.",
+                status=409,
+            )
+        return sent
+
+    return _document_write(institution, scope, pre, replacing)
+
+
+def document_post(
+    *, institution: Institution, scope: DocumentScope, sent: Sent, pre: Preconditions
+) -> XapiDocument:
+    """Merge ``sent`` into the document (Communication 2.2.s7): the top-level properties of
+    two JSON objects, the sent ones winning; stored as sent when there is none yet. A JSON
+    document that is not a JSON object, or a merge of a non-JSON document, is 400."""
+    if _is_json(sent.content_type):
+        _json_object(sent.content, "The document")
+
+    def merged(existing: XapiDocument | None) -> Sent:
+        if existing is None:
+            return sent
+        if not (_is_json(sent.content_type) and _is_json(existing.content_type)):
+            refuse(
+                "Only application/json documents are merged by POST: the stored or the sent "
+                "document is not; replace it with PUT."
+            )
+        document = _json_object(bytes(existing.content), "The stored document")
+        document.update(_json_object(sent.content, "The document"))
+        return Sent(json.dumps(document, ensure_ascii=False).encode(), JSON)
+
+    return _document_write(institution, scope, pre, merged)
+
+
+def _document_write(institution, scope: DocumentScope, pre: Preconditions, content_of):
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                existing = (
+                    XapiDocument.objects.select_for_update()
+                    .filter(institution=institution, scope=scope.scope())
+                    .first()
+                )
+                _preconditions_check(existing, pre)
+                sent = content_of(existing)
+                return _document_save(institution, scope, existing, sent)
+        except IntegrityError:
+            continue  # created by a parallel request a moment ago: now it is there to lock
+    refuse("The document changed while it was written; send the request again.", status=409)
+
+
+def _document_save(institution, scope: DocumentScope, existing, sent: Sent) -> XapiDocument:
+    document = existing or XapiDocument(
+        institution=institution,
+        kind=scope.kind,
+        scope=scope.scope(),
+        listing=scope.listing(),
+        activity_id=scope.activity_id,
+        agent=scope.agent,
+        registration=scope.registration,
+        document_id=scope.document_id,
+    )
+    document.content = sent.content
+    document.content_type = (sent.content_type or "application/octet-stream")[:255]
+    document.etag = etag_of(sent.content)
+    document.updated = timezone.now()
+    if existing is None:
+        document.save(force_insert=True)
+    else:
+        document.save(update_fields=["content", "content_type", "etag", "updated"])
+    return document
+
+
+def document_delete(*, institution: Institution, scope: DocumentScope, pre: Preconditions) -> None:
+    """Delete the document (with ``If-Match`` honoured), or, for State without a stateId,
+    every document listed under ``scope``."""
+    with transaction.atomic():
+        if not scope.document_id:
+            XapiDocument.objects.filter(
+                institution=institution, listing=scope.listing(), kind=scope.kind
+            ).delete()
+            return
+        existing = (
+            XapiDocument.objects.select_for_update()
+            .filter(institution=institution, scope=scope.scope())
+            .first()
+        )
+        if pre.if_match is not None:
+            _preconditions_check(existing, Preconditions(if_match=pre.if_match))
+        if existing is not None:
+            existing.delete()
+
+
+# --- Activities and Agents --------------------------------------------------------------------
+
+
+def activity_object(*, institution: Institution, activity_id: str) -> dict:
+    """The Activity with the definition the institution's statements give it, merged:
+    language maps join their languages, other properties take the newest statement's."""
+    statement_ids = XapiStatementKey.objects.filter(
+        institution=institution, kind="activity", key=activity_id[:600]
+    ).values("statement_id")
+    raws = (
+        XapiStatement.objects.filter(institution=institution, pk__in=statement_ids)
+        .order_by("-pk")
+        .values_list("raw", flat=True)[:ACTIVITY_STATEMENTS]
+    )
+    definition: dict = {}
+    for raw in reversed(list(raws)):
+        for activity in _activities_in(raw):
+            if activity.get("id") == activity_id and isinstance(activity.get("definition"), dict):
+                _definition_merge(definition, activity["definition"])
+    activity = {"objectType": "Activity", "id": activity_id}
+    if definition:
+        activity["definition"] = definition
+    return activity
+
+
+def _activities_in(statement: dict):
+    target = statement.get("object")
+    if isinstance(target, dict):
+        if target.get("objectType", "Activity") == "Activity":
+            yield target
+        elif target.get("objectType") == "SubStatement":
+            yield from _activities_in(target)
+    context = statement.get("context")
+    if isinstance(context, dict) and isinstance(context.get("contextActivities"), dict):
+        for items in context["contextActivities"].values():
+            for item in items if isinstance(items, list) else [items]:
+                if isinstance(item, dict):
+                    yield item
+
+
+def _definition_merge(into: dict, definition: dict) -> None:
+    for key, value in definition.items():
+        if key in ("name", "description") and isinstance(value, dict):
+            into[key] = {**into.get(key, {}), **value}
+        else:
+            into[key] = value
+
+
+def person_object(agent: dict) -> dict:
+    """The Person the LRS knows for an Agent: its names and identifiers, each a list
+    (Communication 2.4). The LRS joins no identities, so the Person is the Agent's own."""
+    person: dict = {"objectType": "Person"}
+    if isinstance(agent.get("name"), str):
+        person["name"] = [agent["name"]]
+    for key in ("mbox", "mbox_sha1sum", "openid", "account"):
+        if key in agent:
+            person[key] = [agent[key]]
+    return person
