@@ -12,5 +12,7 @@ urlpatterns = [
     path("regulation/planning/", views.planning_view, name="planning"),
     path("regulation/planning/population/", views.population_upload, name="population_upload"),
     path("regulation/planning/target/", views.target_update, name="target_update"),
+    path("register/", views.register_search, name="register"),
+    path("register/<slug:body_slug>/", views.register_search, name="register_body"),
     path("regulation/export/<str:view>.<str:fmt>", views.export, name="export"),
 ]

@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from certificates import verification_cache
 from competencies import selectors as competency_selectors
 from lms.downloads import attachment_header
 from lms.spreadsheets import csv_write_rows, xlsx_bytes
-from regulation import charts, planning, selectors, services, statistics, tables
+from regulation import charts, planning, register, selectors, services, statistics, tables
 from regulation.forms import FiltersForm, PopulationUploadForm, TargetForm
 
 
@@ -238,3 +239,45 @@ def export(request, view: str, fmt: str):
         )
     response["Content-Disposition"] = attachment_header(filename)
     return response
+
+
+# --- The register ----------------------------------------------------------------------------
+
+
+def register_search(request, body_slug: str | None = None):
+    """The public register: anyone searches a body's listed workers; the body's own
+    regulators search every worker of its jurisdiction. Rate-limited like verification."""
+    all_bodies = list(selectors.bodies())
+    body = (
+        selectors.body_by_slug(slug=body_slug)
+        if body_slug
+        else (all_bodies[0] if len(all_bodies) == 1 else None)
+    )
+    if body_slug and body is None:
+        raise Http404
+    text = request.GET.get("q", "").strip()[:200]
+    everyone = body is not None and selectors.body_of(user=request.user) == body
+    context = {
+        "body": body,
+        "bodies": all_bodies,
+        "q": text,
+        "everyone": everyone,
+        "min_length": register.MIN_QUERY_LENGTH,
+        "entries": None,
+    }
+    if body is not None and text:
+        if not everyone:
+            allowance = verification_cache.lookup_allowed(
+                client=verification_cache.client_of(request)
+            )
+            if not allowance.allowed:
+                response = render(
+                    request,
+                    "regulation/register.html",
+                    {**context, "error": _("Too many searches. Wait a minute, then try again.")},
+                    status=429,
+                )
+                response["Retry-After"] = str(allowance.retry_after)
+                return response
+        context["entries"] = register.search(body=body, text=text, everyone=everyone)
+    return render(request, "regulation/register.html", context)
