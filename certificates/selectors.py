@@ -44,6 +44,7 @@ __all__ = [
     "certificate_rule_for",
     "certificates_by_codes",
     "certificates_expiring",
+    "certificates_of",
     "certificates_for_institutions",
     "criteria_check",
     "learner_certificates",
@@ -108,3 +109,8 @@ def register_filter(
     if course is not None:
         certificates = certificates.filter(course=course)
     return certificates
+
+
+def certificates_of(*, learner_ids) -> QuerySet[Certificate]:
+    """Certificates of the learners ``learner_ids`` (a list or a subquery), to count from."""
+    return Certificate.objects.filter(learner_id__in=learner_ids)

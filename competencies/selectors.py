@@ -27,6 +27,7 @@ from competencies.models import (
     EvidenceSource,
     Framework,
     FrameworkStatus,
+    ItemKind,
     ItemType,
     ParentAssociation,
     ScaleLevel,
@@ -562,3 +563,24 @@ def _attainment_state_of(rows) -> AttainmentState:
         else:
             state.tops[learner_id, competency_id] = rest[0]
     return state
+
+
+def framework_competencies(*, framework: Framework) -> QuerySet[CompetencyItem]:
+    """The framework's competencies (not its domains or indicators), in tree order."""
+    return CompetencyItem.objects.filter(framework=framework, kind=ItemKind.COMPETENCY).order_by(
+        "parent__order", "order", "pk"
+    )
+
+
+def published_frameworks() -> QuerySet[Framework]:
+    return Framework.objects.filter(status=FrameworkStatus.PUBLISHED).order_by("title", "version")
+
+
+def proficient_attainments(*, framework: Framework) -> QuerySet[CompetencyAttainment]:
+    """Attainments in ``framework`` at its proficient level or above."""
+    proficient = ScaleLevel.objects.filter(framework=framework, is_proficient=True).first()
+    if proficient is None:
+        return CompetencyAttainment.objects.none()
+    return CompetencyAttainment.objects.filter(
+        framework=framework, level__order__gte=proficient.order
+    )

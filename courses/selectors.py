@@ -831,3 +831,11 @@ def xapi_statement_stored_read(institution, statement_id) -> sql.Read:
         XapiStatement,
         lambda statements: statements[0] if statements else None,
     )
+
+
+# --- Regulators' statistics -----------------------------------------------------------------
+
+
+def enrolments_of(*, learner_ids) -> QuerySet[Enrolment]:
+    """Enrolments of the learners ``learner_ids`` (a list or a subquery), to count from."""
+    return Enrolment.objects.filter(learner_id__in=learner_ids)

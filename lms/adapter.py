@@ -4,6 +4,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from wagtail import hooks
 
 from lms import lockout, selectors
 
@@ -14,6 +15,10 @@ class AccountAdapter(DefaultAccountAdapter):
         return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
 
     def get_login_redirect_url(self, request):
+        # An installed app may send its people to their own page (regulators: their workspace).
+        for landing in hooks.get_hooks("login_redirect_url"):
+            if url := landing(request):
+                return url
         user = request.user
         is_trainee = not (
             user.is_superuser or user.memberships.exists() or selectors.user_is_regulator(user=user)

@@ -30,6 +30,7 @@ class LearnerProfileForm(forms.ModelForm):
             "district",
             "worker_registration_number",
             "preferred_language",
+            "listed_in_register",
         ]
         widgets = {
             "cadre": forms.RadioSelect,

@@ -144,6 +144,14 @@ class LearnerProfile(models.Model):
     preferred_language = models.CharField(
         _("preferred language"), max_length=10, choices=language_choices, default="en"
     )
+    listed_in_register = models.BooleanField(
+        _("list me in the public register"),
+        default=False,
+        help_text=_(
+            "Anyone may then find your name, cadre and valid certificates in your regulatory "
+            "body's public register. Off by default."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

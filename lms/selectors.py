@@ -161,3 +161,14 @@ def learners_by_external_id_read(institution: Institution, external_ids) -> sql.
 def learner_identities_of(*, user_id: int) -> QuerySet[LearnerIdentity]:
     """The external ids a learner is known by, one per institution that registered them."""
     return LearnerIdentity.objects.select_related("institution").filter(user_id=user_id)
+
+
+def learner_profiles_in(*, country: str, regions=()) -> QuerySet[LearnerProfile]:
+    """Learner profiles of a country (and, when ``regions`` are given, of those regions):
+    the workers a regulatory body's jurisdiction covers."""
+    profiles = LearnerProfile.objects.filter(country=country)
+    return profiles.filter(region__in=list(regions)) if regions else profiles
+
+
+def institutions_in(*, country: str) -> QuerySet[Institution]:
+    return Institution.objects.filter(country=country)

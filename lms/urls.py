@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("competencies.urls")),
     path("learn/", include("courses.urls")),
     path("", include("certificates.urls")),
+    path("", include("regulation.urls")),
 ]
 
 if settings.DEBUG:

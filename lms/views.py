@@ -37,7 +37,11 @@ def profile(request):
 def dashboard(request):
     """'My learning': the trainee's courses, progress and certificates."""
     profile = selectors.learner_profile_for(user=request.user)
-    if profile is None and not request.user.memberships.exists():
+    if (
+        profile is None
+        and not request.user.memberships.exists()
+        and not selectors.user_is_regulator(user=request.user)
+    ):
         return redirect("lms:profile")
     # Each installed app adds its own section (courses, competencies, certificates) through
     # the ``learner_dashboard_panels`` hook; the core app knows none of them.

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "competencies",
     "courses",
     "certificates",
+    "regulation",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

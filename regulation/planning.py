@@ -1,0 +1,57 @@
+"""Workers per 100,000 children by region, against the body's target."""
+
+import math
+from dataclasses import dataclass
+
+from django.db.models import Count
+from django.utils import timezone
+
+from regulation import selectors, statistics
+from regulation.models import RegulatoryBody
+
+PER_CHILDREN = 100_000
+
+
+@dataclass
+class RegionPlan:
+    region: str
+    children: int
+    total_population: int
+    workers: int  # holding a valid certificate today
+    per_100k: float
+    target_per_100k: float | None
+    needed: int | None
+    gap: int | None  # workers still needed to reach the target (0 when reached)
+
+
+def plan(*, body: RegulatoryBody, filters: statistics.Filters, today=None) -> list[RegionPlan]:
+    """One row per region with population figures, fewest workers per child first."""
+    today = today or timezone.localdate()
+    valid = (
+        statistics.certificates(body=body, filters=filters)
+        .filter(statistics.valid_on(today))
+        .values("learner__learner_profile__region")
+        .annotate(n=Count("learner_id", distinct=True))
+        .order_by()
+        .values_list("learner__learner_profile__region", "n")
+    )
+    held = dict(valid)
+    target = body.children_per_worker_target
+    rows = []
+    for figure in selectors.population_figures(body=body):
+        workers = held.get(figure.region, 0)
+        per_100k = workers * PER_CHILDREN / figure.children if figure.children else 0.0
+        needed = math.ceil(figure.children / target) if target else None
+        rows.append(
+            RegionPlan(
+                region=figure.region,
+                children=figure.children,
+                total_population=figure.total_population,
+                workers=workers,
+                per_100k=round(per_100k, 1),
+                target_per_100k=round(PER_CHILDREN / target, 1) if target else None,
+                needed=needed,
+                gap=max(needed - workers, 0) if needed is not None else None,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.per_100k, r.region))

@@ -1,0 +1,61 @@
+"""Reads of the regulation app: who works for which body, and what its jurisdiction holds.
+
+A regulator sees the workers of their body's jurisdiction only: every read here starts from
+:func:`jurisdiction_profiles`, so nothing outside it can reach a page, an export or the API.
+"""
+
+from django.db.models import QuerySet
+
+from lms import selectors as lms_selectors
+from lms.models import Institution, LearnerProfile
+from regulation.models import PopulationFigure, RegulatorMembership, RegulatoryBody
+
+
+def body_of(*, user) -> RegulatoryBody | None:
+    """The regulatory body ``user`` works for, or None."""
+    if not user.is_authenticated:
+        return None
+    membership = RegulatorMembership.objects.select_related("body").filter(user=user).first()
+    return membership.body if membership else None
+
+
+def body_by_slug(*, slug: str) -> RegulatoryBody | None:
+    return RegulatoryBody.objects.filter(slug=slug).first()
+
+
+def bodies() -> QuerySet[RegulatoryBody]:
+    return RegulatoryBody.objects.all()
+
+
+def jurisdiction_profiles(*, body: RegulatoryBody) -> QuerySet[LearnerProfile]:
+    """Profiles of the workers in the body's country (and regions, when it names some)."""
+    return lms_selectors.learner_profiles_in(country=body.country, regions=body.regions)
+
+
+def jurisdiction_institutions(*, body: RegulatoryBody) -> QuerySet[Institution]:
+    return lms_selectors.institutions_in(country=body.country).order_by("name")
+
+
+def jurisdiction_regions(*, body: RegulatoryBody) -> list[str]:
+    """The regions workers of the jurisdiction name, and those of the population figures."""
+    named = set(
+        jurisdiction_profiles(body=body)
+        .exclude(region="")
+        .values_list("region", flat=True)
+        .distinct()
+    )
+    named.update(population_figures(body=body).values_list("region", flat=True))
+    return sorted(named)
+
+
+def jurisdiction_districts(*, body: RegulatoryBody) -> list[str]:
+    return sorted(
+        jurisdiction_profiles(body=body)
+        .exclude(district="")
+        .values_list("district", flat=True)
+        .distinct()
+    )
+
+
+def population_figures(*, body: RegulatoryBody) -> QuerySet[PopulationFigure]:
+    return PopulationFigure.objects.filter(body=body)
