@@ -6,6 +6,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from lms import lockout, selectors
+from lms.landing import landing_url
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -14,13 +15,15 @@ class AccountAdapter(DefaultAccountAdapter):
         return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
 
     def get_login_redirect_url(self, request):
+        """Where a log-in without ``?next=`` lands: the profile first for a new trainee,
+        else where the person's role works (:func:`lms.landing.landing_url`)."""
         user = request.user
         is_trainee = not (
             user.is_superuser or user.memberships.exists() or selectors.user_is_regulator(user=user)
         )
         if is_trainee and selectors.learner_profile_for(user=user) is None:
             return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
-        return super().get_login_redirect_url(request)
+        return landing_url(user)
 
     def authenticate(self, request, **credentials):
         """A locked-out log-in answers 429 with ``Retry-After`` (lms.lockout), not a form error."""
