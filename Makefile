@@ -15,13 +15,18 @@ $(UV):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # uv installs exactly the versions in uv.lock; --inexact keeps uv itself in the venv.
+# --compile-bytecode writes the .pyc files once, at install: where Python may not write them
+# (PYTHONDONTWRITEBYTECODE, read-only images) every command would otherwise compile every
+# module it imports, every time it starts.
+UV_SYNC = $(UV) sync --frozen --inexact --compile-bytecode --quiet
+
 install: $(UV)
 	scripts/install-system-packages.sh
-	$(UV) sync --frozen --inexact --quiet
+	$(UV_SYNC)
 
 install-test: $(UV)
 	scripts/install-system-packages.sh --test
-	$(UV) sync --frozen --inexact --quiet
+	$(UV_SYNC)
 
 # The address it serves is the site's public address (links, QR codes, credentials), unless
 # SITE_BASE_URL is set in the environment.

@@ -9,17 +9,18 @@ from certificates.links import verification_url
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
 from courses import services as course_services
 from courses.models import CoursePage, ModulePage
-from lms.demo import DEMO_PASSWORD
+from lms.demo import DEMO_PASSWORD, DemoLogin
 from lms.services import learner_profile_save
 
 GRADUATE = "graduate"
 
 
 @transaction.atomic
-def seed() -> None:
+def seed() -> list[DemoLogin]:
+    """The demo certificate's template, rule and graduate; returns the graduate's login."""
     course = CoursePage.objects.filter(slug="case-management").first()
     if course is None:
-        return
+        return []
     institution = course.institution
     template, _created = CertificateTemplate.objects.get_or_create(
         institution=institution,
@@ -39,11 +40,22 @@ def seed() -> None:
         },
     )
     certificate = _seed_graduate(course)
-    if certificate is not None:
-        print(  # noqa: T201 - the seed command's output, for whoever tries the demo
-            f"  Demo certificate {certificate.display_code} (held by '{GRADUATE}'): "
-            f"{verification_url(certificate)}"
+    if certificate is None:
+        return []
+    print(  # noqa: T201 - the seed command's output, for whoever tries the demo
+        f"Demo certificate {certificate.display_code} (held by '{GRADUATE}'): "
+        f"{verification_url(certificate)}"
+    )
+    return [
+        DemoLogin(
+            GRADUATE,
+            "",
+            "trainee who finished the demo course",
+            None,
+            "/certificates/",
+            "My certificates: a finished course's certificate (PDF, credential, share link)",
         )
+    ]
 
 
 def _seed_graduate(course: CoursePage) -> Certificate | None:

@@ -22,4 +22,4 @@ def certificates_dashboard_panel(request):
 
 @hooks.register("seed_demo_data", order=30)
 def seed_certificates_demo():
-    demo.seed()
+    return demo.seed()

@@ -3,10 +3,19 @@
 :mod:`certificates.rate_limits` and :mod:`certificates.verification_cache` both run scripts
 on the Redis that Django's default cache uses, when it is one: one client (and connection
 pool) per process and server, made on first use, and each script registered once.
+
+The ``redis`` package is imported on first use: every process imports this module (through
+the admin's hooks), and most never run a script.
 """
 
-import redis
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.conf import settings
+
+if TYPE_CHECKING:
+    import redis
 
 #: The cache backends that are Redis: Django's, and ours that keeps its client (lms.cache).
 REDIS_CACHES = frozenset({"django.core.cache.backends.redis.RedisCache", "lms.cache.RedisCache"})
@@ -24,6 +33,8 @@ def redis_client() -> redis.Redis | None:
     server = (location.replace(";", ",").split(",") if isinstance(location, str) else location)[0]
     client = _clients.get(server)
     if client is None:
+        import redis
+
         options = {
             name: value
             for name, value in config.get("OPTIONS", {}).items()

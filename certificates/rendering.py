@@ -12,12 +12,10 @@ down (docs/performance.md has what each saves):
   as it is, while it decodes and re-compresses a PNG for every document (on a white
   certificate they look the same); the QR code is a PNG of one pixel a module, tiny;
 - the HTML that WeasyPrint reads names its images (``certificate-image:logo``) and
-  :class:`_Images` hands them over from memory, instead of carrying them as data URIs that
-  its HTML parser would read character by character. :func:`render_html` still gives the
-  self-contained document, images inline, for anyone who wants the HTML itself.
-
-:class:`_Images` fetches nothing else — no file, no network address — whatever a document
-names.
+  :mod:`certificates.pdf_writer` hands them over from memory (and fetches nothing else),
+  instead of carrying them as data URIs that its HTML parser would read character by
+  character. :func:`render_html` still gives the self-contained document, images inline,
+  for anyone who wants the HTML itself.
 """
 
 import base64
@@ -31,9 +29,6 @@ import segno
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from certificates.codes import check_symbol
 from certificates.models import Certificate, CertificateTemplate
@@ -48,17 +43,6 @@ SAMPLE_CODE_DATA = "SAMP1EC0DE000000"
 
 #: An image: its media type and bytes.
 ImageData = tuple[str, bytes]
-
-
-@functools.cache
-def _fonts() -> FontConfiguration:
-    return FontConfiguration()
-
-
-@functools.cache
-def _stylesheet(layout: str) -> CSS:
-    css = (STYLES / "base.css").read_text() + (STYLES / f"{layout}.css").read_text()
-    return CSS(string=css, font_config=_fonts())
 
 
 def _rendition(image, spec: str) -> ImageData | None:
@@ -132,32 +116,19 @@ def _document(
     return html, served
 
 
-class _Images(URLFetcher):
-    """Hands WeasyPrint the certificate's images from memory, and fetches nothing else."""
-
-    def __init__(self, images: dict[str, ImageData]):
-        super().__init__(allowed_protocols=())
-        self._images = images
-
-    def fetch(self, url, headers=None):
-        if url not in self._images:
-            raise ValueError(f"{url!r} is not one of the certificate's images")
-        mime, data = self._images[url]
-        return URLFetcherResponse(url, data, {"Content-Type": mime})
-
-
 def render_html(*, certificate: Certificate, verification_url: str) -> str:
     """The certificate as a self-contained HTML document (images inline)."""
     return _document(certificate=certificate, verification_url=verification_url, inline=True)[0]
 
 
 def render_pdf(*, certificate: Certificate, verification_url: str) -> bytes:
+    # WeasyPrint takes a second to import: only the processes that write a PDF pay for it.
+    from certificates import pdf_writer
+
     html, images = _document(
         certificate=certificate, verification_url=verification_url, inline=False
     )
-    return HTML(string=html, base_url=str(STYLES), url_fetcher=_Images(images)).write_pdf(
-        stylesheets=[_stylesheet(certificate.template.layout)], font_config=_fonts()
-    )
+    return pdf_writer.write_pdf(html, images, layout=certificate.template.layout)
 
 
 def sample_certificate(template: CertificateTemplate) -> Certificate:

@@ -40,7 +40,6 @@ import json
 import logging
 from typing import NamedTuple
 
-import redis
 from django.core.cache import caches
 
 from certificates import rate_limits
@@ -262,6 +261,8 @@ def counts_lock():
 
 
 def counts_unlock(lock) -> None:
+    import redis  # as in redis_scripts: only where Redis is used
+
     try:
         lock.release()
     except redis.exceptions.LockError:

@@ -7,6 +7,7 @@ from django.urls import reverse
 from wagtail import hooks
 
 from lms import lockout, selectors
+from lms.landing import landing_url
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -15,7 +16,9 @@ class AccountAdapter(DefaultAccountAdapter):
         return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
 
     def get_login_redirect_url(self, request):
-        # An installed app may send its people to their own page (regulators: their workspace).
+        """Where a log-in without ``?next=`` lands: a page an installed app names for the
+        person (the ``login_redirect_url`` hook: regulators' workspace), else the profile first
+        for a new trainee, else where the person's role works (:func:`lms.landing.landing_url`)."""
         for landing in hooks.get_hooks("login_redirect_url"):
             if url := landing(request):
                 return url
@@ -25,7 +28,7 @@ class AccountAdapter(DefaultAccountAdapter):
         )
         if is_trainee and selectors.learner_profile_for(user=user) is None:
             return reverse("lms:profile") + "?next=" + reverse("lms:dashboard")
-        return super().get_login_redirect_url(request)
+        return landing_url(user)
 
     def authenticate(self, request, **credentials):
         """A locked-out log-in answers 429 with ``Retry-After`` (lms.lockout), not a form error."""

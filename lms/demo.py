@@ -17,10 +17,15 @@ DEMO_PASSWORD = "learn-and-protect"
 
 @dataclass(frozen=True)
 class DemoLogin:
+    """A demo login, as ``seed_demo`` prints it: who it is, and where to start trying it."""
+
     username: str
     email: str
     role: str
     institution_slug: str | None
+    #: The page to open first (a path on the site), and what to try there.
+    start: str = "/"
+    try_first: str = ""
 
 
 INSTITUTIONS = [
@@ -43,20 +48,70 @@ INSTITUTIONS = [
 ]
 
 LOGINS = [
-    DemoLogin("trainee", "", "trainee", None),
     DemoLogin(
-        "supervisor", "supervisor@example.org", InstitutionRole.SUPERVISOR, "ubuntu-institute"
+        "trainee",
+        "",
+        "trainee",
+        None,
+        "/learning/",
+        "My learning: enrol in the demo course and take its modules (logs in by username)",
     ),
-    DemoLogin("author", "author@example.org", InstitutionRole.AUTHOR, "ubuntu-institute"),
     DemoLogin(
-        "instructor", "instructor@example.org", InstitutionRole.INSTRUCTOR, "ubuntu-institute"
+        "supervisor",
+        "supervisor@example.org",
+        InstitutionRole.SUPERVISOR,
+        "ubuntu-institute",
+        "/learn/observations/",
+        "record a workplace observation of a trainee",
     ),
-    DemoLogin("manager", "manager@example.org", InstitutionRole.MANAGER, "ubuntu-institute"),
     DemoLogin(
-        "author-mekong", "author@mekong.example.org", InstitutionRole.AUTHOR, "mekong-college"
+        "author",
+        "author@example.org",
+        InstitutionRole.AUTHOR,
+        "ubuntu-institute",
+        "/admin/",
+        "Pages: edit the demo course and its modules, mapped to competencies",
     ),
-    DemoLogin("regulator", "regulator@council.example.org", "regulator", None),
-    DemoLogin("admin", "admin@example.org", "superuser", None),
+    DemoLogin(
+        "instructor",
+        "instructor@example.org",
+        InstitutionRole.INSTRUCTOR,
+        "ubuntu-institute",
+        "/admin/cohorts/",
+        "Cohorts: a cohort's progress and its competency grid",
+    ),
+    DemoLogin(
+        "manager",
+        "manager@example.org",
+        InstitutionRole.MANAGER,
+        "ubuntu-institute",
+        "/admin/",
+        "set up two-factor authentication, then API keys, webhooks and certificates",
+    ),
+    DemoLogin(
+        "author-mekong",
+        "author@mekong.example.org",
+        InstitutionRole.AUTHOR,
+        "mekong-college",
+        "/admin/",
+        "the same admin, showing only the other institution's pages",
+    ),
+    DemoLogin(
+        "regulator",
+        "regulator@council.example.org",
+        "regulator",
+        None,
+        "/admin/",
+        "set up two-factor authentication, then frameworks and certificate registers",
+    ),
+    DemoLogin(
+        "admin",
+        "admin@example.org",
+        "superuser",
+        None,
+        "/django-admin/",
+        "set up two-factor authentication, then everything (the Wagtail admin too)",
+    ),
 ]
 
 

@@ -137,7 +137,7 @@ HOW: dict[str, Run | DryRun | RunBy | NotRun] = {
     "make fuzz-api FUZZ_EXAMPLES=2000 FUZZ_SEED=7": DryRun("tests/lms/test_api_fuzz.py"),
     "manage.py check": Run((f"{PYTHON} check",)),
     # README: production.
-    "make install": DryRun("uv sync --frozen"),
+    "make install": DryRun("uv sync --frozen --inexact --compile-bytecode"),
     "export DJANGO_SETTINGS_MODULE=lms.settings.production SECRET_KEY=… "
     "ALLOWED_HOSTS=learning.example.org DATABASE_URL=postgres://lms:…@db/lms "
     "CELERY_BROKER_URL=redis://redis:6379/0 CACHE_URL=redis://redis:6379/1 "

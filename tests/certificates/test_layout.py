@@ -22,6 +22,7 @@ DELIBERATE_LAZY_IMPORTS = {
     ("certificates.apps", "certificates.tasks"),
     # WeasyPrint takes seconds to import; only the processes that render need it.
     ("certificates.delivery", "certificates.rendering"),
+    ("certificates.rendering", "certificates.pdf_writer"),
 }
 
 
