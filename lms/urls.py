@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("lms.app_urls")),
     path("", include("competencies.urls")),
     path("learn/", include("courses.urls")),
+    path("", include("courses.offline_urls")),
     path("", include("certificates.urls")),
     path("", include("regulation.urls")),
 ]
