@@ -188,7 +188,7 @@ def test_state_larger_than_the_limit_is_413(client, key_a, settings):
 def test_an_institutions_key_never_sees_anothers_documents(client, key_a, key_b):
     send(client, "PUT", STATE, state_params(), key_a, {"mine": "a"})
     profile = {"activityId": ACTIVITY, "profileId": "p"}
-    send(client, "PUT", ACTIVITY_PROFILE, profile, key_a, {"mine": "a"})
+    send(client, "PUT", ACTIVITY_PROFILE, profile, key_a, {"mine": "a"}, HTTP_IF_NONE_MATCH="*")
     # B reads nothing of A's, lists nothing, and its writes and deletes leave A's alone.
     assert send(client, "GET", STATE, state_params(), key_b).status_code == 404
     assert send(client, "GET", STATE, state_params(stateId=None), key_b).json() == []
@@ -226,9 +226,13 @@ def test_xapi_00322_profile_etag_is_a_quoted_sha1_and_if_match_guards_put(client
     assert send(client, "GET", ACTIVITY_PROFILE, params, key_a).json() == {"v": 2}
 
 
-def test_xapi_00273_profile_put_over_an_existing_one_without_etag_is_409(client, key_a):
+def test_xapi_00273_profile_put_without_etag_headers_is_refused(client, key_a):
     params = {"agent": json.dumps(AGENT), "profileId": "prefs"}
-    assert send(client, "PUT", AGENT_PROFILE, params, key_a, {"v": 1}).status_code == 204
+    new = send(client, "PUT", AGENT_PROFILE, params, key_a, {"v": 1})
+    assert new.status_code == 400
+    assert not XapiDocument.objects.exists()
+    created = send(client, "PUT", AGENT_PROFILE, params, key_a, {"v": 1}, HTTP_IF_NONE_MATCH="*")
+    assert created.status_code == 204
     response = send(client, "PUT", AGENT_PROFILE, params, key_a, {"v": 2})
     assert response.status_code == 409
     assert "If-Match" in response.json()["error"]
