@@ -1,9 +1,10 @@
 """Each workspace view as a table: the rows its page shows beside the chart and its
 CSV and XLSX exports hold. One function per view; the first row is the header."""
 
+from django.http import Http404
 from django.utils.translation import gettext as _
 
-from regulation import planning, statistics
+from regulation import cpd, planning, statistics
 from regulation.models import RegulatoryBody
 
 
@@ -90,3 +91,37 @@ def planning_table(*, body: RegulatoryBody, filters: statistics.Filters) -> list
             for r in rows
         ],
     ]
+
+
+def cpd_behind_table(*, body: RegulatoryBody, requirement_id: str, region: str) -> list:
+    """Who is behind on one of the body's requirements (another body's is not found)."""
+    requirement = cpd.requirements_of_body(body=body).filter(pk=_int(requirement_id)).first()
+    if requirement is None:
+        raise Http404
+    return [
+        [
+            _("Worker"),
+            _("Registration number"),
+            _("Region"),
+            _("Cadre"),
+            _("Hours done"),
+            _("Hours required"),
+            _("Hours remaining"),
+        ],
+        *[
+            [
+                r.name,
+                r.registration_number,
+                r.region,
+                r.cadre,
+                float(r.done),
+                float(r.required),
+                float(r.remaining),
+            ]
+            for r in cpd.behind(requirement=requirement, region=region)
+        ],
+    ]
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() else 0

@@ -203,7 +203,7 @@ def target_update(request):
     return redirect("regulation:planning")
 
 
-EXPORTS = {"statistics", "months", "expiring", "heat-map", "planning"}
+EXPORTS = {"statistics", "months", "expiring", "heat-map", "planning", "cpd-behind"}
 
 
 @regulator_required
@@ -224,6 +224,12 @@ def export(request, view: str, fmt: str):
         _frameworks, framework = _framework(request)
         rows = tables.heat_map_table(
             statistics.heat_map(body=body, filters=filters, framework=framework)
+        )
+    elif view == "cpd-behind":
+        rows = tables.cpd_behind_table(
+            body=body,
+            requirement_id=request.GET.get("requirement", ""),
+            region=request.GET.get("region", ""),
         )
     else:
         rows = tables.planning_table(body=body, filters=filters)
