@@ -236,3 +236,27 @@ class CpdReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.requirement} · {self.learner} · {self.days_before} days"
+
+
+class RegulatorApiKey(models.Model):
+    """A secret a regulatory body's own systems use to read its register, statistics and
+    CPD status through the API. Only a SHA-256 digest is kept; the key is shown once."""
+
+    body = models.ForeignKey(RegulatoryBody, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100, help_text=_("What uses this key."))
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_digest = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("regulator API key")
+        verbose_name_plural = _("regulator API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

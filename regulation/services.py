@@ -3,7 +3,10 @@ and CPD (requirements, activities and their approval, reminders)."""
 
 import csv
 import datetime
+import hashlib
 import io
+import re
+import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -19,6 +22,7 @@ from regulation.models import (
     CpdReminder,
     CpdRequirement,
     PopulationFigure,
+    RegulatorApiKey,
     RegulatorMembership,
     RegulatoryBody,
 )
@@ -328,3 +332,58 @@ def _remind(profile, requirement, *, done, days: int) -> None:
             "to": [address],
         }
     transaction.on_commit(lambda: send_email.delay(message))
+
+
+# --- Regulator API keys ------------------------------------------------------------------------
+
+#: What every regulator key begins with (an institution's begins with another word).
+REGULATOR_KEY_PREFIX = "sswreg"
+_KEY_ID = re.compile(r"^[0-9a-f]{12}$")
+#: How stale a key's "last used" may be before a request writes it again.
+KEY_TOUCH_INTERVAL = datetime.timedelta(minutes=5)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def regulator_api_key_create(
+    *, body: RegulatoryBody, name: str, created_by
+) -> tuple[RegulatorApiKey, str]:
+    """Create a key of ``body``; return it with its secret, never stored nor shown again."""
+    name = name.strip()
+    if not name:
+        raise ValueError(_("Name the system that will use the key."))
+    prefix = secrets.token_hex(6)
+    key = f"{REGULATOR_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = RegulatorApiKey.objects.create(
+        body=body, name=name[:100], prefix=prefix, key_digest=_digest(key), created_by=created_by
+    )
+    return api_key, key
+
+
+@transaction.atomic
+def regulator_api_key_revoke(*, body: RegulatoryBody, key_id: int) -> None:
+    """Revoke one of ``body``'s keys at once (another body's key is left alone)."""
+    RegulatorApiKey.objects.filter(body=body, pk=key_id, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def regulator_api_key_authenticate(*, key: str) -> RegulatorApiKey | None:
+    """The active key matching ``key`` (noting its use), or None."""
+    parts = key.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != REGULATOR_KEY_PREFIX or not _KEY_ID.match(parts[1]):
+        return None
+    api_key = (
+        RegulatorApiKey.objects.select_related("body")
+        .filter(prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None or not secrets.compare_digest(api_key.key_digest, _digest(key)):
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > KEY_TOUCH_INTERVAL:
+        RegulatorApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key

@@ -14,6 +14,7 @@ urlpatterns = [
     path("regulation/planning/target/", views.target_update, name="target_update"),
     path("register/", views.register_search, name="register"),
     path("register/<slug:body_slug>/", views.register_search, name="register_body"),
+    path("regulation/api-keys/", views.api_keys, name="api_keys"),
     path("regulation/cpd/", cpd_views.requirements, name="cpd_requirements"),
     path("cpd/", cpd_views.ledger, name="cpd_ledger"),
     path("cpd/evidence/<int:pk>/", cpd_views.evidence, name="cpd_evidence"),

@@ -287,3 +287,31 @@ def register_search(request, body_slug: str | None = None):
                 return response
         context["entries"] = register.search(body=body, text=text, everyone=everyone)
     return render(request, "regulation/register.html", context)
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+@regulator_required
+def api_keys(request):
+    """The body's API keys: create one (shown once), revoke one."""
+    body = request.regulatory_body
+    new_key = None
+    if request.method == "POST" and "revoke" in request.POST:
+        key_id = request.POST.get("revoke", "")
+        if key_id.isdigit():
+            services.regulator_api_key_revoke(body=body, key_id=int(key_id))
+            messages.success(request, _("The key was revoked."))
+        return redirect("regulation:api_keys")
+    if request.method == "POST":
+        try:
+            _api_key, new_key = services.regulator_api_key_create(
+                body=body, name=request.POST.get("name", ""), created_by=request.user
+            )
+        except ValueError as error:
+            messages.error(request, str(error))
+    return render(
+        request,
+        "regulation/api_keys.html",
+        _context(request, tab="api_keys", keys=selectors.api_keys_of(body=body), new_key=new_key),
+    )
