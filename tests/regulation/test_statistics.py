@@ -116,7 +116,7 @@ def test_the_heat_map_shares_equal_a_direct_count(bodies, workforce, published_f
             framework=published_framework,
             level=proficient,
             since=timezone.now(),
-            via="evidence",
+            via="direct",
         )
     heat = statistics.heat_map(
         body=bodies.kenya, filters=statistics.Filters(), framework=published_framework
