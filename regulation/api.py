@@ -24,7 +24,7 @@ from wagtail import hooks
 from certificates import verification_cache
 from certificates import views as certificate_views
 from lms.api_common import ErrorOut
-from regulation import cpd, register, selectors, services, statistics
+from regulation import cpd, figures, register, selectors, services
 from regulation.models import RegulatorApiKey, RegulatoryBody
 
 router = Router(tags=["regulation"])
@@ -191,7 +191,7 @@ def statistics_json(request, query: Query[StatisticsQuery]):
     body = _key_body(request)
     if query.date_from and query.date_to and query.date_from > query.date_to:
         raise HttpError(400, _("The start of the date range is after its end."))
-    filters = statistics.Filters(
+    filters = figures.Filters(
         region=query.region,
         district=query.district,
         cadre=query.cadre,
@@ -201,7 +201,7 @@ def statistics_json(request, query: Query[StatisticsQuery]):
         date_from=query.date_from,
         date_to=query.date_to,
     )
-    rows = statistics.by_dimension(body=body, filters=filters, dimension=query.group)
+    rows = figures.by_dimension(body=body, filters=filters, dimension=query.group)
 
     def out(row) -> GroupOut:
         return GroupOut(
@@ -219,7 +219,7 @@ def statistics_json(request, query: Query[StatisticsQuery]):
         as_of=timezone.now(),
         group=query.group,
         rows=[out(r) for r in rows],
-        total=out(statistics.totals(rows)),
+        total=out(figures.totals(rows)),
         months=[
             MonthOut(
                 month=m.month.strftime("%Y-%m"),
@@ -227,9 +227,9 @@ def statistics_json(request, query: Query[StatisticsQuery]):
                 revoked=m.revoked,
                 expired=m.expired,
             )
-            for m in statistics.by_month(body=body, filters=filters)
+            for m in figures.by_month(body=body, filters=filters)
         ],
-        expiring_in_90_days=statistics.expiring_count(body=body, filters=filters),
+        expiring_in_90_days=figures.expiring_count(body=body, filters=filters),
     )
 
 

@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from competencies import selectors as competency_selectors
 from lms.models import Cadre, Sector
 from regulation import selectors
+from regulation.figures import DIMENSIONS, Filters
 from regulation.models import CpdActivity, CpdRequirement
-from regulation.statistics import DIMENSIONS, Filters
 
 PAID_CHOICES = [("", _("Paid and unpaid")), ("paid", _("Paid")), ("unpaid", _("Unpaid"))]
 

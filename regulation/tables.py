@@ -4,15 +4,15 @@ CSV and XLSX exports hold. One function per view; the first row is the header.""
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from regulation import cpd, planning, statistics
+from regulation import cpd, figures, planning
 from regulation.models import RegulatoryBody
 
 
-def statistics_table(*, body: RegulatoryBody, filters: statistics.Filters, group: str) -> list:
-    rows = statistics.by_dimension(body=body, filters=filters, dimension=group)
-    total = statistics.totals(rows)
+def statistics_table(*, body: RegulatoryBody, filters: figures.Filters, group: str) -> list:
+    rows = figures.by_dimension(body=body, filters=filters, dimension=group)
+    total = figures.totals(rows)
     header = [
-        str(statistics.DIMENSIONS[group]),
+        str(figures.DIMENSIONS[group]),
         _("Workers"),
         _("Enrolled"),
         _("Trained"),
@@ -26,16 +26,16 @@ def statistics_table(*, body: RegulatoryBody, filters: statistics.Filters, group
     ]
 
 
-def months_table(*, body: RegulatoryBody, filters: statistics.Filters) -> list:
-    rows = statistics.by_month(body=body, filters=filters)
+def months_table(*, body: RegulatoryBody, filters: figures.Filters) -> list:
+    rows = figures.by_month(body=body, filters=filters)
     return [
         [_("Month"), _("Issued"), _("Revoked"), _("Expired")],
         *[[r.month.strftime("%Y-%m"), r.issued, r.revoked, r.expired] for r in rows],
     ]
 
 
-def expiring_table(*, body: RegulatoryBody, filters: statistics.Filters) -> list:
-    rows = statistics.expiring(body=body, filters=filters, limit=None)
+def expiring_table(*, body: RegulatoryBody, filters: figures.Filters) -> list:
+    rows = figures.expiring(body=body, filters=filters, limit=None)
     return [
         [_("Code"), _("Holder"), _("Course"), _("Institution"), _("Valid until")],
         *[
@@ -51,7 +51,7 @@ def expiring_table(*, body: RegulatoryBody, filters: statistics.Filters) -> list
     ]
 
 
-def heat_map_table(heat: statistics.HeatMap) -> list:
+def heat_map_table(heat: figures.HeatMap) -> list:
     header = [_("Region"), _("Workers")] + [
         item.code or item.abbreviated_statement or item.full_statement[:40]
         for item in heat.competencies
@@ -66,7 +66,7 @@ def heat_map_table(heat: statistics.HeatMap) -> list:
     return [header, *body]
 
 
-def planning_table(*, body: RegulatoryBody, filters: statistics.Filters) -> list:
+def planning_table(*, body: RegulatoryBody, filters: figures.Filters) -> list:
     rows = planning.plan(body=body, filters=filters)
     return [
         [

@@ -108,7 +108,7 @@ def _seed() -> None:
     REAL_IDS.update(
         external_id=["moodle-42"],
         identifier=[str(framework.identifier), str(item.identifier)],
-        code=[Certificate.objects.get().display_code],
+        code=[Certificate.objects.get(learner__username="graduate").display_code],
         course_id=[course.pk],
         learner=["moodle-42"],
     )

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from regulation import services, statistics, tables
+from regulation import figures, services, tables
 from tests.regulation.conftest import certify, days, enrol, make_worker
 
 
@@ -42,7 +42,7 @@ def get(client, url, key, **params):
 
 def test_statistics_json_equals_the_pages_table(client, bodies, workers, kenya_key):
     body = get(client, "/api/v1/regulation/statistics", kenya_key).json()
-    table = tables.statistics_table(body=bodies.kenya, filters=statistics.Filters(), group="region")
+    table = tables.statistics_table(body=bodies.kenya, filters=figures.Filters(), group="region")
     assert [
         [r["label"], r["workers"], r["enrolled"], r["trained"], r["certified"], r["valid"]]
         for r in body["rows"]
