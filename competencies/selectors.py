@@ -584,3 +584,25 @@ def proficient_attainments(*, framework: Framework) -> QuerySet[CompetencyAttain
     return CompetencyAttainment.objects.filter(
         framework=framework, level__order__gte=proficient.order
     )
+
+
+def items_with_descendants(*, item_ids) -> set[int]:
+    """``item_ids`` and every item below them in their frameworks' trees."""
+    found = set(item_ids)
+    frontier = set(found)
+    while frontier:
+        frontier = (
+            set(CompetencyItem.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+            - found
+        )
+        found |= frontier
+    return found
+
+
+def published_items(*, kind: str) -> QuerySet[CompetencyItem]:
+    """Items of one kind (domain, competency…) of the published frameworks, for choosers."""
+    return (
+        CompetencyItem.objects.filter(framework__status=FrameworkStatus.PUBLISHED, kind=kind)
+        .select_related("framework")
+        .order_by("framework__title", "code", "pk")
+    )

@@ -839,3 +839,12 @@ def xapi_statement_stored_read(institution, statement_id) -> sql.Read:
 def enrolments_of(*, learner_ids) -> QuerySet[Enrolment]:
     """Enrolments of the learners ``learner_ids`` (a list or a subquery), to count from."""
     return Enrolment.objects.filter(learner_id__in=learner_ids)
+
+
+def course_ids_covering(*, competency_ids) -> set[int]:
+    """Courses with a module mapped to any of ``competency_ids`` (for CPD in a competency)."""
+    module_paths = ModulePage.objects.filter(
+        competency_mappings__competency_id__in=list(competency_ids)
+    ).values_list("path", flat=True)
+    parents = {path[: -ModulePage.steplen] for path in module_paths}
+    return set(CoursePage.objects.filter(path__in=parents).values_list("pk", flat=True))

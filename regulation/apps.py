@@ -10,4 +10,4 @@ class RegulationConfig(AppConfig):
     def ready(self):
         # Imported once the apps are loaded: hooks registers the login landing, the demo
         # seed and the learner dashboard panel.
-        from regulation import api, hooks  # noqa: F401
+        from regulation import api, hooks, tasks  # noqa: F401

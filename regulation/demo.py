@@ -1,11 +1,15 @@
-"""Demo data of the regulation app: a council for Kenya, its regulator and population figures.
+"""Demo data of the regulation app: a council for Kenya, its regulator, population figures,
+a CPD requirement and a few hundred workers (:mod:`regulation.demo_workforce`).
 
 The demo's "regulator" login becomes a member of the council: the global regulator role of
 earlier demos is now membership of a body. Idempotent, like every seed.
 """
 
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from regulation import services
 from regulation.models import PopulationFigure, RegulatoryBody
@@ -41,4 +45,18 @@ def seed() -> RegulatoryBody:
         lines = ["region,total_population,children_under_18"]
         lines += [f"{region},{total},{children}" for region, total, children in POPULATION]
         services.population_replace(body=body, content="\n".join(lines).encode())
+    from regulation import demo_workforce
+
+    demo_workforce.seed()
+    if not body.cpd_requirements.exists():
+        today = timezone.localdate()
+        services.requirement_create(
+            body=body,
+            created_by=regulator,
+            title=f"Annual CPD {today.year}",
+            cadre="",
+            hours=Decimal("20"),
+            period_start=today.replace(month=1, day=1),
+            period_end=today.replace(month=12, day=31),
+        )
     return body

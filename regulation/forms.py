@@ -1,11 +1,17 @@
 """Forms of the regulator's workspace: the statistics filters and the planning inputs."""
 
+from decimal import Decimal
+from pathlib import Path
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from competencies import selectors as competency_selectors
 from lms.models import Cadre, Sector
 from regulation import selectors
-from regulation.statistics import DIMENSIONS, Filters
+from regulation.figures import DIMENSIONS, Filters
+from regulation.models import CpdActivity, CpdRequirement
 
 PAID_CHOICES = [("", _("Paid and unpaid")), ("paid", _("Paid")), ("unpaid", _("Unpaid"))]
 
@@ -86,3 +92,98 @@ class TargetForm(forms.Form):
         max_value=10_000_000,
         help_text=_("E.g. 1000 for one certified social service worker per 1,000 children."),
     )
+
+
+# --- CPD -------------------------------------------------------------------------------------
+
+#: What evidence may be: a scan or a photo of a certificate of attendance, say.
+EVIDENCE_TYPES = {".pdf", ".jpg", ".jpeg", ".png"}
+EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
+
+
+class CompetencyChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.code} {obj.abbreviated_statement or obj.full_statement[:80]}".strip()
+
+
+class ActivityForm(forms.ModelForm):
+    competencies = CompetencyChoiceField(
+        queryset=None, required=False, label=_("Competencies it developed")
+    )
+
+    class Meta:
+        model = CpdActivity
+        fields = ["institution", "title", "provider", "done_on", "hours", "evidence"]
+        widgets = {"done_on": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, institutions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = institutions
+        self.fields["competencies"].queryset = competency_selectors.published_items(
+            kind="competency"
+        )
+        self.fields["hours"].min_value = Decimal("0.5")
+
+    def clean_evidence(self):
+        evidence = self.cleaned_data["evidence"]
+        suffix = Path(evidence.name).suffix.lower()
+        if suffix not in EVIDENCE_TYPES:
+            raise forms.ValidationError(
+                _("Evidence must be a PDF, JPEG or PNG file, not “%(suffix)s”.")
+                % {"suffix": suffix or evidence.name}
+            )
+        if evidence.size > EVIDENCE_MAX_BYTES:
+            raise forms.ValidationError(_("Evidence must be at most 5 MB."))
+        return evidence
+
+    def clean_done_on(self):
+        done_on = self.cleaned_data["done_on"]
+        if done_on > timezone.localdate():
+            raise forms.ValidationError(_("The date is in the future."))
+        return done_on
+
+    def clean_hours(self):
+        hours = self.cleaned_data["hours"]
+        if hours <= 0:
+            raise forms.ValidationError(_("The hours must be more than zero."))
+        return hours
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class RequirementForm(forms.ModelForm):
+    competencies = CompetencyChoiceField(
+        queryset=None, required=False, label=_("Only in these competencies")
+    )
+
+    class Meta:
+        model = CpdRequirement
+        fields = ["title", "cadre", "hours", "period_start", "period_end", "domain"]
+        widgets = {
+            "period_start": forms.DateInput(attrs={"type": "date"}),
+            "period_end": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["competencies"].queryset = competency_selectors.published_items(
+            kind="competency"
+        )
+        self.fields["domain"].queryset = competency_selectors.published_items(kind="domain")
+        self.fields["domain"].label_from_instance = lambda item: (
+            f"{item.code} {item.abbreviated_statement or item.full_statement[:80]}".strip()
+        )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and end < start:
+            raise forms.ValidationError(_("The period ends before it starts."))
+        hours = data.get("hours")
+        if hours is not None and hours <= 0:
+            self.add_error("hours", _("The hours must be more than zero."))
+        return data

@@ -19,3 +19,10 @@ def seed_regulation_demo():
     from regulation import demo
 
     demo.seed()
+
+
+@hooks.register("learner_dashboard_panels")
+def cpd_dashboard_panel(request):
+    from regulation import cpd_views
+
+    return cpd_views.dashboard_panel(request)

@@ -4,10 +4,14 @@ A body's jurisdiction is a country (ISO 3166-1 alpha-2), optionally narrowed to 
 it: the workers it sees are those whose learner profile is in that country (and region).
 """
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from lms.models import Cadre
 
 COUNTRY_CODE = RegexValidator(r"^[A-Z]{2}$", _("Use a two-letter ISO 3166-1 code, e.g. KE."))
 
@@ -86,3 +90,173 @@ class PopulationFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region}: {self.children} / {self.total_population}"
+
+
+# --- Continuing professional development (CPD) ----------------------------------------------
+
+
+class CpdRequirement(models.Model):
+    """Hours of CPD a body requires of a cadre in a period.
+
+    A requirement may count only hours in some competencies (named ones, or every competency
+    of a framework domain): "5 of the 20 hours in child safeguarding" is a second requirement
+    naming that domain.
+    """
+
+    body = models.ForeignKey(
+        RegulatoryBody, on_delete=models.CASCADE, related_name="cpd_requirements"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    cadre = models.CharField(
+        _("cadre"),
+        max_length=20,
+        blank=True,
+        choices=Cadre.choices,
+        help_text=_("Leave empty for every cadre."),
+    )
+    hours = models.DecimalField(_("hours"), max_digits=5, decimal_places=1)
+    period_start = models.DateField(_("period starts"))
+    period_end = models.DateField(_("period ends"))
+    competencies = models.ManyToManyField(
+        "competencies.CompetencyItem",
+        verbose_name=_("only in these competencies"),
+        blank=True,
+        related_name="+",
+    )
+    domain = models.ForeignKey(
+        "competencies.CompetencyItem",
+        verbose_name=_("only in this framework domain"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_end", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="cpd_requirement_period_in_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hours__gt=0), name="cpd_requirement_hours_positive"
+            ),
+        ]
+        verbose_name = _("CPD requirement")
+        verbose_name_plural = _("CPD requirements")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ActivityStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+def evidence_path(instance, filename: str) -> str:
+    # The learner's name for the file is kept only as its last part, after a random folder.
+    return f"cpd-evidence/{uuid.uuid4().hex}/{filename[-100:]}"
+
+
+class CpdActivity(models.Model):
+    """CPD a learner did outside the courses here, with evidence, for an institution to judge."""
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cpd_activities"
+    )
+    institution = models.ForeignKey(
+        "lms.Institution",
+        verbose_name=_("institution that approves it"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    provider = models.CharField(_("provider"), max_length=200)
+    done_on = models.DateField(_("date"))
+    hours = models.DecimalField(_("hours"), max_digits=5, decimal_places=1)
+    evidence = models.FileField(_("evidence"), upload_to=evidence_path, max_length=255)
+    competencies = models.ManyToManyField(
+        "competencies.CompetencyItem",
+        verbose_name=_("competencies it developed"),
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ActivityStatus.choices, default=ActivityStatus.PENDING
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-done_on", "-pk"]
+        indexes = [models.Index(fields=["learner", "status", "done_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(hours__gt=0), name="cpd_activity_hours_positive"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="rejected") | ~models.Q(reason=""),
+                name="cpd_activity_rejection_has_reason",
+            ),
+        ]
+        verbose_name = _("CPD activity")
+        verbose_name_plural = _("CPD activities")
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.hours} h)"
+
+
+class CpdReminder(models.Model):
+    """A reminder sent to a learner behind on a requirement: once per lead time (constraint)."""
+
+    requirement = models.ForeignKey(CpdRequirement, on_delete=models.CASCADE, related_name="+")
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    days_before = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requirement", "learner", "days_before"], name="cpd_reminder_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requirement} · {self.learner} · {self.days_before} days"
+
+
+class RegulatorApiKey(models.Model):
+    """A secret a regulatory body's own systems use to read its register, statistics and
+    CPD status through the API. Only a SHA-256 digest is kept; the key is shown once."""
+
+    body = models.ForeignKey(RegulatoryBody, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100, help_text=_("What uses this key."))
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_digest = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("regulator API key")
+        verbose_name_plural = _("regulator API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django.utils import timezone
 
-from regulation import selectors, statistics
+from regulation import figures, selectors
 from regulation.models import RegulatoryBody
 
 PER_CHILDREN = 100_000
@@ -24,12 +24,12 @@ class RegionPlan:
     gap: int | None  # workers still needed to reach the target (0 when reached)
 
 
-def plan(*, body: RegulatoryBody, filters: statistics.Filters, today=None) -> list[RegionPlan]:
+def plan(*, body: RegulatoryBody, filters: figures.Filters, today=None) -> list[RegionPlan]:
     """One row per region with population figures, fewest workers per child first."""
     today = today or timezone.localdate()
     valid = (
-        statistics.certificates(body=body, filters=filters)
-        .filter(statistics.valid_on(today))
+        figures.certificates(body=body, filters=filters)
+        .filter(figures.valid_on(today))
         .values("learner__learner_profile__region")
         .annotate(n=Count("learner_id", distinct=True))
         .order_by()

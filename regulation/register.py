@@ -16,7 +16,7 @@ from certificates import selectors as certificate_selectors
 from certificates.codes import ALPHABET, code_parse
 from lms.models import Cadre
 from regulation import selectors
-from regulation.statistics import valid_on
+from regulation.figures import valid_on
 
 #: Shorter text would match half the register.
 MIN_QUERY_LENGTH = 3

@@ -8,7 +8,12 @@ from django.db.models import QuerySet
 
 from lms import selectors as lms_selectors
 from lms.models import Institution, LearnerProfile
-from regulation.models import PopulationFigure, RegulatorMembership, RegulatoryBody
+from regulation.models import (
+    PopulationFigure,
+    RegulatorApiKey,
+    RegulatorMembership,
+    RegulatoryBody,
+)
 
 
 def body_of(*, user) -> RegulatoryBody | None:
@@ -59,3 +64,7 @@ def jurisdiction_districts(*, body: RegulatoryBody) -> list[str]:
 
 def population_figures(*, body: RegulatoryBody) -> QuerySet[PopulationFigure]:
     return PopulationFigure.objects.filter(body=body)
+
+
+def api_keys_of(*, body: RegulatoryBody) -> QuerySet[RegulatorApiKey]:
+    return RegulatorApiKey.objects.filter(body=body).select_related("created_by")

@@ -1,14 +1,31 @@
-"""Writes of the regulation app: bodies, their regulators, population figures and targets."""
+"""Writes of the regulation app: bodies, their regulators, population figures, targets
+and CPD (requirements, activities and their approval, reminders)."""
 
 import csv
+import datetime
+import hashlib
 import io
+import re
+import secrets
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from lms import services as lms_services
-from regulation.models import PopulationFigure, RegulatorMembership, RegulatoryBody
+from regulation.models import (
+    ActivityStatus,
+    CpdActivity,
+    CpdReminder,
+    CpdRequirement,
+    PopulationFigure,
+    RegulatorApiKey,
+    RegulatorMembership,
+    RegulatoryBody,
+)
 
 #: The population file's columns, in this order, with a header line.
 POPULATION_COLUMNS = ("region", "total_population", "children_under_18")
@@ -160,3 +177,213 @@ def target_set(*, body: RegulatoryBody, children_per_worker: int | None) -> Regu
     body.children_per_worker_target = children_per_worker
     body.save(update_fields=["children_per_worker_target"])
     return body
+
+
+# --- CPD -------------------------------------------------------------------------------------
+
+#: Days before a period ends that learners behind on a requirement are reminded.
+CPD_REMINDER_DAYS = (60, 14)
+
+
+@transaction.atomic
+def requirement_create(
+    *,
+    body: RegulatoryBody,
+    created_by,
+    title: str,
+    cadre: str,
+    hours,
+    period_start,
+    period_end,
+    competencies=(),
+    domain=None,
+) -> CpdRequirement:
+    if period_end < period_start:
+        raise ValueError(_("The period ends before it starts."))
+    if hours <= 0:
+        raise ValueError(_("The hours must be more than zero."))
+    if domain is not None and domain.kind != "domain":
+        raise ValueError(_("%(item)s is not a framework domain.") % {"item": domain})
+    requirement = CpdRequirement.objects.create(
+        body=body,
+        created_by=created_by,
+        title=title,
+        cadre=cadre,
+        hours=hours,
+        period_start=period_start,
+        period_end=period_end,
+        domain=domain,
+    )
+    requirement.competencies.set(competencies)
+    return requirement
+
+
+@transaction.atomic
+def requirement_delete(*, body: RegulatoryBody, requirement_id: int) -> None:
+    CpdRequirement.objects.filter(body=body, pk=requirement_id).delete()
+
+
+@transaction.atomic
+def activity_submit(
+    *, learner, institution, title, provider, done_on, hours, evidence, competencies=()
+) -> CpdActivity:
+    """Record an external activity, waiting for ``institution`` to approve it."""
+    if hours <= 0:
+        raise ValueError(_("The hours must be more than zero."))
+    activity = CpdActivity.objects.create(
+        learner=learner,
+        institution=institution,
+        title=title,
+        provider=provider,
+        done_on=done_on,
+        hours=hours,
+        evidence=evidence,
+    )
+    activity.competencies.set(competencies)
+    return activity
+
+
+def _pending_for_decision(*, activity_id: int, user) -> CpdActivity:
+    from regulation import cpd
+
+    activity = CpdActivity.objects.select_for_update().filter(pk=activity_id).first()
+    if activity is None or not cpd.may_review(user=user, activity=activity):
+        raise PermissionDenied(_("You may not judge this activity."))
+    if activity.status != ActivityStatus.PENDING:
+        raise ValueError(
+            _("This activity was already judged: %(status)s.")
+            % {"status": activity.get_status_display()}
+        )
+    return activity
+
+
+@transaction.atomic
+def activity_approve(*, activity_id: int, user) -> CpdActivity:
+    """A supervisor or manager of the activity's institution approves it (once)."""
+    activity = _pending_for_decision(activity_id=activity_id, user=user)
+    activity.status, activity.decided_by, activity.decided_at = (
+        ActivityStatus.APPROVED,
+        user,
+        timezone.now(),
+    )
+    activity.save(update_fields=["status", "decided_by", "decided_at"])
+    return activity
+
+
+@transaction.atomic
+def activity_reject(*, activity_id: int, user, reason: str) -> CpdActivity:
+    """Reject an activity, saying why (the learner sees the reason)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValueError(_("Say why the activity is rejected."))
+    activity = _pending_for_decision(activity_id=activity_id, user=user)
+    activity.status, activity.reason = ActivityStatus.REJECTED, reason
+    activity.decided_by, activity.decided_at = user, timezone.now()
+    activity.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+    return activity
+
+
+def cpd_reminders_send(*, today=None) -> int:
+    """Remind learners behind on a requirement 60 and 14 days before its period ends; each
+    reminder once (a constraint), so the beat may run this as often as it likes."""
+    from regulation import cpd
+
+    today = today or timezone.localdate()
+    sent = 0
+    last = today + datetime.timedelta(days=max(CPD_REMINDER_DAYS))
+    for requirement in CpdRequirement.objects.filter(
+        period_end__gte=today, period_end__lte=last
+    ).select_related("body"):
+        lead = cpd.reminder_lead(requirement, today=today, leads=CPD_REMINDER_DAYS)
+        if lead is None:
+            continue
+        profiles = cpd.workers_concerned(requirement)
+        hours = cpd.hours_by_learner(requirement, learner_ids=profiles.values("user_id"))
+        for profile in profiles.select_related("user"):
+            done = sum(hours.get(profile.user_id, (0, 0)))
+            if done >= requirement.hours:
+                continue
+            try:
+                with transaction.atomic():
+                    CpdReminder.objects.create(
+                        requirement=requirement, learner_id=profile.user_id, days_before=lead
+                    )
+                    _remind(profile, requirement, done=done, days=lead)
+            except IntegrityError:
+                continue  # reminded already
+            sent += 1
+    return sent
+
+
+def _remind(profile, requirement, *, done, days: int) -> None:
+    address = profile.user.email
+    if not address:
+        return
+    from lms.tasks import send_email
+
+    with translation.override(profile.preferred_language):
+        message = {
+            "subject": _("%(days)s days left for your CPD: %(title)s")
+            % {"days": days, "title": requirement.title},
+            "body": render_to_string(
+                "regulation/email/cpd_reminder.txt",
+                {"requirement": requirement, "done": done, "days": days, "profile": profile},
+            ),
+            "to": [address],
+        }
+    transaction.on_commit(lambda: send_email.delay(message))
+
+
+# --- Regulator API keys ------------------------------------------------------------------------
+
+#: What every regulator key begins with (an institution's begins with another word).
+REGULATOR_KEY_PREFIX = "sswreg"
+_KEY_ID = re.compile(r"^[0-9a-f]{12}$")
+#: How stale a key's "last used" may be before a request writes it again.
+KEY_TOUCH_INTERVAL = datetime.timedelta(minutes=5)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def regulator_api_key_create(
+    *, body: RegulatoryBody, name: str, created_by
+) -> tuple[RegulatorApiKey, str]:
+    """Create a key of ``body``; return it with its secret, never stored nor shown again."""
+    name = name.strip()
+    if not name:
+        raise ValueError(_("Name the system that will use the key."))
+    prefix = secrets.token_hex(6)
+    key = f"{REGULATOR_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = RegulatorApiKey.objects.create(
+        body=body, name=name[:100], prefix=prefix, key_digest=_digest(key), created_by=created_by
+    )
+    return api_key, key
+
+
+@transaction.atomic
+def regulator_api_key_revoke(*, body: RegulatoryBody, key_id: int) -> None:
+    """Revoke one of ``body``'s keys at once (another body's key is left alone)."""
+    RegulatorApiKey.objects.filter(body=body, pk=key_id, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def regulator_api_key_authenticate(*, key: str) -> RegulatorApiKey | None:
+    """The active key matching ``key`` (noting its use), or None."""
+    parts = key.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != REGULATOR_KEY_PREFIX or not _KEY_ID.match(parts[1]):
+        return None
+    api_key = (
+        RegulatorApiKey.objects.select_related("body")
+        .filter(prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None or not secrets.compare_digest(api_key.key_digest, _digest(key)):
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > KEY_TOUCH_INTERVAL:
+        RegulatorApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key

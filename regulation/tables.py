@@ -1,17 +1,18 @@
 """Each workspace view as a table: the rows its page shows beside the chart and its
 CSV and XLSX exports hold. One function per view; the first row is the header."""
 
+from django.http import Http404
 from django.utils.translation import gettext as _
 
-from regulation import planning, statistics
+from regulation import cpd, figures, planning
 from regulation.models import RegulatoryBody
 
 
-def statistics_table(*, body: RegulatoryBody, filters: statistics.Filters, group: str) -> list:
-    rows = statistics.by_dimension(body=body, filters=filters, dimension=group)
-    total = statistics.totals(rows)
+def statistics_table(*, body: RegulatoryBody, filters: figures.Filters, group: str) -> list:
+    rows = figures.by_dimension(body=body, filters=filters, dimension=group)
+    total = figures.totals(rows)
     header = [
-        str(statistics.DIMENSIONS[group]),
+        str(figures.DIMENSIONS[group]),
         _("Workers"),
         _("Enrolled"),
         _("Trained"),
@@ -25,16 +26,16 @@ def statistics_table(*, body: RegulatoryBody, filters: statistics.Filters, group
     ]
 
 
-def months_table(*, body: RegulatoryBody, filters: statistics.Filters) -> list:
-    rows = statistics.by_month(body=body, filters=filters)
+def months_table(*, body: RegulatoryBody, filters: figures.Filters) -> list:
+    rows = figures.by_month(body=body, filters=filters)
     return [
         [_("Month"), _("Issued"), _("Revoked"), _("Expired")],
         *[[r.month.strftime("%Y-%m"), r.issued, r.revoked, r.expired] for r in rows],
     ]
 
 
-def expiring_table(*, body: RegulatoryBody, filters: statistics.Filters) -> list:
-    rows = statistics.expiring(body=body, filters=filters, limit=None)
+def expiring_table(*, body: RegulatoryBody, filters: figures.Filters) -> list:
+    rows = figures.expiring(body=body, filters=filters, limit=None)
     return [
         [_("Code"), _("Holder"), _("Course"), _("Institution"), _("Valid until")],
         *[
@@ -50,7 +51,7 @@ def expiring_table(*, body: RegulatoryBody, filters: statistics.Filters) -> list
     ]
 
 
-def heat_map_table(heat: statistics.HeatMap) -> list:
+def heat_map_table(heat: figures.HeatMap) -> list:
     header = [_("Region"), _("Workers")] + [
         item.code or item.abbreviated_statement or item.full_statement[:40]
         for item in heat.competencies
@@ -65,7 +66,7 @@ def heat_map_table(heat: statistics.HeatMap) -> list:
     return [header, *body]
 
 
-def planning_table(*, body: RegulatoryBody, filters: statistics.Filters) -> list:
+def planning_table(*, body: RegulatoryBody, filters: figures.Filters) -> list:
     rows = planning.plan(body=body, filters=filters)
     return [
         [
@@ -90,3 +91,37 @@ def planning_table(*, body: RegulatoryBody, filters: statistics.Filters) -> list
             for r in rows
         ],
     ]
+
+
+def cpd_behind_table(*, body: RegulatoryBody, requirement_id: str, region: str) -> list:
+    """Who is behind on one of the body's requirements (another body's is not found)."""
+    requirement = cpd.requirements_of_body(body=body).filter(pk=_int(requirement_id)).first()
+    if requirement is None:
+        raise Http404
+    return [
+        [
+            _("Worker"),
+            _("Registration number"),
+            _("Region"),
+            _("Cadre"),
+            _("Hours done"),
+            _("Hours required"),
+            _("Hours remaining"),
+        ],
+        *[
+            [
+                r.name,
+                r.registration_number,
+                r.region,
+                r.cadre,
+                float(r.done),
+                float(r.required),
+                float(r.remaining),
+            ]
+            for r in cpd.behind(requirement=requirement, region=region)
+        ],
+    ]
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() else 0

@@ -1,7 +1,7 @@
 """The regulator's workspace: statistics, heat map, planning and their exports.
 
 Thin: each view finds the regulator's body (refusing anyone without one), reads the
-numbers through :mod:`regulation.statistics` and :mod:`regulation.tables`, and renders.
+numbers through :mod:`regulation.figures` and :mod:`regulation.tables`, and renders.
 """
 
 import functools
@@ -20,7 +20,7 @@ from certificates import verification_cache
 from competencies import selectors as competency_selectors
 from lms.downloads import attachment_header
 from lms.spreadsheets import csv_write_rows, xlsx_bytes
-from regulation import charts, planning, register, selectors, services, statistics, tables
+from regulation import charts, figures, planning, register, selectors, services, tables
 from regulation.forms import FiltersForm, PopulationUploadForm, TargetForm
 
 
@@ -57,7 +57,7 @@ def workspace(request):
     filters, group = form.filters(), form.grouping()
     table = tables.statistics_table(body=body, filters=filters, group=group)
     months = tables.months_table(body=body, filters=filters)
-    dimension = str(statistics.DIMENSIONS[group])
+    dimension = str(figures.DIMENSIONS[group])
     bars = charts.bar_chart(
         ident="valid-by-group",
         title=_("Workers holding a valid certificate, by %(dimension)s")
@@ -88,9 +88,9 @@ def workspace(request):
             months=months,
             bars=bars,
             series=series,
-            expiring=statistics.expiring(body=body, filters=filters, limit=20),
-            expiring_count=statistics.expiring_count(body=body, filters=filters),
-            expiring_days=statistics.EXPIRING_DAYS,
+            expiring=figures.expiring(body=body, filters=filters, limit=20),
+            expiring_count=figures.expiring_count(body=body, filters=filters),
+            expiring_days=figures.EXPIRING_DAYS,
         ),
     )
 
@@ -107,7 +107,7 @@ def heat_map(request):
     body = request.regulatory_body
     form = FiltersForm(request.GET or None, body=body)
     frameworks, framework = _framework(request)
-    heat = statistics.heat_map(body=body, filters=form.filters(), framework=framework)
+    heat = figures.heat_map(body=body, filters=form.filters(), framework=framework)
     table = tables.heat_map_table(heat)
     svg = charts.heat_map(
         ident="competency-heat-map",
@@ -203,7 +203,7 @@ def target_update(request):
     return redirect("regulation:planning")
 
 
-EXPORTS = {"statistics", "months", "expiring", "heat-map", "planning"}
+EXPORTS = {"statistics", "months", "expiring", "heat-map", "planning", "cpd-behind"}
 
 
 @regulator_required
@@ -223,7 +223,13 @@ def export(request, view: str, fmt: str):
     elif view == "heat-map":
         _frameworks, framework = _framework(request)
         rows = tables.heat_map_table(
-            statistics.heat_map(body=body, filters=filters, framework=framework)
+            figures.heat_map(body=body, filters=filters, framework=framework)
+        )
+    elif view == "cpd-behind":
+        rows = tables.cpd_behind_table(
+            body=body,
+            requirement_id=request.GET.get("requirement", ""),
+            region=request.GET.get("region", ""),
         )
     else:
         rows = tables.planning_table(body=body, filters=filters)
@@ -281,3 +287,31 @@ def register_search(request, body_slug: str | None = None):
                 return response
         context["entries"] = register.search(body=body, text=text, everyone=everyone)
     return render(request, "regulation/register.html", context)
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+@regulator_required
+def api_keys(request):
+    """The body's API keys: create one (shown once), revoke one."""
+    body = request.regulatory_body
+    new_key = None
+    if request.method == "POST" and "revoke" in request.POST:
+        key_id = request.POST.get("revoke", "")
+        if key_id.isdigit():
+            services.regulator_api_key_revoke(body=body, key_id=int(key_id))
+            messages.success(request, _("The key was revoked."))
+        return redirect("regulation:api_keys")
+    if request.method == "POST":
+        try:
+            _api_key, new_key = services.regulator_api_key_create(
+                body=body, name=request.POST.get("name", ""), created_by=request.user
+            )
+        except ValueError as error:
+            messages.error(request, str(error))
+    return render(
+        request,
+        "regulation/api_keys.html",
+        _context(request, tab="api_keys", keys=selectors.api_keys_of(body=body), new_key=new_key),
+    )

@@ -244,6 +244,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {
+    "regulation-cpd-reminders": {
+        "task": "regulation.tasks.send_cpd_reminders",
+        "schedule": 6 * 3600.0,  # idempotent: each reminder is sent once
+    },
     "certificates-sweep-pending": {
         "task": "certificates.tasks.sweep_pending_certificates",
         "schedule": 300.0,

@@ -108,10 +108,18 @@ def _seed() -> None:
     REAL_IDS.update(
         external_id=["moodle-42"],
         identifier=[str(framework.identifier), str(item.identifier)],
-        code=[Certificate.objects.get().display_code],
+        code=[Certificate.objects.get(learner__username="graduate").display_code],
         course_id=[course.pk],
         learner=["moodle-42"],
     )
+    from regulation import services as regulation_services
+    from regulation.models import RegulatoryBody
+
+    body = RegulatoryBody.objects.get(slug="kenya-council")
+    _regulator_key, DEMO["regulator_key"] = regulation_services.regulator_api_key_create(
+        body=body, name="Schemathesis", created_by=None
+    )
+    REAL_IDS.update(body=[body.slug], registration_number=["KE-SSW-000001"])
     package = export_case_package(
         framework_data(framework=framework), base_url=django_settings.SITE_BASE_URL
     )
@@ -205,13 +213,19 @@ def _schema(url: str):
 
     @schema.auth(refresh_interval=None)
     class DemoKey:
-        """The demo institution's API key, as every request's X-API-Key."""
+        """The demo institution's API key, as every request's X-API-Key (and the demo
+        regulatory body's as X-Regulator-Key)."""
 
         def get(self, case, context):
             return DEMO.get("key")
 
         def set(self, case, key, context):
-            case.headers = {**(case.headers or {}), "X-API-Key": key}
+            # and the demo regulatory body's key, which only the regulator endpoints read
+            case.headers = {
+                **(case.headers or {}),
+                "X-API-Key": key,
+                "X-Regulator-Key": DEMO.get("regulator_key"),
+            }
 
     return schema
 

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from certificates.models import Certificate
 from competencies.models import CompetencyAttainment, CompetencyItem, ScaleLevel
 from lms.models import LearnerProfile
-from regulation import statistics, tables
+from regulation import figures, tables
 from tests.regulation.conftest import certify, days, enrol, make_worker
 
 
@@ -44,7 +44,7 @@ def _rows(table):
 
 
 def test_the_breakdown_by_region_equals_a_direct_count(bodies, workforce):
-    table = tables.statistics_table(body=bodies.kenya, filters=statistics.Filters(), group="region")
+    table = tables.statistics_table(body=bodies.kenya, filters=figures.Filters(), group="region")
     rows = _rows(table)
     today = timezone.localdate()
     for region in ("Nairobi", "Kisumu"):
@@ -70,24 +70,24 @@ def _enrolments(users):
 
 
 def test_filters_narrow_every_number(bodies, workforce, institution_a):
-    paid = statistics.Filters(paid="paid")
+    paid = figures.Filters(paid="paid")
     rows = _rows(tables.statistics_table(body=bodies.kenya, filters=paid, group="cadre"))
     assert rows == {"Professional": [3, 2, 1, 1, 1], "Total": [3, 2, 1, 1, 1]}
     by_institution = _rows(
         tables.statistics_table(
             body=bodies.kenya,
-            filters=statistics.Filters(institution_id=institution_a.pk),
+            filters=figures.Filters(institution_id=institution_a.pk),
             group="institution",
         )
     )
     assert by_institution["Ubuntu Institute"][1:] == [5, 2, 3, 2]
-    future = statistics.Filters(date_from=days(1))
+    future = figures.Filters(date_from=days(1))
     rows = _rows(tables.statistics_table(body=bodies.kenya, filters=future, group="region"))
     assert rows["Total"] == [7, 0, 0, 0, 2]  # "valid today" does not depend on the range
 
 
 def test_certificates_by_month_equal_a_direct_count(bodies, workforce):
-    months = _rows(tables.months_table(body=bodies.kenya, filters=statistics.Filters()))
+    months = _rows(tables.months_table(body=bodies.kenya, filters=figures.Filters()))
     this_month = timezone.localdate().strftime("%Y-%m")
     assert months[this_month][:2] == [4, 1]
     expired_month = days(-10).strftime("%Y-%m")
@@ -99,9 +99,9 @@ def test_certificates_by_month_equal_a_direct_count(bodies, workforce):
 
 
 def test_expiring_in_ninety_days_lists_only_valid_certificates_ending_soon(bodies, workforce):
-    found = statistics.expiring(body=bodies.kenya, filters=statistics.Filters())
+    found = figures.expiring(body=bodies.kenya, filters=figures.Filters())
     assert [c["holder_name"] for c in found] == ["Nairobi-0"]
-    assert statistics.expiring_count(body=bodies.kenya, filters=statistics.Filters()) == 1
+    assert figures.expiring_count(body=bodies.kenya, filters=figures.Filters()) == 1
 
 
 def test_the_heat_map_shares_equal_a_direct_count(bodies, workforce, published_framework):
@@ -116,10 +116,10 @@ def test_the_heat_map_shares_equal_a_direct_count(bodies, workforce, published_f
             framework=published_framework,
             level=proficient,
             since=timezone.now(),
-            via="evidence",
+            via="direct",
         )
-    heat = statistics.heat_map(
-        body=bodies.kenya, filters=statistics.Filters(), framework=published_framework
+    heat = figures.heat_map(
+        body=bodies.kenya, filters=figures.Filters(), framework=published_framework
     )
     assert heat.share("Nairobi", competency.pk) == 2 / 4
     assert heat.share("Kisumu", competency.pk) == 0

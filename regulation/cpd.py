@@ -1,0 +1,209 @@
+"""Reads of CPD: a learner's ledger, their progress toward each requirement, who is behind.
+
+Hours count from two sources within a requirement's period: courses completed here (the
+course's CPD hours) and external activities their institution approved. A requirement that
+names competencies (or a framework domain) counts only courses with a module mapped to one
+of them and activities that name one of them.
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from competencies import selectors as competency_selectors
+from courses import selectors as course_selectors
+from lms import selectors as lms_selectors
+from lms.models import Cadre
+from lms.roles import InstitutionRole
+from regulation import selectors
+from regulation.models import ActivityStatus, CpdActivity, CpdRequirement, RegulatoryBody
+
+ZERO = Decimal("0")
+#: Roles that judge their institution's learners' external CPD.
+REVIEWER_ROLES = (InstitutionRole.SUPERVISOR, InstitutionRole.MANAGER)
+
+
+@dataclass
+class Progress:
+    requirement: CpdRequirement
+    course_hours: Decimal
+    activity_hours: Decimal
+
+    @property
+    def done(self) -> Decimal:
+        return self.course_hours + self.activity_hours
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(self.requirement.hours - self.done, ZERO)
+
+    @property
+    def met(self) -> bool:
+        return self.done >= self.requirement.hours
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(self.done * 100 / self.requirement.hours))
+
+
+@dataclass
+class BehindRow:
+    name: str
+    registration_number: str
+    region: str
+    cadre: str
+    done: Decimal
+    required: Decimal
+    remaining: Decimal
+
+
+def requirement_competency_ids(requirement: CpdRequirement) -> set[int] | None:
+    """The competencies a requirement counts, or None when it counts every hour."""
+    ids = set(requirement.competencies.values_list("pk", flat=True))
+    if requirement.domain_id:
+        ids |= competency_selectors.items_with_descendants(item_ids=[requirement.domain_id])
+    return ids or None
+
+
+def hours_by_learner(
+    requirement: CpdRequirement, *, learner_ids
+) -> dict[int, tuple[Decimal, Decimal]]:
+    """Learner id → (course hours, approved activity hours) in the requirement's period."""
+    start, end = requirement.period_start, requirement.period_end
+    competency_ids = requirement_competency_ids(requirement)
+    completed = course_selectors.enrolments_of(learner_ids=learner_ids).filter(
+        completed_at__date__gte=start, completed_at__date__lte=end, course__cpd_hours__gt=0
+    )
+    activities = CpdActivity.objects.filter(
+        learner_id__in=learner_ids,
+        status=ActivityStatus.APPROVED,
+        done_on__gte=start,
+        done_on__lte=end,
+    )
+    if competency_ids is not None:
+        completed = completed.filter(
+            course_id__in=course_selectors.course_ids_covering(competency_ids=competency_ids)
+        )
+        activities = activities.filter(
+            pk__in=CpdActivity.objects.filter(competencies__in=competency_ids).values("pk")
+        )
+    hours: dict[int, list[Decimal]] = {}
+    for row in completed.values("learner_id").annotate(h=Sum("course__cpd_hours")).order_by():
+        hours.setdefault(row["learner_id"], [ZERO, ZERO])[0] = row["h"] or ZERO
+    for row in activities.values("learner_id").annotate(h=Sum("hours")).order_by():
+        hours.setdefault(row["learner_id"], [ZERO, ZERO])[1] = row["h"] or ZERO
+    return {learner: (c, a) for learner, (c, a) in hours.items()}
+
+
+def requirements_of_body(*, body: RegulatoryBody) -> QuerySet[CpdRequirement]:
+    return CpdRequirement.objects.filter(body=body).select_related("domain")
+
+
+def requirements_for(*, learner, today=None) -> list[CpdRequirement]:
+    """Requirements of the bodies whose jurisdiction covers the learner, for their cadre,
+    whose period has not ended."""
+    today = today or timezone.localdate()
+    profile = lms_selectors.learner_profile_for(user=learner)
+    if profile is None:
+        return []
+    found = []
+    for requirement in (
+        CpdRequirement.objects.filter(body__country=profile.country, period_end__gte=today)
+        .filter(Q(cadre="") | Q(cadre=profile.cadre))
+        .select_related("body", "domain")
+        .order_by("period_end", "title")
+    ):
+        regions = requirement.body.regions
+        if not regions or profile.region in regions:
+            found.append(requirement)
+    return found
+
+
+def learner_progress(*, learner, today=None) -> list[Progress]:
+    progress = []
+    for requirement in requirements_for(learner=learner, today=today):
+        course, activity = hours_by_learner(requirement, learner_ids=[learner.pk]).get(
+            learner.pk, (ZERO, ZERO)
+        )
+        progress.append(Progress(requirement, course, activity))
+    return progress
+
+
+def workers_concerned(requirement: CpdRequirement):
+    profiles = selectors.jurisdiction_profiles(body=requirement.body)
+    return profiles.filter(cadre=requirement.cadre) if requirement.cadre else profiles
+
+
+def behind(*, requirement: CpdRequirement, region: str = "") -> list[BehindRow]:
+    """Workers of the requirement's cadre in the jurisdiction short of its hours, the
+    furthest behind first."""
+    profiles = workers_concerned(requirement)
+    if region:
+        profiles = profiles.filter(region=region)
+    hours = hours_by_learner(requirement, learner_ids=profiles.values("user_id"))
+    labels = dict(Cadre.choices)
+    rows = []
+    for profile in profiles.only(
+        "user_id", "full_name", "worker_registration_number", "region", "cadre"
+    ).order_by("full_name", "pk"):
+        done = sum(hours.get(profile.user_id, (ZERO, ZERO)), ZERO)
+        if done < requirement.hours:
+            rows.append(
+                BehindRow(
+                    name=profile.full_name,
+                    registration_number=profile.worker_registration_number,
+                    region=profile.region,
+                    cadre=str(labels.get(profile.cadre, profile.cadre)),
+                    done=done,
+                    required=requirement.hours,
+                    remaining=requirement.hours - done,
+                )
+            )
+    return sorted(rows, key=lambda r: (-r.remaining, r.name))
+
+
+def learner_activities(*, learner) -> QuerySet[CpdActivity]:
+    return CpdActivity.objects.filter(learner=learner).select_related("institution")
+
+
+def learner_course_hours(*, learner) -> list:
+    """The learner's completed courses that carry CPD hours, newest first."""
+    return list(
+        course_selectors.enrolments_of(learner_ids=[learner.pk])
+        .filter(completed_at__isnull=False, course__cpd_hours__gt=0)
+        .select_related("course")
+        .order_by("-completed_at")
+    )
+
+
+def activities_to_review(*, user) -> QuerySet[CpdActivity]:
+    """Activities waiting for a decision at the institutions where ``user`` reviews CPD."""
+    institutions = lms_selectors.user_institutions(user=user, roles=REVIEWER_ROLES)
+    return (
+        CpdActivity.objects.filter(institution__in=institutions, status=ActivityStatus.PENDING)
+        .select_related("learner", "learner__learner_profile", "institution")
+        .prefetch_related("competencies")
+        .order_by("created_at")
+    )
+
+
+def may_review(*, user, activity: CpdActivity) -> bool:
+    return (
+        lms_selectors.user_institutions(user=user, roles=REVIEWER_ROLES)
+        .filter(pk=activity.institution_id)
+        .exists()
+    )
+
+
+def may_see_evidence(*, user, activity: CpdActivity) -> bool:
+    return activity.learner_id == user.pk or may_review(user=user, activity=activity)
+
+
+def reminder_lead(requirement: CpdRequirement, *, today: datetime.date, leads) -> int | None:
+    """The reminder due today: the shortest lead time the period's end is within."""
+    left = (requirement.period_end - today).days
+    due = [lead for lead in leads if 0 <= left <= lead]
+    return min(due) if due else None
