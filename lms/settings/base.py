@@ -308,7 +308,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 # Content-Security-Policy (django-csp; lms.security_headers picks one policy per path).
-# Learner and public pages run no script and carry no inline style: the strict policy.
+# Learner and public pages run only our own script files (the offline helpers and service
+# worker of courses.offline) and carry no inline script or style: the strict policy.
 # Images may come from the media storage (CSP_MEDIA_ORIGINS, e.g. an S3 endpoint) and lesson
 # videos play in a YouTube or Vimeo frame.
 _media_origins = env_list(

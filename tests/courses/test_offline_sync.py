@@ -391,3 +391,23 @@ def test_no_third_party_code_at_run_time(client):
     ]
     for text in [worker, *scripts]:
         assert "http://" not in text and "https://" not in text
+
+
+# --- In French ------------------------------------------------------------------------------
+
+
+def test_keeping_a_course_and_refused_actions_speak_french(enrolled, trainee, course):
+    first, _second = course_modules(course)
+    enrolled.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    page = enrolled.get(course.url).content.decode()
+    assert "Garder ce cours sur mon téléphone" in page
+    assert "Sur ce téléphone" in page
+    assert (
+        "1 action enregistrée sur ce téléphone, elle sera envoyée quand vous serez en ligne."
+        in page
+    )
+    first.unpublish()
+
+    result = send(enrolled, [complete(first)]).json()["results"][0]
+
+    assert result["reason"] == "Ce module a été retiré du cours."

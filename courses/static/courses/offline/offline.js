@@ -37,9 +37,11 @@
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(text.sw, { scope: "/" }).catch(function () {});
-    navigator.serviceWorker.addEventListener("message", function (event) {
+  }
+  if (Q.channel) {
+    Q.channel.onmessage = function (event) {
       if (event.data && event.data.type === "ssw-sent") sent(event.data.results);
-    });
+    };
   }
 
   // --- The status box: what waits on this phone, what was sent, what was refused ----------

@@ -91,6 +91,9 @@
   }
 
   var sending = null;
+  // What was sent is told to the other tabs and the worker (not to this page or worker,
+  // which has the answers already): every open page shows it.
+  var channel = scope.BroadcastChannel ? new BroadcastChannel("ssw-offline") : null;
 
   /* Send the queue of one learner (a page: the one logged in, with the page's CSRF token),
    * or of every learner in turn (the service worker, with the tokens saved with each action:
@@ -98,7 +101,18 @@
    * server's answers; rejects when a part could not be sent. */
   function send(learner, csrf) {
     if (sending) return sending;
-    sending = all("events").then(function (events) {
+    // One sender at a time across the tabs and the worker (Web Locks, where the browser has
+    // them): the next one finds the queue sent. The server's exactly-once is the backstop.
+    var locks = scope.navigator && scope.navigator.locks;
+    sending = locks ? locks.request("ssw-send", function () { return sendQueue(learner, csrf); })
+      : sendQueue(learner, csrf);
+    var clear = function () { sending = null; };
+    sending.then(clear, clear);
+    return sending;
+  }
+
+  function sendQueue(learner, csrf) {
+    return all("events").then(function (events) {
       var mine = events.filter(function (e) { return learner == null || e.learner === learner; });
       var parts = [];
       mine.forEach(function (e) {
@@ -110,12 +124,13 @@
       return parts.reduce(function (done, part) {
         return done.then(function () { return sendPart(part, csrf); })
           .then(function (answers) { results = results.concat(answers); });
-      }, Promise.resolve()).then(function () { return results; });
+      }, Promise.resolve()).then(function () {
+        if (channel && results.length) channel.postMessage({ type: "ssw-sent", results: results });
+        return results;
+      });
     });
-    var clear = function () { sending = null; };
-    sending.then(clear, clear);
-    return sending;
   }
 
-  scope.SSWQueue = { all: all, put: put, remove: remove, newId: newId, send: send };
+  scope.SSWQueue = { all: all, put: put, remove: remove, newId: newId, send: send,
+    channel: channel };
 })(self);

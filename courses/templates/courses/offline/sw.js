@@ -77,17 +77,8 @@ self.addEventListener("fetch", function (event) {
   );
 });
 
-function tellPages(message) {
-  return self.clients.matchAll({ type: "window" }).then(function (pages) {
-    pages.forEach(function (page) { page.postMessage(message); });
-  });
-}
-
 self.addEventListener("sync", function (event) {
   if (event.tag !== SYNC_TAG) return;
-  event.waitUntil(
-    self.SSWQueue.send(null).then(function (results) {
-      return tellPages({ type: "ssw-sent", results: results });
-    })
-  );
+  // The pages learn what was sent through queue.js's broadcast.
+  event.waitUntil(self.SSWQueue.send(null));
 });
