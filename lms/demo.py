@@ -101,8 +101,8 @@ LOGINS = [
         "regulator@council.example.org",
         "regulator",
         None,
-        "/admin/",
-        "set up two-factor authentication, then frameworks and certificate registers",
+        "/regulation/",
+        "set up two-factor authentication, then the workspace: statistics, planning, CPD, register",
     ),
     DemoLogin(
         "admin",

@@ -15,7 +15,7 @@ from lms.roles import InstitutionRole
 NOISY_LOGGERS = ("wagtail", "celery.app.trace", "celery.worker", "kombu.connection")
 ROLE_LABELS = {
     "trainee": "trainee",
-    "regulator": "regulator (reads every institution)",
+    "regulator": "regulator (reads its regulatory body's jurisdiction)",
     "superuser": "superuser",
     **{role.value: str(role.label).lower() for role in InstitutionRole},
 }
