@@ -20,9 +20,10 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from wagtail.admin import messages as admin_messages
 from wagtail.admin.auth import user_passes_test
 
-from competencies import rules, selectors, services
+from competencies import recompute, rules, selectors, services
 from competencies.forms import (
     AssociationForm,
     FrameworkForm,
@@ -289,6 +290,7 @@ def framework_detail(request, pk: int):
                 "attained_when": _("Attained when:"),
             },
             "associations": list(associations.filter(framework=framework)),
+            "last_recompute": recompute.framework_last_recompute(framework=framework),
             "incoming": list(
                 associations.select_related("framework")
                 .filter(
@@ -425,10 +427,11 @@ def framework_publish(request, pk: int):
     except services.FrameworkError as error:
         messages.error(request, str(error))
     else:
-        messages.success(
+        admin_messages.success(
             request,
             _("“%(framework)s” is published. It can no longer change; courses can map to it.")
             % {"framework": framework},
+            buttons=_recompute_buttons(request, framework),
         )
     return redirect(_framework_url(framework))
 
@@ -442,8 +445,21 @@ def framework_retire(request, pk: int):
     except services.FrameworkError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, _("“%(framework)s” is retired.") % {"framework": framework})
+        admin_messages.success(
+            request,
+            _("“%(framework)s” is retired.") % {"framework": framework},
+            buttons=_recompute_buttons(request, framework),
+        )
     return redirect(_framework_url(framework))
+
+
+def _recompute_buttons(request, framework) -> list:
+    """A link to the recomputation that the publication or retirement has just started."""
+    started = recompute.framework_last_recompute(framework=framework)
+    if started is None:
+        return []
+    label = _("Learners' attainment is being recomputed: follow it")
+    return [admin_messages.button(reverse("competencies_recompute", args=[started.pk]), label)]
 
 
 @author_required

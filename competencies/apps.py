@@ -8,5 +8,8 @@ class CompetenciesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Registers the app's API router through the ``register_api_routers`` hook.
-        from competencies import api  # noqa: F401
+        # Registers the app's API router through the ``register_api_routers`` hook, its
+        # Celery tasks, and its signal receivers.
+        from competencies import api, signals, tasks  # noqa: F401
+
+        signals.connect()

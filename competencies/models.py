@@ -587,3 +587,61 @@ class CompetencyAttainment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner}: {self.competency} at {self.level.name}"
+
+
+class RecomputeStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class AttainmentRecompute(models.Model):
+    """One automatic recomputation of learners' attainment after a change that moves it: a
+    framework published or retired (its rules and crosswalks take effect, or stop), a module's
+    competency mapping changed, a module or course taken offline.
+
+    It names the competencies whose learners are recomputed; the frameworks it touched show it
+    on their pages ("attainment last recomputed …"), and the person who made the change can
+    follow its progress.
+    """
+
+    reason = models.CharField(_("why"), max_length=300)
+    source_url = models.CharField(
+        _("what changed"), max_length=500, blank=True, help_text=_("The admin page of the change.")
+    )
+    frameworks = models.ManyToManyField(Framework, related_name="recomputes", blank=True)
+    competency_ids = models.JSONField(_("competencies"), default=list)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=10, choices=RecomputeStatus.choices, default=RecomputeStatus.QUEUED
+    )
+    evidence_added = models.PositiveIntegerField(_("evidence added"), default=0)
+    learners_total = models.PositiveIntegerField(_("learners"), default=0)
+    learners_done = models.PositiveIntegerField(_("learners recomputed"), default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("attainment recomputation")
+        verbose_name_plural = _("attainment recomputations")
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.get_status_display()})"
+
+    @property
+    def percent_done(self) -> int:
+        if self.status == RecomputeStatus.DONE:
+            return 100
+        if not self.learners_total:
+            return 0
+        return min(100, self.learners_done * 100 // self.learners_total)

@@ -6,7 +6,7 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
 from competencies import admin_views as views
-from competencies import selectors
+from competencies import recompute_views, selectors
 
 framework_urls = [
     path("", views.framework_list, name="competencies_frameworks"),
@@ -48,7 +48,14 @@ framework_urls = [
 
 @hooks.register("register_admin_urls")
 def register_framework_urls():
-    return [path("competency-frameworks/", include(framework_urls))]
+    return [
+        path("competency-frameworks/", include(framework_urls)),
+        path(
+            "attainment-recomputations/<int:pk>/",
+            recompute_views.recompute_detail,
+            name="competencies_recompute",
+        ),
+    ]
 
 
 class FrameworkAuthorMenuItem(MenuItem):

@@ -11,7 +11,13 @@ class CoursesConfig(AppConfig):
         # Registers the plugin API's router through the ``register_api_routers`` hook, and
         # tells competencies which modules are mapped to a competency (for its evidence rules,
         # "all mapped modules complete") through its ``competency_module_requirements`` hook.
+        # Its tasks are registered, and a changed mapping or a page taken offline
+        # recomputes attainment (courses.mapping_changes).
         from courses import (
             api,  # noqa: F401
             competency_requirements,  # noqa: F401
+            mapping_changes,
+            tasks,  # noqa: F401
         )
+
+        mapping_changes.connect()

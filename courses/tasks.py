@@ -5,7 +5,9 @@ from collections import Counter
 from celery import shared_task
 from django.db import OperationalError
 
-from courses import xapi
+from competencies import recompute
+from competencies.models import AttainmentRecompute
+from courses import mapping_changes, xapi
 
 
 @shared_task(
@@ -25,3 +27,23 @@ def replay_xapi_statements(self, learner_ids: list[int]) -> dict:
     for learner_id in learner_ids:
         statuses += xapi.learner_statements_replay(learner_id=learner_id)
     return dict(statuses)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def module_mappings_apply(self, module_id: int, recompute_id: int) -> dict:
+    """After a module's competency mapping changed: its past completions show the newly
+    mapped competencies, then the learners concerned are recomputed (see
+    :mod:`courses.mapping_changes`). Idempotent: evidence is recorded once per completion and
+    competency, and a finished recomputation is not run again."""
+    added = mapping_changes.past_completions_evidence_add(module_id=module_id)
+    record = AttainmentRecompute.objects.get(pk=recompute_id)
+    if added:
+        recompute.evidence_added(recompute=record, count=record.evidence_added + added)
+    done = recompute.recompute_run(recompute_id=recompute_id)
+    return {"evidence_added": added, "learners": done.learners_done}

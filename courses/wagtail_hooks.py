@@ -2,8 +2,10 @@ from django.template.loader import render_to_string
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin import messages as admin_messages
 from wagtail.admin.menu import MenuItem
 
+from competencies import recompute
 from courses import admin_views, selectors
 from courses.models import CourseIndexPage
 
@@ -102,4 +104,25 @@ def register_prior_learning_menu_item():
         name="prior-learning",
         icon_name="doc-full-inverse",
         order=310,
+    )
+
+
+@hooks.register("after_publish_page")
+def point_to_attainment_recompute(request, page):
+    """A module published with other competencies, or a page taken offline, recomputes its
+    learners' attainment by itself (courses.mapping_changes): say so, with a link to follow."""
+
+    started = recompute.recompute_for_change(
+        source_url=reverse("wagtailadmin_pages:edit", args=[page.pk]), requested_by=request.user
+    )
+    if started is None or started.finished_at is not None and started.learners_done == 0:
+        return
+    admin_messages.info(
+        request,
+        _("The competencies of this module changed: its learners' attainment is recomputed."),
+        buttons=[
+            admin_messages.button(
+                reverse("competencies_recompute", args=[started.pk]), _("Follow it")
+            )
+        ],
     )
