@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 PORT ?= 8000
 
-.PHONY: run test fuzz-api install install-test system-packages lint check worker beat bench bench-ingest bench-certificates bench-verify clean
+.PHONY: run test fuzz-api install install-test system-packages lint check worker beat bench bench-ingest bench-xapi-state bench-certificates bench-verify clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ bench: install
 bench-ingest: install
 	command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null || true
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) bench/progress_ingest.py
+
+bench-xapi-state: install
+	command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null || true
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) bench/xapi_state.py
 
 bench-certificates: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} $(PY) bench/certificates_issue.py

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from courses.models import XapiStatement, XapiStatementKey
@@ -27,7 +27,8 @@ ACTIVITY_STATEMENTS = 50
 
 @dataclass(frozen=True)
 class DocumentScope:
-    """What names a document (or, without ``document_id``, the documents listed together)."""
+    """What names a document (or, without ``document_id``, the documents listed together:
+    an activity's and agent's, of one registration or all)."""
 
     kind: str
     activity_id: str = ""
@@ -36,10 +37,20 @@ class DocumentScope:
     document_id: str = ""
 
     def listing(self) -> str:
-        return _digest(self.kind, self.activity_id, self.agent, self.registration)
+        return _digest(self.kind, self.activity_id, self.agent)
 
     def scope(self) -> str:
-        return _digest(self.listing(), self.document_id)
+        return _digest(self.listing(), self.registration, self.document_id)
+
+    def listed(self, institution: Institution):
+        """The documents of this activity and agent; of this registration, when one is given
+        (without it, of every registration: Communication 2.3.s4, 2.3.s5)."""
+        documents = XapiDocument.objects.filter(
+            institution=institution, listing=self.listing(), kind=self.kind
+        )
+        if self.registration:
+            documents = documents.filter(registration=self.registration)
+        return documents
 
 
 @dataclass(frozen=True)
@@ -93,20 +104,28 @@ def _json_object(content: bytes, what: str) -> dict:
     return value
 
 
+#: The one document of a scope, with only what a GET answers with (a SQL template: content
+#: read by bookmark, on every page of a package, spends nothing on building a query).
+_DOCUMENT_READ = (
+    "SELECT id, content, content_type, etag, updated FROM courses_xapidocument"
+    " WHERE institution_id = %s AND scope = %s"
+)
+
+
 def document_get(*, institution: Institution, scope: DocumentScope) -> XapiDocument | None:
-    return XapiDocument.objects.filter(institution=institution, scope=scope.scope()).first()
+    found = list(XapiDocument.objects.raw(_DOCUMENT_READ, [institution.pk, scope.scope()]))
+    return found[0] if found else None
 
 
 def document_ids(
     *, institution: Institution, scope: DocumentScope, since: datetime | None
 ) -> list[str]:
     """The ids of the documents listed together under ``scope``, updated after ``since``."""
-    documents = XapiDocument.objects.filter(
-        institution=institution, listing=scope.listing(), kind=scope.kind
-    )
+    documents = scope.listed(institution)
     if since is not None:
         documents = documents.filter(updated__gt=since)
-    return list(documents.order_by("document_id").values_list("document_id", flat=True))
+    ids = documents.order_by("document_id").values_list("document_id", flat=True)
+    return list(dict.fromkeys(ids))  # once each, though several registrations have it
 
 
 def document_put(
@@ -116,7 +135,14 @@ def document_put(
 
     A profile is written only under ``If-Match`` or ``If-None-Match`` (else 409 when it
     exists, Communication 3.1, and 400 when not); a precondition that fails is 412; nothing
-    changes then. State takes a PUT without them: content saves its bookmark over and over."""
+    changes then. State takes a PUT without them: content saves its bookmark over and over,
+    in one statement (:func:`_document_upsert`); a PUT with ``If-Match`` alone is one
+    conditional ``UPDATE``."""
+
+    if scope.kind == XapiDocumentKind.STATE and not pre.given():
+        return _document_upsert(institution, scope, sent)
+    if pre.if_none_match is None and pre.if_match is not None:
+        return _document_replace_if_match(institution, scope, sent, pre.if_match)
 
     def replacing(existing: XapiDocument | None) -> Sent:
         if scope.kind != XapiDocumentKind.STATE and not pre.given():
@@ -156,6 +182,81 @@ def document_post(
     return _document_write(institution, scope, pre, merged)
 
 
+def _document_new(institution, scope: DocumentScope, sent: Sent) -> XapiDocument:
+    return XapiDocument(
+        institution=institution,
+        kind=scope.kind,
+        scope=scope.scope(),
+        listing=scope.listing(),
+        activity_id=scope.activity_id,
+        agent=scope.agent,
+        registration=scope.registration,
+        document_id=scope.document_id,
+        content=sent.content,
+        content_type=(sent.content_type or "application/octet-stream")[:255],
+        etag=etag_of(sent.content),
+        updated=timezone.now(),
+    )
+
+
+#: A State PUT without preconditions: insert, or replace the content of the row with the same
+#: institution and scope. One statement, atomic by itself, the same on PostgreSQL and SQLite.
+_UPSERT = (
+    "INSERT INTO courses_xapidocument (institution_id, kind, scope, listing, activity_id, agent,"
+    " registration, document_id, content, content_type, etag, updated)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (institution_id, scope) DO UPDATE SET content = EXCLUDED.content,"
+    " content_type = EXCLUDED.content_type, etag = EXCLUDED.etag, updated = EXCLUDED.updated"
+)
+
+
+def _document_upsert(institution, scope: DocumentScope, sent: Sent) -> XapiDocument:
+    """A State PUT without preconditions: one ``INSERT … ON CONFLICT DO UPDATE`` on the unique
+    scope, in one round trip (no transaction around it: parallel PUTs leave one row, the last
+    one's)."""
+    document = _document_new(institution, scope, sent)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPSERT,
+            [
+                institution.pk,
+                document.kind,
+                document.scope,
+                document.listing,
+                document.activity_id,
+                document.agent,
+                document.registration,
+                document.document_id,
+                document.content,
+                document.content_type,
+                document.etag,
+                connection.ops.adapt_datetimefield_value(document.updated),
+            ],
+        )
+    return document
+
+
+def _document_replace_if_match(
+    institution, scope: DocumentScope, sent: Sent, if_match: str
+) -> XapiDocument:
+    """A PUT with ``If-Match`` only: one ``UPDATE … WHERE etag IN (…)``; no row, 412. Of two
+    parallel PUTs with the same ETag, the second finds the first's new ETag."""
+    document = _document_new(institution, scope, sent)
+    tags = _tags(if_match)
+    rows = XapiDocument.objects.filter(institution=institution, scope=document.scope)
+    if "*" not in tags:
+        rows = rows.filter(etag__in=tags)
+    changed = rows.update(
+        content=document.content,
+        content_type=document.content_type,
+        etag=document.etag,
+        updated=document.updated,
+    )
+    if not changed:
+        refuse("If-Match: the document has changed or does not exist.", status=412)
+    return document
+
+
 def _document_write(institution, scope: DocumentScope, pre: Preconditions, content_of):
     for _attempt in range(2):
         try:
@@ -174,25 +275,16 @@ def _document_write(institution, scope: DocumentScope, pre: Preconditions, conte
 
 
 def _document_save(institution, scope: DocumentScope, existing, sent: Sent) -> XapiDocument:
-    document = existing or XapiDocument(
-        institution=institution,
-        kind=scope.kind,
-        scope=scope.scope(),
-        listing=scope.listing(),
-        activity_id=scope.activity_id,
-        agent=scope.agent,
-        registration=scope.registration,
-        document_id=scope.document_id,
-    )
-    document.content = sent.content
-    document.content_type = (sent.content_type or "application/octet-stream")[:255]
-    document.etag = etag_of(sent.content)
-    document.updated = timezone.now()
     if existing is None:
+        document = _document_new(institution, scope, sent)
         document.save(force_insert=True)
-    else:
-        document.save(update_fields=["content", "content_type", "etag", "updated"])
-    return document
+        return document
+    existing.content = sent.content
+    existing.content_type = (sent.content_type or "application/octet-stream")[:255]
+    existing.etag = etag_of(sent.content)
+    existing.updated = timezone.now()
+    existing.save(update_fields=["content", "content_type", "etag", "updated"])
+    return existing
 
 
 def document_delete(*, institution: Institution, scope: DocumentScope, pre: Preconditions) -> None:
@@ -200,9 +292,7 @@ def document_delete(*, institution: Institution, scope: DocumentScope, pre: Prec
     every document listed under ``scope``."""
     with transaction.atomic():
         if not scope.document_id:
-            XapiDocument.objects.filter(
-                institution=institution, listing=scope.listing(), kind=scope.kind
-            ).delete()
+            scope.listed(institution).delete()
             return
         existing = (
             XapiDocument.objects.select_for_update()

@@ -29,7 +29,7 @@ class XapiDocument(models.Model):
     )
     kind = models.CharField(max_length=20, choices=XapiDocumentKind.choices)
     scope = models.CharField(max_length=64)
-    #: SHA-256 of the names of the documents listed together (all but the document id).
+    #: SHA-256 of what the documents listed together share (kind, activity, agent).
     listing = models.CharField(max_length=64)
     #: The activity IRI (State, Activity Profile), else empty.
     activity_id = models.TextField(blank=True)

@@ -116,6 +116,21 @@ def test_xapi_00218_state_registration_keeps_documents_apart(client, key_a):
     assert send(client, "GET", STATE, state_params(), key_a).json() == {"r": 0}
 
 
+def test_xapi_00194_state_ids_and_delete_without_registration_cover_every_registration(
+    client, key_a
+):
+    send(client, "PUT", STATE, state_params(registration=REGISTRATION, stateId="r"), key_a, {})
+    send(client, "PUT", STATE, state_params(stateId="plain"), key_a, {})
+    listed = send(client, "GET", STATE, state_params(stateId=None), key_a).json()
+    assert listed == ["plain", "r"]
+    only = send(client, "GET", STATE, state_params(stateId=None, registration=REGISTRATION), key_a)
+    assert only.json() == ["r"]
+    send(client, "DELETE", STATE, state_params(stateId=None, registration=REGISTRATION), key_a)
+    assert list(XapiDocument.objects.values_list("document_id", flat=True)) == ["plain"]
+    send(client, "DELETE", STATE, state_params(stateId=None), key_a)
+    assert not XapiDocument.objects.exists()
+
+
 def test_xapi_00193_00195_state_get_without_state_id_lists_ids_since(client, key_a):
     send(client, "PUT", STATE, state_params(stateId="one"), key_a, {})
     first = XapiDocument.objects.get().updated
