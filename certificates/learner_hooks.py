@@ -20,6 +20,22 @@ def certificates_dashboard_panel(request):
     )
 
 
+@hooks.register("course_finished_panels")
+def certificate_of_finished_course(request, course):
+    """At the end of a course: the certificate, that it is being prepared, or what else
+    it requires (competencies, observations). Nothing for a course without one."""
+    rule = selectors.certificate_rule_for(course=course)
+    if rule is None:
+        return ""
+    certificate = selectors.active_certificate(learner=request.user, rule=rule)
+    check = selectors.criteria_check(rule=rule, learner=request.user) if not certificate else None
+    return render_to_string(
+        "certificates/course_finished_panel.html",
+        {"rule": rule, "certificate": certificate, "check": check},
+        request=request,
+    )
+
+
 @hooks.register("seed_demo_data", order=30)
 def seed_certificates_demo():
     return demo.seed()

@@ -136,6 +136,11 @@ class CourseProgress:
         return round(100 * done / len(required))
 
     @property
+    def is_complete(self) -> bool:
+        """Every required module done (a course without modules is never complete)."""
+        return bool(self.required) and all(m.pk in self.completed_ids for m in self.required)
+
+    @property
     def next_module(self) -> ModulePage | None:
         return next((m for m in self.modules if m.pk not in self.completed_ids), None)
 

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from courses import services
+from courses import selectors, services
 from courses.models import CoursePage, ModulePage
 
 
@@ -51,7 +51,12 @@ def module_complete(request, module_id: int):
         services.module_complete(learner=request.user, module=module, event_id=_event_id(request))
     except services.LearningError as error:
         return _learning_error(request, error, module)
-    messages.success(request, _("Module complete."))
+    if _course_finished(request, module):
+        messages.success(
+            request, _("Module complete. You have completed “%s”.") % module.course.title
+        )
+    else:
+        messages.success(request, _("Module complete."))
     return _after_module(module)
 
 
@@ -69,12 +74,27 @@ def quiz_submit(request, module_id: int):
         )
     except services.LearningError as error:
         return _learning_error(request, error, module)
+    # A no-break space keeps the number and its "%" on one line on a narrow screen.
     score = f"{result.attempt.score:.0f}"
-    if result.attempt.passed:
-        messages.success(request, _("You passed with %s %%. Module complete.") % score)
+    if result.attempt.passed and _course_finished(request, module):
+        messages.success(
+            request,
+            _("You passed with %(score)s\u00a0%%. You have completed “%(course)s”.")
+            % {"score": score, "course": module.course.title},
+        )
+    elif result.attempt.passed:
+        messages.success(request, _("You passed with %s\u00a0%%. Module complete.") % score)
     else:
-        messages.warning(request, _("You scored %s %%. Read the feedback and try again.") % score)
+        messages.warning(
+            request, _("You scored %s\u00a0%%. Read the feedback and try again.") % score
+        )
     return redirect(f"{module.url}?attempt={result.attempt.pk}#quiz")
+
+
+def _course_finished(request, module: ModulePage) -> bool:
+    """Whether the learner has now completed every required module of the module's course
+    (the page then says so, with the certificate: courses/course_finished.html)."""
+    return selectors.course_progress(course=module.course, user=request.user).is_complete
 
 
 def _after_module(module: ModulePage) -> HttpResponse:

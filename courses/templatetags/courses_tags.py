@@ -1,4 +1,6 @@
 from django import template
+from django.utils.safestring import mark_safe
+from wagtail import hooks
 
 register = template.Library()
 
@@ -27,3 +29,11 @@ def quiz_feedback(request, page):
         return score_quiz(quiz, attempt.answers).feedback
     except Exception:  # noqa: BLE001 - the quiz changed since: show the page without feedback
         return {}
+
+
+@register.simple_tag
+def course_finished_panels(request, course):
+    """What other apps show a learner who finished ``course`` (the ``course_finished_panels``
+    hook: each function takes the request and the course and returns HTML, or "")."""
+    panels = (panel(request, course) for panel in hooks.get_hooks("course_finished_panels"))
+    return mark_safe("".join(panel for panel in panels if panel))  # noqa: S308 - templates' HTML

@@ -34,13 +34,13 @@ def test_dashboard_in_french(french, trainee, catalogue):
     french.force_login(trainee)
     page = french.get(reverse("lms:dashboard")).content.decode()
     assert '<html lang="fr">' in page
-    assert "<h1>Mon apprentissage</h1>" in page
+    assert "<h1>Mes formations</h1>" in page
     assert "Bienvenue, Amina Njoroge (Para-professionnel)." in page
     assert "Mes cours" in page
     assert "Vous n’êtes encore inscrit(e) à aucun cours." in page
     assert "Parcourir le catalogue des cours" in page
     # Header and footer.
-    assert ">Profil</a>" in page and "Se déconnecter" in page
+    assert ">Profil</a>" in page and "Déconnexion" in page
     assert ">Langue</label>" in page and ">Changer</button>" in page
     assert "My learning" not in page and "My courses" not in page
 
@@ -48,7 +48,7 @@ def test_dashboard_in_french(french, trainee, catalogue):
 def test_dashboard_in_french_from_accept_language(client, trainee):
     client.force_login(trainee)
     page = client.get(reverse("lms:dashboard"), HTTP_ACCEPT_LANGUAGE="fr-SN,fr;q=0.9").content
-    assert "Mon apprentissage" in page.decode()
+    assert "Mes formations" in page.decode()
 
 
 def test_profile_form_in_french(french, trainee):
@@ -146,7 +146,7 @@ def test_french_learner_switches_back_to_english(french, trainee):
     french.force_login(trainee)
     dashboard = reverse("lms:dashboard")
     page = french.get(dashboard).content.decode()
-    assert "Mon apprentissage" in page
+    assert "Mes formations" in page
     set_language = reverse("set_language")
     assert f'action="{set_language}"' in page
     assert '<option value="en">Anglais</option>' in page
@@ -161,4 +161,4 @@ def test_french_learner_switches_back_to_english(french, trainee):
     assert "<h1>My learning</h1>" in page
     assert "My courses" in page and "You are not enrolled in any course yet." in page
     assert '<option value="en" selected>English</option>' in page
-    assert "Mon apprentissage" not in page
+    assert "Mes formations" not in page

@@ -138,9 +138,17 @@ def test_trainee_earns_a_certificate_a_regulator_verifies_it_and_the_institution
     shot(phone, "quiz answered")
     quiz.get_by_role("button", name="Submit answers").tap()
     expect(phone.get_by_role("status")).to_contain_text(
-        "You passed with 100 %. Module complete.", timeout=RENDER_TIMEOUT_MS
+        f"You passed with 100 %. You have completed “{COURSE}”.", timeout=RENDER_TIMEOUT_MS
     )
     expect(phone.locator("main")).to_contain_text("100 % of the course complete")
+    # The end of the course says so, and leads to the certificate.
+    finished = phone.locator("section.finished")
+    expect(finished).to_contain_text("Your certificate has been issued.")
+    expect(finished.get_by_role("link", name="Download your certificate (PDF)")).to_be_visible()
+    expect(finished.get_by_role("link", name="My certificates")).to_have_attribute(
+        "href", "/certificates/"
+    )
+    assert_fits_phone(phone)
     shot(phone, "quiz passed")
 
     # Passing the quiz issued the certificate, and the (eager) Celery task enqueued on commit

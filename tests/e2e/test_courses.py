@@ -242,7 +242,9 @@ def test_author_builds_a_course_and_a_trainee_completes_it_on_a_phone(
     quiz_form.get_by_role("radio", name=RIGHT).check()
     shot(phone, "quiz answered")
     quiz_form.get_by_role("button", name="Submit answers").tap()
-    expect(phone.get_by_role("status")).to_contain_text("You passed with 100 %. Module complete.")
+    expect(phone.get_by_role("status")).to_contain_text(
+        f"You passed with 100 %. You have completed “{COURSE}”."
+    )
     expect(phone.locator("#quiz .feedback")).to_contain_text("Correct.")
     expect(phone.locator("#quiz .feedback")).to_contain_text("Yes: go with the family")
     expect(phone.locator("main")).to_contain_text("You have completed this module.")
@@ -255,7 +257,7 @@ def test_author_builds_a_course_and_a_trainee_completes_it_on_a_phone(
     progress = phone.get_by_role("region", name="Your progress")
     expect(progress).to_contain_text("100 % complete")
     expect(progress.get_by_role("progressbar")).to_have_attribute("value", "100")
-    expect(progress).to_contain_text("You have completed this course.")
+    expect(phone.locator("section.finished")).to_contain_text(f"You have completed “{COURSE}”")
     assert_fits_phone(phone)
     shot(phone, "course complete")
 

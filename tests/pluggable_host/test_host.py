@@ -222,9 +222,8 @@ def title_of(html: str) -> str:
     return " ".join(match.group(1).split())
 
 
-def log_in(host: Host, username: str, lands_on: str = "/learning/") -> SimpleCookie:
-    """Log in through allauth's form, as a browser does (CSRF cookie and token); it lands on
-    ``lands_on`` (a learner on LOGIN_REDIRECT_URL, as the guide sets it; staff in the admin)."""
+def log_in(host: Host, username: str) -> SimpleCookie:
+    """Log in through allauth's form, as a browser does (CSRF cookie and token)."""
     cookies = SimpleCookie()
     status, _headers, html = get(host, "/accounts/login/", cookies)
     assert status == 200
@@ -240,7 +239,7 @@ def log_in(host: Host, username: str, lands_on: str = "/learning/") -> SimpleCoo
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert status == 302, f"log-in of {username} -> {status}\n{body[:2000]}"
-    assert headers["Location"] == lands_on
+    assert headers["Location"] == "/learning/"  # LOGIN_REDIRECT_URL, as the guide sets it
     return cookies
 
 
@@ -292,7 +291,7 @@ def test_a_learner_logs_in_and_sees_their_learning_in_the_hosts_layout(host):
 
 
 def test_a_manager_without_a_second_factor_is_sent_to_set_one_up(host):
-    cookies = log_in(host, "manager", lands_on="/admin/")
+    cookies = log_in(host, "manager")
 
     page = get(host, "/learning/", cookies)
     api = get(host, "/api/v1/me", cookies)
