@@ -195,8 +195,16 @@ def test_a_learner_enrols_reads_a_module_and_passes_a_quiz_with_the_keyboard_alo
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text(second.title)
 
-    tab_to(page, re.compile("^The child, the family and the worker"))
+    # A group of radio buttons is one Tab stop; the arrow keys choose within it.
+    tab_to(page, re.compile("^The child, the family and the worker|^The worker alone"))
+    for _ in range(5):
+        if page.evaluate("document.activeElement.labels[0].textContent.trim()") == (
+            "The child, the family and the worker"
+        ):
+            break
+        page.keyboard.press("ArrowDown")
     page.keyboard.press("Space")
+    assert page.evaluate("document.activeElement.checked")
     for answer in ("Goals", "Who does each action", "When you will review the plan"):
         tab_to(page, answer)
         page.keyboard.press("Space")
@@ -230,13 +238,25 @@ def test_text_enlarged_to_200_percent_loses_nothing(
         "/profile/",
     ]:
         page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
         before = page.evaluate("document.body.innerText.length")
         page.add_style_tag(content="html{font-size:200% !important}")
         assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 32
+        sticking_out = page.evaluate(
+            """width => [...document.querySelectorAll('body *')]
+                 .filter(e => e.getBoundingClientRect().right > width + 2)
+                 .map(e => `${e.tagName}.${e.className} ${e.getBoundingClientRect().right}px`)
+                 .slice(0, 8)""",
+            options["viewport"]["width"],
+        )
+        assert sticking_out == [], (path, sticking_out)
         assert_fits_phone(page, options["viewport"]["width"])
         clipped = page.evaluate(
             """() => [...document.querySelectorAll('body *')].filter(e => {
-                 if (e.closest('.visually-hidden')) return false;
+                 // Hidden on purpose, or a field (which scrolls its own text).
+                 if (e.closest('.visually-hidden') || e.matches('input, select, textarea')) {
+                   return false;
+                 }
                  const s = getComputedStyle(e);
                  const hides = ['hidden', 'clip'].includes(s.overflowX) ||
                                ['hidden', 'clip'].includes(s.overflowY);
