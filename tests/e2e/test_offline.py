@@ -277,3 +277,51 @@ def test_an_action_the_server_refuses_is_shown_to_the_learner(
     assert not ModuleCompletion.objects.exists()
     refused.get_by_role("button", name="Dismiss").tap()
     expect(phone.get_by_role("alert")).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_a_kept_course_follows_its_republishing_and_can_be_removed(
+    live_server, trainee, course, open_page, shot
+):
+    first, second = course_modules(course)
+    enrol(learner=trainee, course=course)
+    phone = open_page(**PHONE)
+    log_in(phone, live_server.url, trainee.username, course.url)
+    expect(phone.get_by_role("heading", level=1)).to_have_text(COURSE)
+    wait_for_service_worker(phone)
+    kept = phone.get_by_role("region", name="On this phone")
+    kept.get_by_role("button", name="Keep this course on my phone").tap()
+    expect(kept).to_contain_text("Kept on this phone:")
+    cache = f"ssw-course-{course.pk}"
+    cached_paths = (
+        f"caches.open('{cache}').then(c => c.keys())"
+        ".then(rs => rs.map(r => new URL(r.url).pathname).sort())"
+    )
+    assert phone.evaluate(cached_paths) == sorted([course.url, first.url, second.url])
+
+    # The author republishes a module; the learner's next online visit brings the copy up to date.
+    first.title = "Opening a case, step by step"
+    first.save_revision().publish()
+    phone.reload()
+    expect(kept).to_contain_text("The course changed: the copy on this phone is up to date again")
+    shot(phone, "kept copy updated after republishing")
+    phone.context.set_offline(True)
+    phone.goto(f"{live_server.url}{first.url}")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Opening a case, step by step")
+
+    # Offline, a page not kept: the offline page, listing the courses on this phone.
+    phone.goto(f"{live_server.url}/profile/")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("You are offline")
+    on_phone = phone.get_by_role("region", name="Courses on this phone")
+    expect(on_phone.get_by_role("link", name=COURSE)).to_have_attribute(
+        "href", re.compile(course.url)
+    )
+    assert_fits_phone(phone)
+    shot(phone, "offline page")
+
+    phone.context.set_offline(False)
+    phone.goto(f"{live_server.url}{course.url}")
+    kept.get_by_role("button", name="Remove it from this phone").tap()
+    expect(kept).to_contain_text("Removed from this phone.")
+    assert phone.evaluate(f"caches.has('{cache}')") is False
+    shot(phone, "removed from the phone")

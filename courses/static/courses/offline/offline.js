@@ -186,7 +186,7 @@
       return done.then(function () {
         return (refetch(url) ? Promise.resolve(null) : cache.match(url)).then(function (old) {
           if (old) return old.blob();
-          return fetch(url, { credentials: "same-origin" }).then(function (response) {
+          return fetch(url, { credentials: "same-origin", cache: "reload" }).then(function (response) {
             if (!response.ok) throw new Error(url + " " + response.status);
             return cache.put(url, response.clone()).then(function () { return response.blob(); });
           });
@@ -329,7 +329,32 @@
     });
   }
 
+  /* The offline page lists the courses kept on this phone. */
+  function listKept(list) {
+    keptCourses().then(function (courses) {
+      courses.forEach(function (c) {
+        var item = element("li");
+        var link = element("a", "", c.title);
+        link.href = c.url;
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      document.getElementById("kept-courses").hidden = !courses.length;
+    });
+  }
+
   // --- On every page -------------------------------------------------------------------------
+
+  var kept = document.querySelector("[data-offline-kept]");
+  if (kept) listKept(kept);
+  // The worker keeps the offline page as the visitor who installed it saw it: keep it
+  // again, once a session, as the learner logged in sees it (their courses on this phone).
+  if (navigator.onLine && learner !== null && sessionStorage.getItem("ssw-offline-page") !== text.learner) {
+    caches.open("ssw-shell").then(function (cache) {
+      return cache.add(new Request(text.offline, { cache: "reload", credentials: "same-origin" }));
+    }).then(function () { sessionStorage.setItem("ssw-offline-page", text.learner); })
+      .catch(function () {});
+  }
 
   var section = document.querySelector("[data-offline-course]");
   if (section && learner !== null) setUpKeep(section);

@@ -54,6 +54,8 @@ self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  // Asked for fresh from the network (offline.js keeping a course): not from a cache.
+  if (request.cache === "reload" || request.cache === "no-store") return;
   if (request.mode === "navigate") {
     event.respondWith(
       fetch(request).then(function (response) {
