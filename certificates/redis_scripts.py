@@ -8,8 +8,8 @@ pool) per process and server, made on first use, and each script registered once
 import redis
 from django.conf import settings
 
-#: The cache backends that are Redis: Django's, and ours that keeps its client (lms.cache).
-REDIS_CACHES = frozenset({"django.core.cache.backends.redis.RedisCache", "lms.cache.RedisCache"})
+#: The cache backends that are Redis: Django's own.
+REDIS_CACHES = frozenset({"django.core.cache.backends.redis.RedisCache"})
 
 _clients: dict[str, redis.Redis] = {}
 _scripts: dict[tuple[int, str], object] = {}

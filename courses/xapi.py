@@ -44,10 +44,15 @@ from courses.models import (
     XapiStatement,
     XapiStatementKey,
 )
-from courses.services import LearningError, ProgressWriteClash, progress_event_record
+from courses.services import (
+    LearningError,
+    ProgressWriteClash,
+    progress_event_record,
+    progress_event_record_or_clash,
+)
 from courses.xapi_errors import XapiError
 from courses.xapi_signatures import is_signature, signature_check
-from lms import json_input, sql
+from lms import json_input
 from lms import selectors as lms_selectors
 from lms.models import ApiKey, Institution
 
@@ -700,13 +705,7 @@ def _attachments_store(*, institution: Institution, outcomes, parts) -> None:
 def _statement_store(
     *, api_key: ApiKey, institution: Institution, s: ValidStatement, first_try: bool
 ):
-    # Whether the id is taken, and the learner its progress would be for, in one round trip.
-    external_id = _actor_account_name(s.raw) if s.verb_iri in PROGRESS_VERBS else None
-    reads = [selectors.xapi_statement_stored_read(institution, s.id)]
-    if external_id:
-        reads.append(lms_selectors.learners_by_external_id_read(institution, [external_id]))
-    existing, *found = sql.read_all(*reads)
-    learners = found[0] if found else None
+    existing = selectors.xapi_statement_stored(institution=institution, statement_id=s.id)
     if existing is not None:
         return _existing_outcome(existing, s)
     if s.voids is not None:
@@ -728,30 +727,19 @@ def _statement_store(
         activity_iri=s.activity_iri[:500],
         voids=s.voids,
     )
-    # In one round trip: a key finds its new statement by the statement's id.
-    rows = [
-        [stored],
-        [
-            XapiStatementKey(
-                statement=stored, institution=institution, kind=kind, key=key, related=related
-            )
-            for (kind, key), related in statement_keys(s.raw, authority=authority).items()
-        ],
-    ]
-    # Its progress first, so that the row is written once with what became of it: in the
-    # round trip of its new progress event, when it brings one (on the first try). A
+    # Its progress first, so that the row is written once with what became of it. A
     # parallel request storing the same id makes the insert fail: statements_store then
     # starts again.
     _progress_apply(
-        stored=stored,
-        api_key=api_key,
-        institution=institution,
-        learners=learners,
-        retried_by_caller=first_try,
-        written_with=rows,
+        stored=stored, api_key=api_key, institution=institution, retried_by_caller=first_try
     )
-    if stored.pk is None:
-        sql.insert(*rows)
+    XapiStatement.objects.bulk_create([stored])
+    XapiStatementKey.objects.bulk_create(
+        XapiStatementKey(
+            statement=stored, institution=institution, kind=kind, key=key, related=related
+        )
+        for (kind, key), related in statement_keys(s.raw, authority=authority).items()
+    )
     if s.voids is not None:
         XapiStatement.objects.filter(institution=institution, statement_id=s.voids).update(
             voided=True
@@ -879,15 +867,12 @@ def _progress_apply(
     institution: Institution,
     learners=None,
     retried_by_caller: bool = False,
-    written_with: list[list] | None = None,
 ) -> None:
     """Turn a statement into a progress event when it maps to a module, and note on it what
     became of its progress (saved at once if the statement is stored already: a replay).
     ``learners``: the institution's learners by external id, when the caller read the
-    actor's already. ``retried_by_caller``: see :func:`progress_events_record`.
-    ``written_with``: the new statement's rows (itself, its keys), written in the round trip
-    of its new progress event, noted ``applied``, when it brings one (see
-    :attr:`courses.services.NewProgressEvent.written_with`); then it has its key."""
+    actor's already. ``retried_by_caller``: the caller tries its whole transaction again on
+    a clash (see :func:`courses.services.progress_event_record_or_clash`)."""
     raw = stored.raw
     verb = PROGRESS_VERBS.get(stored.verb_iri)
     mapped = (
@@ -921,15 +906,11 @@ def _progress_apply(
     elif verb == ProgressVerb.FAILED:
         success = False
 
-    def noted_and_written_with(event) -> list[list]:
-        stored.progress_event = event
-        _progress_note(stored, XapiProgressStatus.APPLIED)
-        return written_with
-
     try:
         # Applied whole or refused leaving nothing behind (in a savepoint of its own, unless
         # the caller's transaction is tried again whole on a clash).
-        recorded = progress_event_record(
+        record = progress_event_record_or_clash if retried_by_caller else progress_event_record
+        recorded = record(
             event_id=stored.statement_id,
             learner=learner,
             verb=verb,
@@ -941,14 +922,10 @@ def _progress_apply(
             source=ProgressSource.XAPI,
             recorded_by=api_key,
             extra={"xapi_statement_id": str(stored.statement_id), "xapi_verb": stored.verb_iri},
-            retried_by_caller=retried_by_caller,
-            written_with=noted_and_written_with if written_with else None,
         )
     except LearningError as error:
         _progress_note(stored, XapiProgressStatus.REJECTED, str(error))
         return
-    if written_with and stored.pk is not None:
-        return  # written with its event, noted
     stored.progress_event = recorded.event
     _progress_note(
         stored,
