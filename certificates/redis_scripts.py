@@ -17,8 +17,8 @@ from django.conf import settings
 if TYPE_CHECKING:
     import redis
 
-#: The cache backends that are Redis: Django's, and ours that keeps its client (lms.cache).
-REDIS_CACHES = frozenset({"django.core.cache.backends.redis.RedisCache", "lms.cache.RedisCache"})
+#: The cache backends that are Redis: Django's own.
+REDIS_CACHES = frozenset({"django.core.cache.backends.redis.RedisCache"})
 
 _clients: dict[str, redis.Redis] = {}
 _scripts: dict[tuple[int, str], object] = {}

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -32,7 +33,6 @@ from competencies.models import (
     ParentAssociation,
     ScaleLevel,
 )
-from lms import sql
 from lms.roles import InstitutionRole
 from lms.selectors import user_institutions, user_is_regulator
 
@@ -477,21 +477,19 @@ def evidence_of_institutions(*, institution_ids, source_kind: str) -> QuerySet[C
 
 
 # --- Read when evidence is recorded ------------------------------------------------------------
-# In SQL (see lms.sql and docs/decisions/0010): every module completion reads it.
 
 
-def learners_locked(*, learner_ids) -> sql.Read:
-    """A read that locks the learners' rows until the transaction ends, in primary-key order
-    (so that two transactions locking several learners never wait for each other in a
-    circle): what serialises each learner's evidence, so that the stored attainment read
-    after it stays true."""
-    return sql.Read(
-        "SELECT id FROM {users} WHERE id {learners} ORDER BY id{lock}",
-        {
-            "users": get_user_model(),
-            "learners": sorted(set(learner_ids)),
-            "lock": sql.Lock.NO_KEY_UPDATE,
-        },
+def learners_locked(*, learner_ids) -> list[int]:
+    """Lock the learners' rows until the transaction ends, in primary-key order (so that two
+    transactions locking several learners never wait for each other in a circle): what
+    serialises each learner's evidence, so that the stored attainment read after it stays
+    true. Where the database locks whole (SQLite), it serialises writers anyway."""
+    return list(
+        get_user_model()
+        .objects.filter(pk__in=set(learner_ids))
+        .order_by("pk")
+        .select_for_update(no_key=connection.features.has_select_for_no_key_update)
+        .values_list("pk", flat=True)
     )
 
 
@@ -505,63 +503,34 @@ class AttainmentState(NamedTuple):
     tops: dict[tuple[int, int], int]
 
 
-def attainment_state_reads(
-    *, learner_ids, attainment_of, top_of, lock_learners: bool = False
-) -> list[sql.Read]:
-    """The reads of the learners' stored attainment of the competencies ``attainment_of``,
-    and of the highest level their evidence shows of each of ``top_of``, in one statement;
-    with ``lock_learners``, after locking the learners (:func:`learners_locked`). The caller
-    runs them in a round trip (of its own, or after its inserts: see ``lms.sql.insert``);
-    :func:`attainment_state_found` gives the state from what they gave."""
-    if not learner_ids:
-        return []
-    reads = [learners_locked(learner_ids=learner_ids)] if lock_learners else []
-    if not (attainment_of or top_of):
-        return reads
-    parts, values = [], {"users": learner_ids}
-    if attainment_of:
-        parts.append(
-            "SELECT 'stored', learner_id, competency_id, framework_id, level_id, via, "
-            "via_item_id, since, id FROM competencies_competencyattainment "
-            "WHERE learner_id {users} AND competency_id {attained}"
-        )
-        values["attained"] = attainment_of
-    if top_of:
-        parts.append(
-            "SELECT 'top', evidence.learner_id, evidence.competency_id, MAX(level.\"order\"), "
-            "NULL, NULL, NULL, NULL, NULL FROM competencies_competencyevidence evidence "
-            "JOIN competencies_scalelevel level ON level.id = evidence.level_id "
-            "WHERE evidence.learner_id {users} AND evidence.competency_id {shown} "
-            "GROUP BY evidence.learner_id, evidence.competency_id"
-        )
-        values["shown"] = top_of
-    return [*reads, sql.Read(" UNION ALL ".join(parts), values, result=_attainment_state_of)]
-
-
-def attainment_state_found(found: list) -> AttainmentState:
-    """The state among what :func:`attainment_state_reads`'s reads gave (none when they
-    read only a lock, or nothing)."""
-    for result in found:
-        if isinstance(result, AttainmentState):
-            return result
-    return AttainmentState({}, {})
-
-
-def _attainment_state_of(rows) -> AttainmentState:
+def attainment_state(*, learner_ids, attainment_of, top_of) -> AttainmentState:
+    """The learners' stored attainment of the competencies ``attainment_of``, and the highest
+    level their evidence shows of each of ``top_of``."""
     state = AttainmentState({}, {})
-    for kind, learner_id, competency_id, *rest in rows:
-        if kind == "stored":
-            framework_id, level_id, via, via_item_id, since, pk = rest
-            state.stored[learner_id, competency_id] = (
-                framework_id,
-                level_id,
-                via,
-                via_item_id,
-                sql.converted(CompetencyAttainment, "since", since),
-                pk,
-            )
-        else:
-            state.tops[learner_id, competency_id] = rest[0]
+    if not learner_ids:
+        return state
+    if attainment_of:
+        for learner_id, competency_id, *row in CompetencyAttainment.objects.filter(
+            learner_id__in=learner_ids, competency_id__in=attainment_of
+        ).values_list(
+            "learner_id",
+            "competency_id",
+            "framework_id",
+            "level_id",
+            "via",
+            "via_item_id",
+            "since",
+            "pk",
+        ):
+            state.stored[learner_id, competency_id] = tuple(row)
+    if top_of:
+        for learner_id, competency_id, top in (
+            CompetencyEvidence.objects.filter(learner_id__in=learner_ids, competency_id__in=top_of)
+            .order_by()
+            .values_list("learner_id", "competency_id")
+            .annotate(top=Max("level__order"))
+        ):
+            state.tops[learner_id, competency_id] = top
     return state
 
 

@@ -36,8 +36,8 @@ from competencies.models import (
     RuleType,
     ScaleLevel,
 )
-from lms import sql
-from lms.services import CacheGeneration
+from lms.models import WebhookEvent
+from lms.services import CacheGeneration, WebhookNotice, webhooks_dispatch_many
 
 
 class FrameworkError(Exception):
@@ -524,7 +524,7 @@ def _lock_learners(learner_ids) -> None:
     Row locks on PostgreSQL, taken in primary-key order so that two calls locking several
     learners never wait for each other in a circle; SQLite serialises writers anyway.
     """
-    sql.read_all(selectors.learners_locked(learner_ids=learner_ids))
+    selectors.learners_locked(learner_ids=learner_ids)
 
 
 @transaction.atomic
@@ -576,13 +576,7 @@ def _source_key(*, kind: str, source_id: str, source_uri: str, learner_id, compe
 _EVIDENCE_KINDS = frozenset(EvidenceSource.values)
 
 
-def evidence_record_many(
-    *,
-    evidence: list[NewEvidence],
-    fresh_sources: bool = False,
-    webhooks: list | None = None,
-    prefetched: "AttainmentPrefetch | None" = None,
-) -> list[EvidenceRecorded]:
+def evidence_record_many(*, evidence: list[NewEvidence]) -> list[EvidenceRecorded]:
     """Record pieces of evidence in order, each as :func:`evidence_record` would, set-wise.
 
     One result per piece, in order; a piece whose source was recorded before (or earlier in
@@ -591,19 +585,37 @@ def evidence_record_many(
     attainment is stepped through their new pieces in memory, in order, by the step one call
     per piece takes, and written once; so the rows (and their ``since``) are those one call
     per piece gives, in a number of queries that does not grow with the number of pieces.
-
-    ``fresh_sources``: the caller vouches that every source was created in its transaction
-    (a module completion just written), so none can have been recorded yet: the look-up is
-    skipped (the unique constraint on the source still backs this up) and, as nothing can be
-    refused after a query, the caller's transaction is used without a savepoint of its own.
-    ``webhooks``: when given, the ``competency_attained`` notices are appended to it
-    (:class:`lms.services.WebhookNotice`) for the caller to log with its own in one go.
-    ``prefetched``: with ``fresh_sources``, what :func:`attainment_prefetch` read for these
-    pieces' learners and competencies in a round trip of the caller's (the learners' lock
-    included); used when it covers exactly them, else read again.
+    The ``competency_attained`` webhooks are dispatched.
     """
+    _evidence_check(evidence)
     if not evidence:
         return []
+    with transaction.atomic():
+        _lock_learners({piece.learner.pk for piece in evidence})  # before the look-up
+        results, notices = _evidence_write(evidence, known=_recorded_sources(evidence))
+        webhooks_dispatch_many(notices=notices)
+    return results
+
+
+def new_sources_evidence_record(*, evidence: list[NewEvidence]) -> list:
+    """Record evidence whose sources were created in the caller's transaction (module
+    completions written just now), as :func:`evidence_record_many` does; return the
+    ``competency_attained`` notices (:class:`lms.services.WebhookNotice`) for the caller to
+    dispatch with its own.
+
+    No source can have been recorded yet, so none is looked up (the unique constraint on the
+    source still backs this up), and as nothing can be refused after a query, the caller's
+    transaction is used without a savepoint of its own.
+    """
+    _evidence_check(evidence)
+    if not evidence:
+        return []
+    _lock_learners({piece.learner.pk for piece in evidence})
+    _results, notices = _evidence_write(evidence, known={})
+    return notices
+
+
+def _evidence_check(evidence: list[NewEvidence]) -> None:
     for piece in evidence:
         if piece.source_kind not in _EVIDENCE_KINDS:
             raise EvidenceError(_("Unknown kind of evidence: %s") % piece.source_kind)
@@ -614,65 +626,15 @@ def evidence_record_many(
                 _("The level “%(level)s” is not on the scale of “%(competency)s”'s framework.")
                 % {"level": piece.level.name, "competency": piece.competency}
             )
-    with transaction.atomic(savepoint=not fresh_sources):
-        return _evidence_write(
-            evidence,
-            fresh_sources=fresh_sources,
-            webhooks=webhooks,
-            prefetched=prefetched if fresh_sources else None,
-        )
-
-
-@dataclass
-class AttainmentPrefetch:
-    """What recording fresh evidence of ``competency_ids`` for ``learner_ids`` reads first:
-    the learners' lock, then their stored attainment of the items the evidence can change.
-    The caller runs :attr:`reads` in a round trip it makes anyway (after writing the
-    completions the evidence is of: see ``courses.services``), hands what they gave to
-    :meth:`found`, and passes this to :func:`evidence_record_many`, which then reads none of
-    it again."""
-
-    learner_ids: frozenset
-    competency_ids: frozenset
-    reads: list
-    state: selectors.AttainmentState | None = None
-
-    def found(self, results: list) -> None:
-        self.state = selectors.attainment_state_found(results)
-
-    def covers(self, *, learner_ids, competency_ids) -> bool:
-        return (
-            self.state is not None
-            and self.learner_ids == frozenset(learner_ids)
-            and self.competency_ids == frozenset(competency_ids)
-        )
-
-
-def attainment_prefetch(*, learner_ids, competency_ids) -> AttainmentPrefetch:
-    """The reads that recording fresh evidence of ``competency_ids`` for ``learner_ids``
-    starts with (see :class:`AttainmentPrefetch`)."""
-    graph = _settled_graph()
-    nodes = _affected_items(set(competency_ids), graph=graph)
-    return AttainmentPrefetch(
-        learner_ids=frozenset(learner_ids),
-        competency_ids=frozenset(competency_ids),
-        reads=_AttainmentReplay.state_reads(learner_ids=list(learner_ids), nodes=nodes, lock=True),
-    )
 
 
 def _evidence_write(
-    evidence: list[NewEvidence],
-    *,
-    fresh_sources: bool,
-    webhooks: list | None,
-    prefetched: AttainmentPrefetch | None = None,
-) -> list[EvidenceRecorded]:
+    evidence: list[NewEvidence], *, known: dict
+) -> tuple[list[EvidenceRecorded], list]:
+    """Write the pieces not among ``known`` (recorded before, by source key) and the
+    attainment they change, the learners being locked; return each piece's result and the
+    ``competency_attained`` notices."""
     learners = {piece.learner.pk: piece.learner for piece in evidence}
-    if fresh_sources:
-        known = {}  # and the learners are locked by the replay's first read, below
-    else:
-        _lock_learners(learners)  # before looking up what was recorded
-        known = _recorded_sources(evidence)
     results: list[CompetencyEvidence | EvidenceRecorded] = []
     new: list[CompetencyEvidence] = []
     for piece in evidence:
@@ -707,7 +669,7 @@ def _evidence_write(
         new.append(row)
         results.append(row)
     if not new:
-        return results
+        return results, []
     # Read the learners' attainment and evidence before the new pieces join it: the replay
     # then adds them one by one, as one call per piece would have.
     pieces = [
@@ -721,27 +683,18 @@ def _evidence_write(
         )
         for row in new
     ]
-    if prefetched is not None and not prefetched.covers(
-        learner_ids=learners, competency_ids={piece.competency_id for piece in pieces}
-    ):
-        prefetched = None
-    replay = _AttainmentReplay(
-        learner_ids=list(learners), pieces=pieces, lock=fresh_sources, prefetched=prefetched
-    )
+    replay = _AttainmentReplay.from_stored(learner_ids=list(learners), pieces=pieces)
     raised: list[_Raised] = []
     changed_by_piece = {
         id(row): replay.step(piece, raised=raised) for row, piece in zip(new, pieces, strict=True)
     }
     rows = replay.write(evidence=new)
-    if raised:
-        notices = _attainment_webhook_notices(learners=learners, raised=raised, replay=replay)
-        if webhooks is None:
-            from lms.services import webhooks_dispatch_many
-
-            webhooks_dispatch_many(notices=notices)
-        else:
-            webhooks.extend(notices)
-    return [
+    notices = (
+        _attainment_webhook_notices(learners=learners, raised=raised, replay=replay)
+        if raised
+        else []
+    )
+    recorded = [
         result
         if isinstance(result, EvidenceRecorded)
         else EvidenceRecorded(
@@ -755,6 +708,7 @@ def _evidence_write(
         )
         for result in results
     ]
+    return recorded, notices
 
 
 def _recorded_sources(evidence: list[NewEvidence]) -> dict:
@@ -804,9 +758,6 @@ def _attainment_webhook_notices(*, learners: dict, raised: list[_Raised], replay
     """A ``competency_attained`` notice for each level reached or raised, to the institution
     owning the framework; regulators' frameworks have no owner, so nobody is told. The
     payloads are built (two queries) only if a webhook wants them."""
-    from lms.models import WebhookEvent
-    from lms.services import WebhookNotice
-
     graph: _SettledGraph = replay.graph
     framework_of = {pk: node.framework_id for pk, node in replay.nodes.items()}
     owners = {pk: graph.owners[pk] for pk in framework_of.values() if pk in graph.owners}
@@ -871,7 +822,7 @@ def attainment_rebuild(*, learner) -> int:
         .order_by("pk")
         .values_list("competency_id", "level__order", "occurred_at", "source_kind", "source_id")
     ]
-    replay = _AttainmentReplay(learner_ids=[learner.pk], pieces=pieces, from_scratch=True)
+    replay = _AttainmentReplay.from_scratch(learner_ids=[learner.pk], pieces=pieces)
     for piece in pieces:
         replay.step(piece)
     return len(replay.write())
@@ -1197,33 +1148,44 @@ class _AttainmentReplay:
     than "any evidence", their evidence kind by kind and, once for all, the modules mapped to
     them (:func:`competencies.requirements.module_requirements`). :meth:`step` is what
     recording one piece does; :meth:`write` stores the difference with what was loaded.
-    With ``lock``, the learners are locked first (see :func:`_lock_learners`), in the round
-    trip of the first read. ``prefetched``: that lock and read, made by the caller already
-    (see :class:`AttainmentPrefetch`).
+    Start from what is stored (:meth:`from_stored`, the learners being locked) or from
+    nothing (:meth:`from_scratch`, a rebuild).
     """
 
-    @staticmethod
-    def state_reads(*, learner_ids, nodes, lock: bool) -> list:
-        """The reads of the learners' stored attainment of ``nodes`` (and their children)
-        and of the highest level their evidence shows of each item under the "any evidence"
-        rule; with ``lock``, the learners' lock first."""
-        ruled = {pk for pk, n in nodes.items() if n.evidence_rule != EvidenceRule.ANY}
-        return selectors.attainment_state_reads(
+    @classmethod
+    def from_stored(cls, *, learner_ids, pieces: list[_Piece]) -> "_AttainmentReplay":
+        """A replay from the learners' stored attainment of the items the pieces can change
+        (and their children), the highest level their evidence shows of each item under the
+        "any evidence" rule, and their evidence on the other items."""
+        replay = cls(learner_ids=learner_ids, pieces=pieces)
+        nodes = replay.nodes
+        if not nodes:
+            return replay.ready(pieces, stored_pieces=[])
+        ruled = replay.ruled
+        state = selectors.attainment_state(
             learner_ids=learner_ids,
             attainment_of={*nodes, *(pk for n in nodes.values() for pk, _c in n.children)},
             top_of=nodes.keys() - ruled,
-            lock_learners=lock,
         )
+        replay.stored = {key: _Row(*row) for key, row in state.stored.items()}
+        replay.tops = state.tops
+        stored_pieces = []
+        if ruled:
+            stored_pieces = list(
+                CompetencyEvidence.objects.filter(
+                    learner__in=learner_ids, competency__in=list(ruled)
+                ).values_list(
+                    "learner_id", "competency_id", "level__order", "source_kind", "source_id"
+                )
+            )
+        return replay.ready(pieces, stored_pieces=stored_pieces)
 
-    def __init__(
-        self,
-        *,
-        learner_ids,
-        pieces: list[_Piece],
-        from_scratch: bool = False,
-        lock=False,
-        prefetched: AttainmentPrefetch | None = None,
-    ):
+    @classmethod
+    def from_scratch(cls, *, learner_ids, pieces: list[_Piece]) -> "_AttainmentReplay":
+        """A replay from no attainment and no evidence (the learners' rows are deleted)."""
+        return cls(learner_ids=learner_ids, pieces=pieces).ready(pieces, stored_pieces=[])
+
+    def __init__(self, *, learner_ids, pieces: list[_Piece]):
         self.graph = _settled_graph()
         self.nodes = _affected_items({p.competency_id for p in pieces}, graph=self.graph)
         self.scales = _scales({node.framework_id for node in self.nodes.values()}, graph=self.graph)
@@ -1231,27 +1193,13 @@ class _AttainmentReplay:
         self.stored: dict[tuple[int, int], _Row] = {}
         self.tops: dict[tuple[int, int], int] = {}  # (learner, item) -> highest level order
         # Items under a rule other than "any evidence": what each learner's evidence shows.
-        ruled = {pk for pk, n in self.nodes.items() if n.evidence_rule != EvidenceRule.ANY}
+        self.ruled = {pk for pk, n in self.nodes.items() if n.evidence_rule != EvidenceRule.ANY}
         self.shown: dict[tuple[int, int], requirements.Shown] = {}
-        stored_pieces = []
-        if not from_scratch and self.nodes:
-            if prefetched is not None:
-                state = prefetched.state
-            else:
-                reads = self.state_reads(learner_ids=learner_ids, nodes=self.nodes, lock=lock)
-                state = selectors.attainment_state_found(sql.read_all(*reads))
-            self.stored = {key: _Row(*row) for key, row in state.stored.items()}
-            self.tops = state.tops
-            if ruled:
-                stored_pieces = list(
-                    CompetencyEvidence.objects.filter(
-                        learner__in=learner_ids, competency__in=list(ruled)
-                    ).values_list(
-                        "learner_id", "competency_id", "level__order", "source_kind", "source_id"
-                    )
-                )
-        elif lock and prefetched is None:
-            _lock_learners(learner_ids)
+
+    def ready(self, pieces: list[_Piece], *, stored_pieces: list) -> "_AttainmentReplay":
+        """Read the modules mapped to the items whose rules need them, note what the stored
+        evidence shows, and start the rows from what is stored."""
+        ruled = self.ruled
         self.requirements = requirements.ModuleRequirements()
         with_modules = {
             pk for pk in ruled if self.nodes[pk].evidence_rule in requirements.RULES_WITH_MODULES
@@ -1274,6 +1222,7 @@ class _AttainmentReplay:
         for learner_id, competency_id, order, kind, source_id in stored_pieces:
             self._show(learner_id, competency_id, order, kind, source_id)
         self.rows = {key: replace(row) for key, row in self.stored.items()}
+        return self
 
     def _show(self, learner_id, competency_id, order, kind, source_id) -> None:
         self.shown.setdefault((learner_id, competency_id), requirements.Shown()).add(
@@ -1442,5 +1391,6 @@ class _AttainmentReplay:
             update_fields=["level", "since", "via", "via_item"],
             batch_size=1000,
         )
-        sql.insert(evidence, to_create)
+        CompetencyEvidence.objects.bulk_create(evidence)
+        CompetencyAttainment.objects.bulk_create(to_create)
         return result

@@ -28,7 +28,6 @@ from courses.models import (
     XapiStatement,
 )
 from lms import selectors as lms_selectors
-from lms import sql
 from lms.models import Cadre, Institution, LearnerIdentity
 from lms.roles import InstitutionRole
 from lms.services import CacheGeneration
@@ -772,8 +771,6 @@ def _activity_module_read(section, *, activity_iri: str):
 
 
 # --- The progress path's reads of learners' state ---------------------------------------------
-# Written in SQL (see lms.sql and docs/decisions/0010): one progress event makes each of them,
-# and the ORM's building of a query cost more than the database's answer.
 
 
 @dataclass
@@ -786,56 +783,32 @@ class ProgressState:
 
 
 def progress_state(*, event_ids, learner_ids, course_ids, module_ids) -> ProgressState:
-    """In one round trip (:func:`lms.sql.read_all`): the events already recorded under any
-    of ``event_ids``; the learners' enrolments in the courses, each row locked until the
-    transaction ends (in primary-key order, so two transactions never wait for each other in
-    a circle); and which of ``module_ids`` each learner has completed."""
-    reads = {
-        "known": sql.Read(
-            "SELECT * FROM courses_progressevent WHERE event_id {ids}",
-            {"ids": sql.prepared(ProgressEvent, "event_id", event_ids)},
-            ProgressEvent,
-            lambda events: {event.event_id: event for event in events},
-        )
+    """The events already recorded under any of ``event_ids``; the learners' enrolments in
+    the courses, each row locked until the transaction ends (in primary-key order, so two
+    transactions never wait for each other in a circle); and which of ``module_ids`` each
+    learner has completed."""
+    known = {
+        event.event_id: event for event in ProgressEvent.objects.filter(event_id__in=event_ids)
     }
+    enrolments = []
     if learner_ids and course_ids:
-        reads["enrolments"] = sql.Read(
-            "SELECT * FROM courses_enrolment WHERE learner_id {learners} "
-            "AND course_id {courses} ORDER BY id{lock}",
-            {"learners": learner_ids, "courses": course_ids, "lock": sql.Lock.UPDATE},
-            Enrolment,
+        enrolments = list(
+            Enrolment.objects.filter(learner_id__in=learner_ids, course_id__in=course_ids)
+            .order_by("pk")
+            .select_for_update()
         )
-    if learner_ids and module_ids:
-        reads["completed"] = sql.Read(
-            "SELECT learner_id, module_id FROM courses_modulecompletion "
-            "WHERE learner_id {learners} AND module_id {modules}",
-            {"learners": learner_ids, "modules": module_ids},
-        )
-    found = dict(zip(reads, sql.read_all(*reads.values()), strict=True))
     completed = defaultdict(set)
-    for learner_id, module_id in found.get("completed", []):
-        completed[learner_id].add(module_id)
-    return ProgressState(found["known"], found.get("enrolments", []), completed)
+    if learner_ids and module_ids:
+        for learner_id, module_id in ModuleCompletion.objects.filter(
+            learner_id__in=learner_ids, module_id__in=module_ids
+        ).values_list("learner_id", "module_id"):
+            completed[learner_id].add(module_id)
+    return ProgressState(known, enrolments, completed)
 
 
 def xapi_statement_stored(*, institution, statement_id) -> XapiStatement | None:
     """The statement the institution stored under ``statement_id``, if any."""
-    return sql.read_all(xapi_statement_stored_read(institution, statement_id))[0]
-
-
-def xapi_statement_stored_read(institution, statement_id) -> sql.Read:
-    """:func:`xapi_statement_stored` as a read to run with others (each xAPI POST asks it
-    before storing, see :mod:`lms.sql`)."""
-    return sql.Read(
-        "SELECT * FROM courses_xapistatement "
-        "WHERE institution_id {institution} AND statement_id {statement_id}",
-        {
-            "institution": institution.pk,
-            "statement_id": sql.prepared(XapiStatement, "statement_id", [statement_id])[0],
-        },
-        XapiStatement,
-        lambda statements: statements[0] if statements else None,
-    )
+    return XapiStatement.objects.filter(institution=institution, statement_id=statement_id).first()
 
 
 # --- Regulators' statistics -----------------------------------------------------------------

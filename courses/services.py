@@ -13,7 +13,6 @@ certificates) that a learner's progress changed; this app knows nothing of them.
 
 import secrets
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -28,13 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from competencies.models import EvidenceSource
-from competencies.services import (
-    AttainmentPrefetch,
-    NewEvidence,
-    attainment_prefetch,
-    evidence_record,
-    evidence_record_many,
-)
+from competencies.services import NewEvidence, evidence_record, new_sources_evidence_record
 from courses import selectors, signals
 from courses.models import (
     Cohort,
@@ -52,7 +45,6 @@ from courses.models import (
     ProgressVerb,
     QuizAttempt,
 )
-from lms import sql
 from lms.links import page_url
 from lms.models import Institution, LearnerProfile, WebhookEvent
 from lms.services import (
@@ -74,8 +66,8 @@ class LearningError(Exception):
 class ProgressWriteClash(Exception):
     """Writing progress events failed part-way (a parallel request wrote one of the same rows
     first, a deadlock, or derived state refused), in a caller's transaction that gave them no
-    savepoint: the caller rolls back whole and tries again (see ``retried_by_caller`` of
-    :func:`progress_events_record`)."""
+    savepoint: the caller rolls back whole and tries again (see
+    :func:`progress_events_record_or_clash`)."""
 
 
 @transaction.atomic
@@ -117,12 +109,6 @@ class NewProgressEvent:
     source: str = ProgressSource.WEB
     recorded_by: Any = None
     extra: dict = field(default_factory=dict)
-    #: The caller's rows to write in the round trip that writes this event, when it is new:
-    #: given the event, groups of new instances (see ``lms.sql.insert``), such as rows that
-    #: point to it. Honoured only with ``retried_by_caller`` (any failure then rolls back the
-    #: caller's whole transaction, its rows too); otherwise, or when the event is not new,
-    #: it is never called, and the caller writes its rows itself.
-    written_with: Callable[[ProgressEvent], list[list]] | None = None
 
 
 #: How often an event that collided with a parallel request is tried again on its own.
@@ -136,52 +122,36 @@ def _parse_event_id(event_id) -> uuid.UUID:
         raise LearningError(_("The event id must be a UUID.")) from None
 
 
-def progress_event_record(
-    *,
-    event_id,
-    learner,
-    verb: str,
-    course: CoursePage | None = None,
-    module: ModulePage | None = None,
-    score: Decimal | None = None,
-    success: bool | None = None,
-    occurred_at: datetime | None = None,
-    source: str = ProgressSource.WEB,
-    recorded_by=None,
-    extra: dict | None = None,
-    retried_by_caller: bool = False,
-    written_with: Callable[[ProgressEvent], list[list]] | None = None,
-) -> RecordedEvent:
+def progress_event_record(**fields) -> RecordedEvent:
     """Apply one progress event exactly once, with its derived state, atomically.
 
+    ``fields``: those of :class:`NewProgressEvent` (``event_id`` may be a string).
     Idempotent: a second call with the same ``event_id`` returns the first event and changes
     nothing. Raises :class:`LearningError` for an event that does not fit (e.g. a module of a
-    course the learner is not enrolled in) — and then nothing is recorded. For
-    ``retried_by_caller``, see :func:`progress_events_record`; for ``written_with``,
-    :class:`NewProgressEvent`.
+    course the learner is not enrolled in) — and then nothing is recorded.
     """
-    event = NewProgressEvent(
-        event_id=_parse_event_id(event_id),
-        learner=learner,
-        verb=verb,
-        course=course,
-        module=module,
-        score=score,
-        success=success,
-        occurred_at=occurred_at,
-        source=source,
-        recorded_by=recorded_by,
-        extra=extra or {},
-        written_with=written_with,
-    )
-    outcome = progress_events_record(events=[event], retried_by_caller=retried_by_caller)[0]
+    return _outcome(progress_events_record(events=[_new_event(**fields)])[0])
+
+
+def progress_event_record_or_clash(**fields) -> RecordedEvent:
+    """:func:`progress_event_record` in the caller's transaction, for a caller that tries its
+    whole transaction again on :class:`ProgressWriteClash` (see
+    :func:`progress_events_record_or_clash`)."""
+    return _outcome(progress_events_record_or_clash(events=[_new_event(**fields)])[0])
+
+
+def _new_event(*, event_id, extra: dict | None = None, **fields) -> NewProgressEvent:
+    return NewProgressEvent(event_id=_parse_event_id(event_id), extra=extra or {}, **fields)
+
+
+def _outcome(outcome: RecordedEvent | LearningError) -> RecordedEvent:
     if isinstance(outcome, LearningError):
         raise outcome
     return outcome
 
 
 def progress_events_record(
-    *, events: list[NewProgressEvent], retried_by_caller: bool = False
+    *, events: list[NewProgressEvent]
 ) -> list[RecordedEvent | LearningError]:
     """Apply events in order, each exactly once and with its derived state, set-wise.
 
@@ -192,32 +162,17 @@ def progress_events_record(
     the call plus the events before them in the list, as if applied one by one.
 
     The events are checked in memory against state read in a few queries and written with
-    bulk inserts: about a dozen queries, whatever their number (what rarely changes, such as
-    pages, mappings and webhooks, is read once per change: see
-    :data:`courses.selectors.STRUCTURE`). If writing fails because a
-    parallel request wrote one of the same rows first (a unique constraint, or a deadlock
-    between the two), or because writing derived state raised :class:`LearningError`, that
-    attempt is rolled back whole and the events are applied one at a time, each in its own
-    savepoint: one that collided is tried again (and then sees what the other request
-    committed: a ``duplicate``, a completion already there), one that fails is refused alone.
-
-    ``retried_by_caller``: the caller's transaction is rolled back and tried again whole when
-    writing fails (xAPI statements are: a statement and its progress are stored together or
-    not at all). The events are then written without a savepoint of their own, two round
-    trips fewer (``SAVEPOINT``, ``RELEASE``), and a failure in writing raises
-    :class:`ProgressWriteClash` with the caller's transaction to be rolled back; the caller's
-    second try passes ``False``.
+    bulk inserts, so the number of queries does not grow with the number of events (what
+    rarely changes, such as pages, mappings and webhooks, is read once per change: see
+    :data:`courses.selectors.STRUCTURE`). If writing fails because a parallel request wrote
+    one of the same rows first (a unique constraint, or a deadlock between the two), or
+    because writing derived state raised :class:`LearningError`, that attempt is rolled back
+    whole and the events are applied one at a time, each in its own savepoint: one that
+    collided is tried again (and then sees what the other request committed: a
+    ``duplicate``, a completion already there), one that fails is refused alone.
     """
     if not events:
         return []
-    if retried_by_caller:
-        try:
-            with transaction.atomic(savepoint=False):
-                return _events_apply(events, written_with=True)
-        except (IntegrityError, OperationalError, LearningError) as error:
-            if isinstance(error, OperationalError) and not _is_deadlock(error):
-                raise
-            raise ProgressWriteClash(str(error)) from error
     try:
         # A transaction of its own, or a savepoint in the caller's.
         with transaction.atomic():
@@ -227,6 +182,25 @@ def progress_events_record(
             raise
     with transaction.atomic():
         return [_event_apply_alone(event) for event in events]
+
+
+def progress_events_record_or_clash(
+    *, events: list[NewProgressEvent]
+) -> list[RecordedEvent | LearningError]:
+    """:func:`progress_events_record` in the caller's transaction, without a savepoint of its
+    own: a failure in writing (a clash with a parallel request, a deadlock, derived state
+    refused) raises :class:`ProgressWriteClash`, and the caller rolls its whole transaction
+    back and tries again with :func:`progress_events_record`. For callers whose other rows
+    must be stored with the progress or not at all (xAPI statements)."""
+    if not events:
+        return []
+    try:
+        with transaction.atomic(savepoint=False):
+            return _events_apply(events)
+    except (IntegrityError, OperationalError, LearningError) as error:
+        if isinstance(error, OperationalError) and not _is_deadlock(error):
+            raise
+        raise ProgressWriteClash(str(error)) from error
 
 
 def _is_deadlock(error: OperationalError) -> bool:
@@ -266,11 +240,8 @@ def _completes_module(event: NewProgressEvent) -> bool:
 _VERBS = frozenset(ProgressVerb.values)
 
 
-def _events_apply(
-    events: list[NewProgressEvent], *, written_with: bool = False
-) -> list[RecordedEvent | LearningError]:
-    """Check each event against the state so far, in order, then write what they change
-    (with the callers' rows of :attr:`NewProgressEvent.written_with`, if ``written_with``)."""
+def _events_apply(events: list[NewProgressEvent]) -> list[RecordedEvent | LearningError]:
+    """Check each event against the state so far, in order, then write what they change."""
     courses = _courses_of_modules(
         [e.module for e in events if e.module is not None and e.course is None]
     )
@@ -296,7 +267,6 @@ def _events_apply(
     new_enrolments: list[Enrolment] = []
     completed_enrolments: dict[int, Enrolment] = {}
     completions: list[tuple[ModuleCompletion, ModulePage, CoursePage]] = []
-    callers_rows: list[list] = []
     for e in events:
         earlier = known.get(e.event_id)
         if earlier is not None:
@@ -360,8 +330,6 @@ def _events_apply(
         known[e.event_id] = event
         new_events.append(event)
         outcomes.append(RecordedEvent(event, created=True))
-        if written_with and e.written_with is not None:
-            callers_rows.extend(e.written_with(event))
         learner_done = done[e.learner.pk]
         if not _completes_module(e) or module.pk in learner_done:
             continue
@@ -391,7 +359,6 @@ def _events_apply(
             enrolments=new_enrolments,
             completed_enrolments=list(completed_enrolments.values()),
             completions=completions,
-            callers_rows=callers_rows,
         )
     return outcomes
 
@@ -404,32 +371,11 @@ def _courses_of_modules(modules: list[ModulePage]) -> dict[str, CoursePage]:
     return {course.path: course for course in CoursePage.objects.filter(path__in=paths)}
 
 
-def _events_write(
-    *, events, enrolments, completed_enrolments, completions, callers_rows=()
-) -> None:
-    """Write checked events with their derived state, and the callers' rows that go with
-    them; tell other apps (see courses.signals)."""
-    # In one round trip: an event does not name its enrolment, a completion (or a caller's
-    # row) finds its new event by the event's unique id, and the evidence of the completions
-    # starts with reads (its learners' lock and attainment) that may as well follow the
-    # inserts.
-    mappings = (
-        selectors.modules_competency_mappings(
-            module_ids={module.pk for _c, module, _course in completions}
-        )
-        if completions
-        else {}
-    )
-    prefetch = _evidence_prefetch(completions=completions, mappings=mappings)
-    found = sql.insert(
-        enrolments,
-        events,
-        [completion for completion, _m, _c in completions],
-        *callers_rows,
-        then=prefetch.reads if prefetch else (),
-    )
-    if prefetch:
-        prefetch.found(found)
+def _events_write(*, events, enrolments, completed_enrolments, completions) -> None:
+    """Write checked events with their derived state; tell other apps (see courses.signals)."""
+    Enrolment.objects.bulk_create(enrolments)
+    ProgressEvent.objects.bulk_create(events)
+    ModuleCompletion.objects.bulk_create([completion for completion, _m, _c in completions])
     # A bulk update as an upsert on the primary key (the rows exist and are locked): one
     # INSERT … ON CONFLICT, which Django builds far faster than bulk_update's CASE WHENs.
     Enrolment.objects.bulk_create(
@@ -440,9 +386,7 @@ def _events_write(
     )
     if completions:
         notices = _completion_webhook_notices(completions=completions)
-        notices += _completions_evidence_record(
-            completions=completions, mappings=mappings, prefetched=prefetch
-        )
+        notices += _completions_evidence_record(completions=completions)
         webhooks_dispatch_many(notices=notices)
         signals.learning_changed_send(
             sender=ProgressEvent,
@@ -510,29 +454,15 @@ def _completion_webhook_notices(*, completions) -> list[WebhookNotice]:
 # derives attainment from it (its services, never its tables; it knows nothing of courses).
 
 
-def _evidence_prefetch(*, completions, mappings) -> AttainmentPrefetch | None:
-    """What the completions' evidence reads first, for the round trip that writes them (see
-    :func:`competencies.services.attainment_prefetch`); None when no module is mapped."""
-    learner_ids, competency_ids = set(), set()
-    for completion, module, _course in completions:
-        for mapping in mappings[module.pk]:
-            learner_ids.add(completion.learner_id)
-            competency_ids.add(mapping.competency_id)
-    if not competency_ids:
-        return None
-    return attainment_prefetch(learner_ids=learner_ids, competency_ids=competency_ids)
-
-
-def _completions_evidence_record(
-    *, completions, mappings, prefetched: AttainmentPrefetch | None
-) -> list[WebhookNotice]:
+def _completions_evidence_record(*, completions) -> list[WebhookNotice]:
     """Each competency a completed module is mapped to is shown at the mapping's target level.
 
-    The completions were written just now, so their evidence cannot exist yet
-    (``fresh_sources``). ``mappings``: the modules' competency mappings; ``prefetched``:
-    what the evidence reads first, read with the completions' insert (see
-    :func:`_evidence_prefetch`). Returns the ``competency_attained`` notices, for the caller
-    to log with its own."""
+    The completions were written just now, so their evidence is of new sources (see
+    :func:`competencies.services.new_sources_evidence_record`). Returns the
+    ``competency_attained`` notices, for the caller to log with its own."""
+    mappings = selectors.modules_competency_mappings(
+        module_ids={module.pk for _c, module, _course in completions}
+    )
     urls: dict[int, str] = {}
     evidence = []
     for completion, module, _course in completions:
@@ -551,11 +481,7 @@ def _completions_evidence_record(
                     occurred_at=completion.completed_at,
                 )
             )
-    notices: list[WebhookNotice] = []
-    evidence_record_many(
-        evidence=evidence, fresh_sources=True, webhooks=notices, prefetched=prefetched
-    )
-    return notices
+    return new_sources_evidence_record(evidence=evidence)
 
 
 def _observation_evidence_record(*, observation: Observation) -> None:

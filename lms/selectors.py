@@ -3,10 +3,9 @@
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from lms import sql
 from lms.models import ApiKey, Institution, LearnerIdentity, LearnerProfile, Membership
 from lms.roles import MFA_ROLES, REGULATORS_GROUP, InstitutionRole
 
@@ -142,20 +141,15 @@ def learners_by_external_id(*, institution: Institution, external_ids) -> dict:
     """Map each of ``external_ids`` the institution knows to its user, in one query."""
     if not external_ids:
         return {}
-    return sql.read_all(learners_by_external_id_read(institution, external_ids))[0]
-
-
-def learners_by_external_id_read(institution: Institution, external_ids) -> sql.Read:
-    """:func:`learners_by_external_id` as a read to run with others (see :mod:`lms.sql`:
-    it is on the progress path). ``external_ids`` must not be empty."""
-    return sql.Read(
-        "SELECT learner.*, identity.external_id AS learner_external_id FROM {users} learner "
-        "JOIN lms_learneridentity identity ON identity.user_id = learner.id "
-        "WHERE identity.institution_id {institution} AND identity.external_id {ids}",
-        {"users": get_user_model(), "institution": institution.pk, "ids": set(external_ids)},
-        get_user_model(),
-        lambda users: {user.learner_external_id: user for user in users},
+    users = (
+        get_user_model()
+        .objects.filter(
+            learner_identities__institution=institution,
+            learner_identities__external_id__in=set(external_ids),
+        )
+        .annotate(learner_external_id=F("learner_identities__external_id"))
     )
+    return {user.learner_external_id: user for user in users}
 
 
 def learner_identities_of(*, user_id: int) -> QuerySet[LearnerIdentity]:

@@ -10,7 +10,11 @@ from django.db.models import Q
 
 from courses import selectors
 from courses.models import ProgressSource, ProgressVerb, XapiProgressStatus, XapiStatement
-from courses.services import LearningError, progress_event_record
+from courses.services import (
+    LearningError,
+    progress_event_record,
+    progress_event_record_or_clash,
+)
 from courses.xapi.common import PROGRESS_VERBS
 from lms import selectors as lms_selectors
 from lms.models import ApiKey, Institution
@@ -48,7 +52,7 @@ class _Mapped:
 
 
 def _progress_event_of(
-    stored: XapiStatement, *, api_key: ApiKey, institution: Institution, learners
+    stored: XapiStatement, *, api_key: ApiKey, institution: Institution
 ) -> _Mapped | None:
     """The progress event a statement brings, or None once its status says why it brings
     none (no progress verb, activity not mapped, learner unknown)."""
@@ -66,11 +70,13 @@ def _progress_event_of(
         return None
     module, course = mapped
     external_id = actor_account_name(raw)
-    if external_id and learners is None:
-        learners = lms_selectors.learners_by_external_id(
+    learner = (
+        lms_selectors.learners_by_external_id(
             institution=institution, external_ids=[external_id]
-        )
-    learner = learners.get(external_id) if external_id else None
+        ).get(external_id)
+        if external_id
+        else None
+    )
     if learner is None:
         _progress_note(
             stored,
@@ -104,53 +110,40 @@ def _progress_event_of(
     )
 
 
-def progress_apply_new(
-    *, stored: XapiStatement, api_key: ApiKey, institution: Institution, learners, rows
-) -> bool:
+def progress_apply_new(*, stored: XapiStatement, api_key: ApiKey, institution: Institution) -> None:
     """A new statement's progress, on the first try of its request: its event is written in
-    the request's transaction alone (a clash raises
+    the request's transaction itself (a clash raises
     :class:`courses.services.ProgressWriteClash`, and the caller tries the whole request
-    again with :func:`progress_apply_new_alone`), with the statement's ``rows`` (itself and
-    its keys) in the event's round trip when the event is new.
-
-    Returns whether ``rows`` were written: the statement is then stored, noted ``applied``.
-    """
-    mapped = _progress_event_of(stored, api_key=api_key, institution=institution, learners=learners)
+    again with :func:`progress_apply_new_alone`). The caller writes the statement, noted
+    with what became of its progress."""
+    mapped = _progress_event_of(stored, api_key=api_key, institution=institution)
     if mapped is None:
-        return False
-
-    def noted_with_rows(event) -> list[list]:
-        stored.progress_event = event
-        _progress_note(stored, XapiProgressStatus.APPLIED)
-        return rows
-
+        return
     try:
-        recorded = progress_event_record(
-            **mapped.arguments, retried_by_caller=True, written_with=noted_with_rows
-        )
+        recorded = progress_event_record_or_clash(**mapped.arguments)
     except LearningError as error:
         _progress_note(stored, XapiProgressStatus.REJECTED, str(error))
-        return False
-    if recorded.created:
-        return True  # services wrote ``rows`` with the new event (NewProgressEvent.written_with)
+        return
     stored.progress_event = recorded.event
-    _progress_note(stored, XapiProgressStatus.DUPLICATE)
-    return False
+    _progress_note(
+        stored,
+        XapiProgressStatus.APPLIED if recorded.created else XapiProgressStatus.DUPLICATE,
+    )
 
 
 def progress_apply_new_alone(
-    *, stored: XapiStatement, api_key: ApiKey, institution: Institution, learners
+    *, stored: XapiStatement, api_key: ApiKey, institution: Institution
 ) -> None:
     """A new statement's progress, on the second try of its request: in a savepoint of its
     own, where a clash is tried again or refused alone. The caller writes the statement."""
-    mapped = _progress_event_of(stored, api_key=api_key, institution=institution, learners=learners)
+    mapped = _progress_event_of(stored, api_key=api_key, institution=institution)
     if mapped is not None:
         _progress_record(stored, mapped)
 
 
 def progress_apply_stored(*, stored: XapiStatement, api_key: ApiKey, institution: Institution):
     """A stored statement's progress (a replay), its new status saved on it."""
-    mapped = _progress_event_of(stored, api_key=api_key, institution=institution, learners=None)
+    mapped = _progress_event_of(stored, api_key=api_key, institution=institution)
     if mapped is not None:
         _progress_record(stored, mapped)
     stored.save(update_fields=["progress_status", "progress_reason", "progress_event"])

@@ -20,16 +20,13 @@ from courses.models import XapiAttachment, XapiKeyKind, XapiStatement, XapiState
 from courses.services import ProgressWriteClash
 from courses.xapi.common import (
     DEFAULT_MAX_BODY_BYTES,
-    PROGRESS_VERBS,
     SHA2_BY_LENGTH,
     VOIDED,
     refuse,
 )
-from courses.xapi.progress import actor_account_name, progress_apply_new, progress_apply_new_alone
+from courses.xapi.progress import progress_apply_new, progress_apply_new_alone
 from courses.xapi.validation import ValidStatement, ifi_key
 from courses.xapi_signatures import is_signature, signature_check
-from lms import selectors as lms_selectors
-from lms import sql
 from lms.models import ApiKey, Institution
 
 # --- Storage ----------------------------------------------------------------------------------
@@ -134,15 +131,8 @@ def _statements_store_together(*, api_key: ApiKey, statements, parts) -> list[St
         if isinstance(new, StoredOutcome):
             outcomes.append(new)
             continue
-        written = progress_apply_new(
-            stored=new.stored,
-            api_key=api_key,
-            institution=institution,
-            learners=new.learners,
-            rows=new.rows,
-        )
-        if not written:
-            sql.insert(*new.rows)
+        progress_apply_new(stored=new.stored, api_key=api_key, institution=institution)
+        _statement_write(new)
         outcomes.append(_statement_stored(new, institution=institution))
     if parts:
         _attachments_store(institution=institution, outcomes=outcomes, parts=parts)
@@ -159,10 +149,8 @@ def _statements_store_each_alone(*, api_key: ApiKey, statements, parts) -> list[
         if isinstance(new, StoredOutcome):
             outcomes.append(new)
             continue
-        progress_apply_new_alone(
-            stored=new.stored, api_key=api_key, institution=institution, learners=new.learners
-        )
-        sql.insert(*new.rows)
+        progress_apply_new_alone(stored=new.stored, api_key=api_key, institution=institution)
+        _statement_write(new)
         outcomes.append(_statement_stored(new, institution=institution))
     if parts:
         _attachments_store(institution=institution, outcomes=outcomes, parts=parts)
@@ -245,20 +233,14 @@ def _attachments_store(*, institution: Institution, outcomes, parts) -> None:
 @dataclass(frozen=True)
 class _NewStatement:
     stored: XapiStatement  # not written yet
-    rows: list[list]  # the statement and its keys, for lms.sql.insert
-    learners: dict | None  # the actor's learner by external id, when it has a progress verb
+    keys: list[XapiStatementKey]  # its agents and activities, for the filters
 
 
 def _statement_new(
     *, api_key: ApiKey, institution: Institution, s: ValidStatement
 ) -> "_NewStatement | StoredOutcome":
     """The rows of a statement not stored yet, or the outcome of one stored before."""
-    # Whether the id is taken, and the learner its progress would be for, in one round trip.
-    external_id = actor_account_name(s.raw) if s.verb_iri in PROGRESS_VERBS else None
-    reads = [selectors.xapi_statement_stored_read(institution, s.id)]
-    if external_id:
-        reads.append(lms_selectors.learners_by_external_id_read(institution, [external_id]))
-    existing, *found = sql.read_all(*reads)
+    existing = selectors.xapi_statement_stored(institution=institution, statement_id=s.id)
     if existing is not None:
         return _existing_outcome(existing, s)
     if s.voids is not None:
@@ -280,18 +262,20 @@ def _statement_new(
         activity_iri=s.activity_iri[:500],
         voids=s.voids,
     )
-    # In one round trip: a key finds its new statement by the statement's id. A parallel
-    # request storing the same id makes the insert fail: statements_store then starts again.
-    rows = [
-        [stored],
-        [
-            XapiStatementKey(
-                statement=stored, institution=institution, kind=kind, key=key, related=related
-            )
-            for (kind, key), related in statement_keys(s.raw, authority=authority).items()
-        ],
+    keys = [
+        XapiStatementKey(
+            statement=stored, institution=institution, kind=kind, key=key, related=related
+        )
+        for (kind, key), related in statement_keys(s.raw, authority=authority).items()
     ]
-    return _NewStatement(stored=stored, rows=rows, learners=found[0] if found else None)
+    return _NewStatement(stored=stored, keys=keys)
+
+
+def _statement_write(new: _NewStatement) -> None:
+    """The statement, noted with what became of its progress, and its keys. A parallel
+    request storing the same id makes the insert fail: statements_store then starts again."""
+    XapiStatement.objects.bulk_create([new.stored])
+    XapiStatementKey.objects.bulk_create(new.keys)
 
 
 def _statement_stored(new: _NewStatement, *, institution: Institution) -> StoredOutcome:

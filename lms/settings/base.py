@@ -121,7 +121,7 @@ CACHE_URL = env("CACHE_URL", default=env("REDIS_URL", default=""))
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "lms.cache.RedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "lms",
         }

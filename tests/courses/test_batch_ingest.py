@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -20,7 +20,6 @@ from competencies import demo as competencies_demo
 from competencies import services as competencies_services
 from competencies.models import CompetencyAttainment, CompetencyEvidence, CompetencyItem
 from courses import ingest, signals
-from courses import services as course_services
 from courses.models import (
     Enrolment,
     EnrolmentStatus,
@@ -30,6 +29,7 @@ from courses.models import (
 )
 from lms import services as lms_services
 from lms.models import LearnerIdentity, WebhookDelivery, WebhookEvent
+from tests.db_faults import failing_inserts
 
 pytestmark = pytest.mark.django_db
 
@@ -235,25 +235,15 @@ def test_a_withdrawn_learner_is_refused_and_nothing_is_written(institution_a, co
     assert not CompetencyEvidence.objects.exists()
 
 
-def test_a_collision_while_writing_falls_back_to_one_event_at_a_time(
-    institution_a, course, monkeypatch
-):
+def test_a_collision_while_writing_falls_back_to_one_event_at_a_time(institution_a, course):
     """A parallel request's rows make the bulk insert fail: each event is then tried alone."""
     learners(institution_a, 1)
-    real = course_services._events_apply
-    calls = []
-
-    def collide_once(events):
-        calls.append(len(events))
-        if len(calls) == 1:
-            with transaction.atomic():
-                raise IntegrityError("duplicate key value violates unique constraint")
-        return real(events)
-
-    monkeypatch.setattr(course_services, "_events_apply", collide_once)
     events = course_events(course, "L0")
-    assert set(record(institution_a, events)) == {"applied"}
-    assert calls == [5, 1, 1, 1, 1, 1]
+    clash = IntegrityError("duplicate key value violates unique constraint")
+    with failing_inserts("courses_progressevent", clash, times=1) as inserts:
+        assert set(record(institution_a, events)) == {"applied"}
+    assert inserts == [True] + [False] * len(events)
+    assert ProgressEvent.objects.count() == len(events)
     assert ModuleCompletion.objects.count() == 2
 
 

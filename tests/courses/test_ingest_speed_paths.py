@@ -292,38 +292,3 @@ def test_one_event_costs_a_few_queries(institution_a, course, published_framewor
     # mappings, evidence and attainment (7), webhooks and certificate rules.
     assert counts["completed"] <= 22, counts
     assert counts["passed"] <= 23, counts  # and the enrolment now completed
-
-
-def test_a_completion_s_evidence_reads_go_with_its_insert(
-    institution_a, course, published_framework, monkeypatch
-):
-    """The learner's lock and stored attainment, which the completion's evidence starts
-    from, are read in the round trip that writes the completion, not one of their own."""
-    from lms import sql
-
-    first, _second = learners(institution_a, 2)
-    Enrolment.objects.create(learner=first, course=course, enrolled_at=START)
-    trips = []
-    original = sql._Together.__enter__
-
-    def enter(self):
-        trips.append([text for text, _params in self.statements])
-        return original(self)
-
-    monkeypatch.setattr(sql._Together, "__enter__", enter)
-    viewed, completed, _passed = completions(course, "L0")
-    assert record(institution_a, [viewed, completed]) == ["applied", "applied"]
-
-    [writing] = [
-        trip
-        for trip in trips
-        if any(t.startswith('INSERT INTO "courses_modulecompletion"') for t in trip)
-    ]
-    locks = [t for t in writing if t.startswith("SELECT id FROM") and "ORDER BY id" in t]
-    states = [t for t in writing if t.startswith("SELECT 'stored'")]
-    assert len(locks) == 1 and len(states) == 1
-    assert writing.index(locks[0]) < writing.index(states[0])
-    assert not any(
-        t.startswith("SELECT 'stored'") for trip in trips for t in trip if trip is not writing
-    )
-    assert attainment(first)  # and the evidence it read for was recorded

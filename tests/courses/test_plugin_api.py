@@ -26,6 +26,7 @@ from courses.models import (
 )
 from lms import services as lms_services
 from lms.models import LearnerIdentity
+from tests.db_faults import failing_inserts
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -445,26 +446,22 @@ def test_an_event_the_learner_cannot_do_is_rejected_and_leaves_nothing(client, k
     assert counts() == {"events": 0, "enrolments": 0, "completions": 0}
 
 
-def test_a_failure_half_way_through_an_event_leaves_no_half_event(
-    client, key_a, course, monkeypatch
-):
+def test_a_failure_half_way_through_an_event_leaves_no_half_event(client, key_a, course):
     """If the derived state cannot be written, the event's own row goes too; others stay."""
     learner_of(client, key_a)
     first, second = modules(course)
-    real = course_services._completions_evidence_record
-
-    def fail_on_second_module(*, completions, **kwargs):
-        if any(module.pk == second.pk for _completion, module, _course in completions):
-            raise course_services.LearningError("disk on fire")
-        return real(completions=completions, **kwargs)
-
-    monkeypatch.setattr(course_services, "_completions_evidence_record", fail_on_second_module)
     batch = [
         event(course, verb="enrolled"),
         event(module=second, verb="completed"),
         event(module=first, verb="completed"),
     ]
-    body = post(client, "/api/v1/progress/events", {"events": batch}, key_a).json()
+    with failing_inserts(
+        "courses_modulecompletion",
+        course_services.LearningError("disk on fire"),
+        times=10,
+        when=lambda rows: any(row["module_id"] == second.pk for row in rows),
+    ):
+        body = post(client, "/api/v1/progress/events", {"events": batch}, key_a).json()
     assert [r["status"] for r in body["results"]] == ["applied", "rejected", "applied"]
     assert body["results"][1]["reason"] == "disk on fire"
     assert not ProgressEvent.objects.filter(event_id=batch[1]["id"]).exists()

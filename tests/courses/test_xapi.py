@@ -23,6 +23,7 @@ from courses.models import (
     XapiStatement,
 )
 from lms import services as lms_services
+from tests.db_faults import failing_inserts
 
 pytestmark = pytest.mark.django_db
 
@@ -494,23 +495,11 @@ def test_completion_is_evidence_of_competence(client, key_a, mapped):
     )
 
 
-def _events_write_failing(monkeypatch, error: Exception, *, times: int) -> list:
-    """Make writing events fail ``times`` times, after the rows are written (as a unique
-    clash with a parallel request, or derived state refusing, does): the calls, True if it
-    failed."""
-    from courses import services
-
-    calls = []
-    real = services._events_write
-
-    def write(**kwargs):
-        real(**kwargs)
-        calls.append(len(calls) < times)
-        if calls[-1]:
-            raise error
-
-    monkeypatch.setattr(services, "_events_write", write)
-    return calls
+def _progress_write_failing(error: Exception, *, times: int):
+    """Make writing a module completion fail ``times`` times, after its row is written (as a
+    unique clash with a parallel request, or derived state refusing, does); yields the
+    tries, True if it failed."""
+    return failing_inserts("courses_modulecompletion", error, times=times)
 
 
 def _stored_id(response) -> str:
@@ -520,16 +509,14 @@ def _stored_id(response) -> str:
     return sid
 
 
-def test_a_clash_in_writing_progress_stores_the_statement_again_whole(
-    client, key_a, mapped, monkeypatch
-):
+def test_a_clash_in_writing_progress_stores_the_statement_again_whole(client, key_a, mapped):
     """The first try writes the progress in the request's transaction alone; a clash rolls it
     all back and the second try, in savepoints, stores the statement and its progress once."""
     from django.db import IntegrityError
 
     module, learner = mapped
-    calls = _events_write_failing(monkeypatch, IntegrityError("clash"), times=1)
-    response = post(client, statement(), key_a)
+    with _progress_write_failing(IntegrityError("clash"), times=1) as calls:
+        response = post(client, statement(), key_a)
 
     sid = _stored_id(response)
     assert response["X-SSW-Progress"] == f"{sid}=applied"
@@ -559,44 +546,12 @@ def test_a_statement_s_progress_needs_no_savepoint_of_its_own(client, key_a, map
     assert len(savepoints) == 1  # the request's transaction, inside the test's
 
 
-def test_a_statement_is_written_in_the_round_trip_of_its_progress_event(
-    client, key_a, mapped, monkeypatch
-):
-    """Its row and keys point to the new event by the event's id, so they need no round
-    trip of their own."""
-    from lms import sql
-
-    trips = []
-    original = sql._Together.__enter__
-
-    def enter(self):
-        trips.append([text.split(" (")[0] for text, _params in self.statements])
-        return original(self)
-
-    monkeypatch.setattr(sql._Together, "__enter__", enter)
-    sid = _stored_id(post(client, statement(), key_a))
-
-    [writing] = [trip for trip in trips if 'INSERT INTO "courses_xapistatement"' in trip]
-    assert writing[:4] == [
-        'INSERT INTO "courses_progressevent"',
-        'INSERT INTO "courses_modulecompletion"',
-        'INSERT INTO "courses_xapistatement"',
-        'INSERT INTO "courses_xapistatementkey"',
-    ]
-    stored = XapiStatement.objects.get(statement_id=sid)
-    assert stored.progress_status == XapiProgressStatus.APPLIED
-    assert stored.progress_event == ProgressEvent.objects.get(event_id=sid)
-    assert ("activity", ACTIVITY) in set(stored.keys.values_list("kind", "key"))
-
-
-def test_progress_refused_while_writing_is_rejected_and_the_statement_kept(
-    client, key_a, mapped, monkeypatch
-):
+def test_progress_refused_while_writing_is_rejected_and_the_statement_kept(client, key_a, mapped):
     from courses.services import LearningError
 
     module, learner = mapped
-    calls = _events_write_failing(monkeypatch, LearningError("No level to attain."), times=3)
-    response = post(client, statement(), key_a)
+    with _progress_write_failing(LearningError("No level to attain."), times=3) as calls:
+        response = post(client, statement(), key_a)
 
     sid = _stored_id(response)
     assert response["X-SSW-Progress"] == f"{sid}=rejected"
