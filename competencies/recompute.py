@@ -77,7 +77,8 @@ def framework_recompute_request(*, framework: Framework, requested_by=None):
     linked = CompetencyAssociation.objects.filter(
         Q(origin__framework=framework) | Q(destination__framework=framework)
     ).values_list("origin_id", "destination_id")
-    competency_ids = own | {pk for pair in linked for pk in pair}
+    # An association may name an item outside this site (by identifier only): no id then.
+    competency_ids = own | {pk for pair in linked for pk in pair if pk is not None}
     recompute = recompute_record(
         reason=reason,
         competency_ids=competency_ids,
