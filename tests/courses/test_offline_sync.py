@@ -112,7 +112,7 @@ def test_the_same_action_twice_in_one_queue_counts_once(enrolled, trainee, cours
     assert ProgressEvent.objects.filter(event_id=event["event_id"]).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_tabs_sending_the_same_queue_at_once_apply_it_once(trainee, course):
     """Two tabs (or a tab and Background Sync) send the same queue in parallel requests."""
     if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
