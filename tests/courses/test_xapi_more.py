@@ -298,9 +298,7 @@ def test_format_ids_keeps_only_identifiers(client, key_a):
         "objectType": "Group",
         "member": [{"objectType": "Agent", "mbox": "mailto:carol@example.org"}],
     }
-    assert got["context"]["contextActivities"] == {
-        "parent": [{"id": PARENT}]
-    }
+    assert got["context"]["contextActivities"] == {"parent": [{"id": PARENT}]}
     assert got["authority"] == {
         "objectType": "Agent",
         "account": {"homePage": "urn:ssw:api-key", "name": key_a[0].prefix},
