@@ -157,6 +157,7 @@ HOW: dict[str, Run | DryRun | RunBy | NotRun] = {
     # README: benchmarks (minutes each, on PostgreSQL and Redis).
     "make bench": DryRun("bench/frameworks_import.py"),
     "make bench-ingest": DryRun("bench/progress_ingest.py"),
+    "make bench-xapi-state": DryRun("bench/xapi_state.py"),
     "make bench-certificates": DryRun("bench/certificates_issue.py"),
     "make bench-verify": DryRun("bench/certificates_verify.py"),
     # docs/plugin-install.md: the host test applies the guide's blocks marked "run".
