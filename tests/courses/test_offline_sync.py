@@ -3,6 +3,7 @@ real views: what a phone may keep, and the sync endpoint that applies each queue
 exactly once, in order, and answers per action."""
 
 import gzip
+import io
 import json
 import threading
 import uuid
@@ -13,11 +14,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.files.base import ContentFile
+from django.core.files.images import ImageFile
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from PIL import Image as PillowImage
+from wagtail.documents.models import Document
+from wagtail.images.models import Image
 
 from courses.models import (
     Enrolment,
@@ -411,3 +417,31 @@ def test_keeping_a_course_and_refused_actions_speak_french(enrolled, trainee, co
     result = send(enrolled, [complete(first)]).json()["results"][0]
 
     assert result["reason"] == "Ce module a été retiré du cours."
+
+
+def test_what_to_keep_lists_phone_sized_images_and_documents_with_their_sizes(enrolled, course):
+    first = course_modules(course)[0]
+    picture = io.BytesIO()
+    PillowImage.new("RGB", (1600, 1200), "#3f6e8c").save(picture, "JPEG")
+    image = Image.objects.create(title="A visit", file=ImageFile(picture, name="visit.jpg"))
+    document = Document.objects.create(
+        title="Case plan form", file=ContentFile(b"x" * 2500, name="case-plan.pdf")
+    )
+    body = [
+        {"type": b.block_type, "value": b.block.get_prep_value(b.value), "id": b.id}
+        for b in first.body
+    ]
+    body += [
+        {"type": "image", "value": {"image": image.pk, "alt_text": "A visit"}},
+        {"type": "document", "value": {"document": document.pk, "title": "The form"}},
+    ]
+    first.body = json.dumps(body)
+    first.save_revision().publish()
+
+    manifest = enrolled.get(reverse("offline:course_manifest", args=[course.pk])).json()
+
+    rendition = image.get_rendition("max-720x720|format-webp")
+    assert manifest["images"] == [{"url": rendition.url, "bytes": rendition.file.size}]
+    assert manifest["documents"] == [{"url": document.url, "title": "The form", "bytes": 2500}]
+    page = enrolled.get(first.url).content.decode()
+    assert rendition.url in page  # the very file the module page shows
