@@ -205,17 +205,21 @@ def test_one_refused_action_does_not_hold_back_the_rest(enrolled, trainee, cours
         complete(second),  # a module with a quiz is completed by passing it
         {"event_id": str(uuid.uuid4()), "kind": "dance", "module": first.pk},
         quiz(second, {"no-such-question": ["x"]}),
+        {"event_id": str(uuid.uuid4()), "kind": "complete", "module": [first.pk]},
+        "not an object",
         complete(first),
     ]
 
     results = send(enrolled, events).json()["results"]
 
-    assert [r["status"] for r in results] == ["rejected"] * 4 + ["applied"]
-    assert [r["reason"] for r in results[:4]] == [
+    assert [r["status"] for r in results] == ["rejected"] * 6 + ["applied"]
+    assert [r["reason"] for r in results[:6]] == [
         "This action has no valid id (a UUID).",
         "Pass this module's quiz to complete it.",
         "Unknown kind of action: dance",
         "These answers are not for this quiz; nothing was recorded.",
+        "This module was removed from the course.",
+        "This action has no valid id (a UUID).",
     ]
     assert ProgressEvent.objects.filter(learner=trainee).exclude(verb="enrolled").count() == 1
 
