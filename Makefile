@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 PORT ?= 8000
 
-.PHONY: run test fuzz-api install install-test system-packages lint check worker beat bench bench-ingest bench-xapi-state bench-certificates bench-verify clean
+.PHONY: run test fuzz-api install install-test system-packages lint check worker beat bench bench-ingest bench-xapi-state bench-certificates bench-verify bench-regulator clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -80,3 +80,6 @@ bench-certificates: install
 bench-verify: install
 	command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null || true
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} CACHE_URL=$${CACHE_URL:-redis://127.0.0.1:6379/1} $(PY) bench/certificates_verify.py
+
+bench-regulator: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(PY) bench/regulator.py

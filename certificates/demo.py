@@ -1,9 +1,12 @@
 """Demo certificates: a template and rule for the demo course, and one graduate holding one."""
 
 import uuid
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.files.images import ImageFile
 from django.db import transaction
+from wagtail.images import get_image_model
 
 from certificates.links import verification_url
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
@@ -13,6 +16,19 @@ from lms.demo import DEMO_PASSWORD, DemoLogin
 from lms.services import learner_profile_save
 
 GRADUATE = "graduate"
+#: The demo institution's emblem and its signatory's signature, drawn for the demo (the PNGs
+#: are rendered from the SVGs next to them).
+DEMO_IMAGES = Path(__file__).parent / "static" / "certificates" / "demo"
+
+
+def demo_image(name: str, title: str):
+    """The Wagtail image of a shipped demo picture (``logo``, ``signature``), made once."""
+    image_model = get_image_model()
+    image = image_model.objects.filter(title=title).first()
+    if image is None:
+        with (DEMO_IMAGES / f"{name}.png").open("rb") as handle:
+            image = image_model.objects.create(title=title, file=ImageFile(handle, f"{name}.png"))
+    return image
 
 
 @transaction.atomic
@@ -28,6 +44,8 @@ def seed() -> list[DemoLogin]:
         defaults={
             "signatory_name": institution.signatory_name or "Director of Training",
             "signatory_title": institution.signatory_title or "Director of Training",
+            "logo": demo_image("logo", "Demo institution emblem"),
+            "signature": demo_image("signature", "Demo signatory's signature"),
         },
     )
     CertificateRule.objects.get_or_create(

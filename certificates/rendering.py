@@ -24,6 +24,7 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import segno
 from django.template.loader import render_to_string
@@ -40,6 +41,13 @@ SIGNATURE_SPEC = "max-400x160|bgcolor-ffffff|format-jpeg|jpegquality-92"
 IMAGE_SCHEME = "certificate-image"
 #: The code printed on template previews (with its check symbol): never a real certificate's.
 SAMPLE_CODE_DATA = "SAMP1EC0DE000000"
+
+#: Past these lengths, the holder's name and the course title are set smaller, to stay on
+#: two lines at most.
+LONG_HOLDER = 32
+LONG_COURSE = 64
+#: Up to this many competencies the table is one column; more are set in two.
+ONE_COLUMN_COMPETENCIES = 6
 
 #: An image: its media type and bytes.
 ImageData = tuple[str, bytes]
@@ -71,6 +79,24 @@ def _qr_png(url: str) -> ImageData:
     return "image/png", out.getvalue()
 
 
+def _competency_columns(certificate: Certificate) -> list[list[dict]]:
+    """The competencies in one column, or two halves side by side on a landscape sheet."""
+    items = list(certificate.competencies or [])
+    if not items:
+        return []
+    if len(items) <= ONE_COLUMN_COMPETENCIES or not certificate.template.is_landscape:
+        return [items]
+    half = (len(items) + 1) // 2
+    return [items[:half], items[half:]]
+
+
+def _address_lines(url: str) -> tuple[str, str]:
+    """The verification address as the two lines printed under the QR code: the site, then
+    the path, which holds the code and is never broken."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}", parts.path
+
+
 def _data_uri(image: ImageData) -> str:
     mime, data = image
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
@@ -96,6 +122,7 @@ def _document(
     else:
         sources = {name: f"{IMAGE_SCHEME}:{name}" for name in images}
         served = {sources[name]: image for name, image in images.items()}
+    site, path = _address_lines(verification_url)
     with translation.override(certificate.language):
         html = render_to_string(
             "certificates/pdf/certificate.html",
@@ -106,6 +133,12 @@ def _document(
                 "signature": sources.get("signature", ""),
                 "qr": sources["qr"],
                 "verification_url": verification_url,
+                "verification_site": site,
+                "verification_path": path,
+                "long_holder": len(certificate.holder_name) > LONG_HOLDER,
+                "long_course": len(certificate.course_title) > LONG_COURSE,
+                "competency_columns": _competency_columns(certificate),
+                "many_competencies": len(certificate.competencies or []) > ONE_COLUMN_COMPETENCIES,
                 "issued_on": formats.date_format(certificate.issued_at.date(), "DATE_FORMAT"),
                 "valid_until": formats.date_format(certificate.valid_until, "DATE_FORMAT")
                 if certificate.valid_until

@@ -651,4 +651,4 @@ class XapiAttachment(models.Model):
         return f"{self.sha2} ({self.content_type})"
 
 
-from courses.xapi.models import XapiDocument, XapiDocumentKind  # noqa: E402, F401 - the LRS's documents
+from courses.xapi.models import XapiDocument, XapiDocumentKind  # noqa: E402, F401

@@ -184,12 +184,10 @@ def offline_events_apply(*, learner, events: list) -> list[OfflineOutcome]:
     seen = dict(
         ProgressEvent.objects.filter(event_id__in=ids).values_list("event_id", "learner_id")
     )
-    module_ids = {raw.get("module") for raw in events if isinstance(raw, dict)}
+    module_ids = {_module_id(raw) for raw in events} - {None}
     modules = {
         module.pk: module
-        for module in ModulePage.objects.live()
-        .filter(pk__in=[pk for pk in module_ids if isinstance(pk, int)])
-        .specific()
+        for module in ModulePage.objects.live().filter(pk__in=module_ids).specific()
     }
     now = timezone.now()
     outcomes = []
@@ -208,6 +206,11 @@ def _event_uuid(raw) -> uuid.UUID | None:
         return None
 
 
+def _module_id(raw) -> int | None:
+    module_id = raw.get("module") if isinstance(raw, dict) else None
+    return module_id if isinstance(module_id, int) else None
+
+
 def _event_apply(raw, *, learner, seen: dict, modules: dict, now: datetime) -> OfflineOutcome:
     event_id = _event_uuid(raw)
     if event_id is None:
@@ -218,7 +221,7 @@ def _event_apply(raw, *, learner, seen: dict, modules: dict, now: datetime) -> O
         if seen[event_id] != learner.pk:
             return OfflineOutcome(key, REJECTED, _("This action's id was used by another account."))
         return OfflineOutcome(key, DUPLICATE)
-    module = modules.get(raw.get("module"))
+    module = modules.get(_module_id(raw))
     if module is None:
         return OfflineOutcome(key, REJECTED, _("This module was removed from the course."))
     kind = raw.get("kind")

@@ -814,8 +814,11 @@ def xapi_statement_stored(*, institution, statement_id) -> XapiStatement | None:
 # --- Regulators' statistics -----------------------------------------------------------------
 
 
-def enrolments_of(*, learner_ids) -> QuerySet[Enrolment]:
-    """Enrolments of the learners ``learner_ids`` (a list or a subquery), to count from."""
+def enrolments_of(*, learner_ids=None) -> QuerySet[Enrolment]:
+    """Enrolments of the learners ``learner_ids`` (a list or a subquery; None: everyone's,
+    for a caller that narrows them itself), to count from."""
+    if learner_ids is None:
+        return Enrolment.objects.all()
     return Enrolment.objects.filter(learner_id__in=learner_ids)
 
 

@@ -1,12 +1,20 @@
 """Wagtail admin wiring of the core app."""
 
+from django.templatetags.static import static
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
 from lms import admin_views, selectors
 from lms.roles import InstitutionRole
+
+
+@hooks.register("insert_global_admin_css")
+def admin_css():
+    """The project's admin styles: wide tables that scroll, codes that do not wrap."""
+    return format_html('<link rel="stylesheet" href="{}">', static("lms/admin.css"))
 
 
 @hooks.register("register_admin_urls")

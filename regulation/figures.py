@@ -82,15 +82,27 @@ class HeatMap:
         return self.proficient.get((region, competency_id), 0) / total
 
 
-def workers(*, body: RegulatoryBody, filters: Filters):
-    """The jurisdiction's learner profiles narrowed by the profile filters."""
-    profiles = selectors.jurisdiction_profiles(body=body)
+def _profile_q(prefix: str, body: RegulatoryBody, filters: Filters) -> Q:
+    """The jurisdiction and the profile filters, on the profile reached by ``prefix`` (e.g.
+    ``learner__learner_profile__``): one join, where a subquery of the workers would scan
+    the profiles a second time."""
+    condition = Q(**{f"{prefix}country": body.country})
+    if body.regions:
+        condition &= Q(**{f"{prefix}region__in": list(body.regions)})
     for name in ("region", "district", "cadre", "sector"):
         if value := getattr(filters, name):
-            profiles = profiles.filter(**{name: value})
+            condition &= Q(**{f"{prefix}{name}": value})
     if filters.paid:
-        profiles = profiles.filter(is_paid=filters.paid == "paid")
-    return profiles
+        condition &= Q(**{f"{prefix}is_paid": filters.paid == "paid"})
+    return condition
+
+
+LEARNER_PROFILE = "learner__learner_profile__"
+
+
+def workers(*, body: RegulatoryBody, filters: Filters):
+    """The jurisdiction's learner profiles narrowed by the profile filters."""
+    return selectors.jurisdiction_profiles(body=body).filter(_profile_q("", body, filters))
 
 
 def _course_institutions(body: RegulatoryBody) -> dict[int, list[int]]:
@@ -127,9 +139,7 @@ def _labels(dimension: str, body: RegulatoryBody) -> dict:
 
 
 def enrolments(*, body: RegulatoryBody, filters: Filters):
-    found = course_selectors.enrolments_of(
-        learner_ids=workers(body=body, filters=filters).values("user_id")
-    )
+    found = course_selectors.enrolments_of().filter(_profile_q(LEARNER_PROFILE, body, filters))
     if filters.institution_id:
         courses = _course_institutions(body).get(filters.institution_id, [])
         found = found.filter(course_id__in=courses)
@@ -137,8 +147,8 @@ def enrolments(*, body: RegulatoryBody, filters: Filters):
 
 
 def certificates(*, body: RegulatoryBody, filters: Filters):
-    found = certificate_selectors.certificates_of(
-        learner_ids=workers(body=body, filters=filters).values("user_id")
+    found = certificate_selectors.certificates_of().filter(
+        _profile_q(LEARNER_PROFILE, body, filters)
     )
     if filters.institution_id:
         found = found.filter(institution_id=filters.institution_id)
@@ -318,7 +328,7 @@ def heat_map(*, body: RegulatoryBody, filters: Filters, framework) -> HeatMap:
     result.competencies = list(competency_selectors.framework_competencies(framework=framework))
     proficient = (
         competency_selectors.proficient_attainments(framework=framework)
-        .filter(learner_id__in=chosen.values("user_id"))
+        .filter(_profile_q(LEARNER_PROFILE, body, filters))
         .values("competency_id", "learner__learner_profile__region")
         .annotate(n=Count("learner_id", distinct=True))
         .order_by()

@@ -157,8 +157,10 @@ HOW: dict[str, Run | DryRun | RunBy | NotRun] = {
     # README: benchmarks (minutes each, on PostgreSQL and Redis).
     "make bench": DryRun("bench/frameworks_import.py"),
     "make bench-ingest": DryRun("bench/progress_ingest.py"),
+    "make bench-xapi-state": DryRun("bench/xapi_state.py"),
     "make bench-certificates": DryRun("bench/certificates_issue.py"),
     "make bench-verify": DryRun("bench/certificates_verify.py"),
+    "make bench-regulator": DryRun("bench/regulator.py"),
     # docs/plugin-install.md: the host test applies the guide's blocks marked "run".
     ".venv/bin/pytest tests/pluggable_host": NotRun("the suite runs tests/pluggable_host"),
     "pip install /path/to/checkout": NotRun(

@@ -4,6 +4,7 @@ exactly once, in order, and answers per action."""
 
 import gzip
 import html
+import io
 import json
 import threading
 import uuid
@@ -14,11 +15,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.files.base import ContentFile
+from django.core.files.images import ImageFile
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from PIL import Image as PillowImage
+from wagtail.documents.models import Document
+from wagtail.images.models import Image
 
 from courses.models import (
     Enrolment,
@@ -112,7 +118,7 @@ def test_the_same_action_twice_in_one_queue_counts_once(enrolled, trainee, cours
     assert ProgressEvent.objects.filter(event_id=event["event_id"]).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_tabs_sending_the_same_queue_at_once_apply_it_once(trainee, course):
     """Two tabs (or a tab and Background Sync) send the same queue in parallel requests."""
     if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
@@ -200,17 +206,21 @@ def test_one_refused_action_does_not_hold_back_the_rest(enrolled, trainee, cours
         complete(second),  # a module with a quiz is completed by passing it
         {"event_id": str(uuid.uuid4()), "kind": "dance", "module": first.pk},
         quiz(second, {"no-such-question": ["x"]}),
+        {"event_id": str(uuid.uuid4()), "kind": "complete", "module": [first.pk]},
+        "not an object",
         complete(first),
     ]
 
     results = send(enrolled, events).json()["results"]
 
-    assert [r["status"] for r in results] == ["rejected"] * 4 + ["applied"]
-    assert [r["reason"] for r in results[:4]] == [
+    assert [r["status"] for r in results] == ["rejected"] * 6 + ["applied"]
+    assert [r["reason"] for r in results[:6]] == [
         "This action has no valid id (a UUID).",
         "Pass this module's quiz to complete it.",
         "Unknown kind of action: dance",
         "These answers are not for this quiz; nothing was recorded.",
+        "This module was removed from the course.",
+        "This action has no valid id (a UUID).",
     ]
     assert ProgressEvent.objects.filter(learner=trainee).exclude(verb="enrolled").count() == 1
 
@@ -412,3 +422,31 @@ def test_keeping_a_course_and_refused_actions_speak_french(enrolled, trainee, co
     result = send(enrolled, [complete(first)]).json()["results"][0]
 
     assert result["reason"] == "Ce module a été retiré du cours."
+
+
+def test_what_to_keep_lists_phone_sized_images_and_documents_with_their_sizes(enrolled, course):
+    first = course_modules(course)[0]
+    picture = io.BytesIO()
+    PillowImage.new("RGB", (1600, 1200), "#3f6e8c").save(picture, "JPEG")
+    image = Image.objects.create(title="A visit", file=ImageFile(picture, name="visit.jpg"))
+    document = Document.objects.create(
+        title="Case plan form", file=ContentFile(b"x" * 2500, name="case-plan.pdf")
+    )
+    body = [
+        {"type": b.block_type, "value": b.block.get_prep_value(b.value), "id": b.id}
+        for b in first.body
+    ]
+    body += [
+        {"type": "image", "value": {"image": image.pk, "alt_text": "A visit"}},
+        {"type": "document", "value": {"document": document.pk, "title": "The form"}},
+    ]
+    first.body = json.dumps(body)
+    first.save_revision().publish()
+
+    manifest = enrolled.get(reverse("offline:course_manifest", args=[course.pk])).json()
+
+    rendition = image.get_rendition("max-720x720|format-webp")
+    assert manifest["images"] == [{"url": rendition.url, "bytes": rendition.file.size}]
+    assert manifest["documents"] == [{"url": document.url, "title": "The form", "bytes": 2500}]
+    page = enrolled.get(first.url).content.decode()
+    assert rendition.url in page  # the very file the module page shows

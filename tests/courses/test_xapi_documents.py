@@ -411,3 +411,26 @@ def test_alternate_syntax_form_headers_are_headers(client, key_a):
     )
     assert response.status_code == 400
     assert "0.8" in response.json()["error"]
+
+
+def test_xapi_00126_head_of_a_document_has_the_get_headers_without_body(client, key_a):
+    send(client, "PUT", STATE, state_params(), key_a, {"page": 4})
+    got = send(client, "GET", STATE, state_params(), key_a)
+    head = send(client, "HEAD", STATE, state_params(), key_a)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head["ETag"] == got["ETag"]
+    assert head["Content-Length"] == str(len(got.content))
+
+
+def test_alternate_syntax_delete_removes_the_state(client, key_a):
+    send(client, "PUT", STATE, state_params(), key_a, {"page": 4})
+    assert _alternate(client, STATE, "DELETE", state_params(), key_a).status_code == 204
+    assert not XapiDocument.objects.exists()
+
+
+def test_cors_preflight_of_the_statement_resource(client):
+    response = client.options("/xapi/statements", HTTP_ORIGIN="https://content.example.org")
+    assert response.status_code == 204
+    assert "POST" in response["Access-Control-Allow-Methods"]
+    assert response["Access-Control-Allow-Origin"] == "*"

@@ -88,7 +88,7 @@ def visit(page: Page, url: str) -> int:
 
 @pytest.mark.browser
 def test_learner_and_verification_pages_have_no_serious_accessibility_violation(
-    live_server, graduate, course, open_page, shot
+    live_server, graduate, course, people_a, open_page, shot
 ):
     axe = Axe()
     certificate = Certificate.objects.get(learner=graduate, course=course)
@@ -138,6 +138,18 @@ def test_learner_and_verification_pages_have_no_serious_accessibility_violation(
             problems += axe_problems(phone, axe, f"{who} {path}")
             assert_fits_phone(phone)
         shot(phone, f"{who} last page")
+
+    # Bulk verification, as a regulator or an institution's staff uses it: the form, then
+    # its table of results.
+    desk = open_page(**DESKTOP)
+    log_in(desk, live_server.url, people_a.supervisor.username, "/verify/bulk/")
+    expect(desk.get_by_role("heading", level=1)).to_have_text("Verify certificates in bulk")
+    problems += axe_problems(desk, axe, "supervisor /verify/bulk/")
+    desk.get_by_label("…or paste codes, one a line").fill(f"{certificate.display_code}\nNOPE")
+    desk.get_by_role("button", name="Verify").click()
+    expect(desk.locator("#bulk-results")).to_contain_text("Valid")
+    problems += axe_problems(desk, axe, "supervisor /verify/bulk/ results")
+    shot(desk, "bulk verification results")
 
     # The certificate's HTML (the document WeasyPrint prints), with its layout's styles.
     html = rendering.render_html(
