@@ -9,4 +9,6 @@ class CompetenciesConfig(AppConfig):
 
     def ready(self):
         # Registers the app's API router through the ``register_api_routers`` hook.
-        from competencies import api  # noqa: F401
+        from competencies import api, signals  # noqa: F401 - api registers its router
+
+        signals.connect()

@@ -3,7 +3,7 @@
 from collections import Counter
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
 from courses import xapi
 
@@ -25,3 +25,14 @@ def replay_xapi_statements(self, learner_ids: list[int]) -> dict:
     for learner_id in learner_ids:
         statuses += xapi.learner_statements_replay(learner_id=learner_id)
     return dict(statuses)
+
+
+def xapi_replay_after_enrolment(sender, *, learner_ids, **kwargs) -> None:
+    """Receiver of :data:`courses.signals.learners_enrolled` (connected in
+    ``CoursesConfig.ready``): one :func:`replay_xapi_statements` task after commit."""
+    ids = list(learner_ids)
+
+    def replay_xapi_statements_later():  # named: Django logs robust on-commit failures
+        replay_xapi_statements.delay(ids)
+
+    transaction.on_commit(replay_xapi_statements_later, robust=True)
