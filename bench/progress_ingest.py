@@ -70,6 +70,12 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 #: Earlier progress events and xAPI statements in the database (see history_seed).
 HISTORY = int(os.environ.get("BENCH_HISTORY", "20000"))
+#: The floors the progress path must hold, as ratios to baselines measured in the same run:
+#: a single event or statement under wrk against ``GET /api/v1/me``, with its p99 latency;
+#: batched ingest against a raw ``bulk_create`` of the same rows.
+SINGLE_FLOOR = 0.15
+P99_CEILING_MS = 100
+BATCHED_FLOOR = 0.4
 #: Fresh learners for each wrk run (more than wrk sends in BENCH_SECONDS at 1,000/s).
 WRK_LEARNERS = 12_000
 #: Seconds of the same requests before each measured wrk run, not counted (see wrk_runs),
@@ -519,6 +525,11 @@ def main() -> int:
             f"baseline raw bulk_create: {len(batch_events)} rows in {baseline_seconds:.2f} s = "
             f"{baseline_rate:,.0f} rows/s; ingest is {rate / baseline_rate:.2f}× the baseline"
         )
+        batched_ratio = rate / baseline_rate
+        print(
+            f"floor: batched ingest {batched_ratio:.2f}× the raw bulk_create (floor "
+            f"{BATCHED_FLOOR}×): {'held' if batched_ratio >= BATCHED_FLOOR else 'MISSED'}"
+        )
         print("framework floor (same gunicorn, no progress work):")
         for line in floors:
             print(line)
@@ -539,6 +550,15 @@ def main() -> int:
             floor = dict(under_load)["GET /api/v1/me (floor)"]["rate"]
             for name, figures in under_load[:2]:
                 print(f"  {name} is {figures['rate'] / floor:.2f}× the trivial API endpoint")
+            print(f"floors (in this run; at {CONNECTIONS} connections):")
+            for name, figures in under_load[:2]:
+                ratio, p99 = figures["rate"] / floor, figures["p99"]
+                held = ratio >= SINGLE_FLOOR and p99 < P99_CEILING_MS
+                print(
+                    f"  {name}: {ratio:.2f}× GET /api/v1/me (floor {SINGLE_FLOOR}×), "
+                    f"p99 {p99:.0f} ms (under {P99_CEILING_MS} ms): "
+                    f"{'held' if held else 'MISSED'}"
+                )
             from django.db.models import Count
 
             from courses.models import XapiStatement

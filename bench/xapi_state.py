@@ -89,8 +89,8 @@ end
 def setup_data() -> str:
     from django.contrib.auth import get_user_model
 
+    from courses.models import XapiDocumentKind
     from courses.xapi import documents
-    from courses.xapi.models import XapiDocumentKind
     from lms import services
 
     institution = services.institution_create(name="Bench Institute", country="KE")

@@ -33,6 +33,7 @@ from competencies.models import (
     ParentAssociation,
     ScaleLevel,
 )
+from lms.models import Institution, Membership
 from lms.roles import InstitutionRole
 from lms.selectors import user_institutions, user_is_regulator
 
@@ -254,8 +255,6 @@ def frameworks_editable_by(*, user) -> QuerySet[Framework]:
 
 
 def _editor_institutions(user):
-    from lms.models import Institution, Membership
-
     return Institution.objects.filter(
         pk__in=Membership.objects.filter(user=user, role__in=EDITOR_ROLES).values("institution_id")
     )
@@ -447,8 +446,6 @@ def learner_attainment_counts(*, learner) -> tuple[int, int]:
 
 def learners_with_evidence() -> QuerySet:
     """Everyone whose attainment a rebuild should recompute."""
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(
         Q(pk__in=CompetencyEvidence.objects.values("learner_id"))
         | Q(pk__in=CompetencyAttainment.objects.values("learner_id"))

@@ -17,7 +17,18 @@ class CoursesConfig(AppConfig):
             api,  # noqa: F401
             competency_requirements,  # noqa: F401
             mapping_changes,
-            tasks,  # noqa: F401
+            page_contexts,
+            signals,
+            tasks,
+        )
+        from courses.models import Enrolment
+
+        page_contexts.register()
+        signals.connect()
+        signals.learners_enrolled.connect(
+            tasks.xapi_replay_after_enrolment,
+            sender=Enrolment,
+            dispatch_uid="courses.xapi_replay_after_enrolment",
         )
 
         mapping_changes.connect()

@@ -7,18 +7,19 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q, QuerySet
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.utils.translation import gettext as _
 from wagtail.models import Page
-from wagtail.signals import post_page_move
 
 from competencies.models import FrameworkStatus
+from competencies.selectors import attainment_grid
+from courses.caches import STRUCTURE
+from courses.errors import LearningError
 from courses.models import (
     Cohort,
     CoursePage,
     Enrolment,
     EnrolmentStatus,
+    InstitutionPage,
     ModuleCompetency,
     ModuleCompletion,
     ModulePage,
@@ -30,7 +31,6 @@ from courses.models import (
 from lms import selectors as lms_selectors
 from lms.models import Cadre, Institution, LearnerIdentity
 from lms.roles import InstitutionRole
-from lms.services import CacheGeneration
 
 # --- Catalogue ----------------------------------------------------------------------------
 
@@ -62,16 +62,12 @@ def catalogue_courses(*, catalogue, filters: CatalogueFilters) -> QuerySet[Cours
     if filters.language:
         courses = courses.filter(language=filters.language)
     if filters.institution:
-        from courses.models import InstitutionPage
-
         section = InstitutionPage.objects.filter(institution__slug=filters.institution).first()
         courses = courses.child_of(section) if section else courses.none()
     return courses.order_by("title")
 
 
 def catalogue_filter_choices(*, catalogue) -> dict:
-    from courses.models import InstitutionPage
-
     languages = sorted(
         set(CoursePage.objects.descendant_of(catalogue).live().values_list("language", flat=True))
     )
@@ -225,8 +221,6 @@ def score_quiz(quiz_block, answers: dict[str, list[str]]) -> ScoredQuiz:
     Raises :class:`courses.services.LearningError` for a question or answer id that is not in
     this quiz (e.g. one from another module's quiz) or several answers to a one-answer question.
     """
-    from courses.services import LearningError
-
     questions = {}
     for question in quiz_block.value["questions"].bound_blocks:
         answer_ids = {a.id: a.value for a in question.value["answers"].bound_blocks}
@@ -432,8 +426,6 @@ def cohort_competency_grid(*, cohort: Cohort) -> CohortGrid:
     level when several modules build one); cells the level reached, from attainment. Three
     queries whatever the size of the cohort or the course.
     """
-    from competencies.selectors import attainment_grid
-
     mappings = course_competencies(course=cohort.course)
     learners = list(cohort.learners.select_related("learner_profile").order_by("username"))
     levels = attainment_grid(
@@ -554,9 +546,8 @@ def observations_about(*, learner):
 # modules, the institution whose section holds the course and the competencies the module is
 # mapped to. All of it changes only when a page is saved (published, unpublished, moved…) or
 # deleted, or a module's competency mappings change: each process keeps what it read until
-# then (see lms.services.CacheGeneration), so a single event usually reads none of it.
+# then (see courses.caches.STRUCTURE), so a single event usually reads none of it.
 
-STRUCTURE = CacheGeneration("courses.structure")
 
 #: What the progress path reads of a page (its place in the tree, revision, title, URL):
 #: loading only these makes the look-ups about twice as fast as whole Wagtail pages.
@@ -573,20 +564,6 @@ PROGRESS_PAGE_FIELDS = (
     "locale_id",
     "translation_key",
 )
-
-
-@receiver(post_save, dispatch_uid="courses.structure_changed_on_save")
-def _structure_saved(sender, instance, **kwargs) -> None:
-    # An institution's root page names its section of the tree.
-    if isinstance(instance, Page | ModuleCompetency | Institution):
-        STRUCTURE.changed()
-
-
-@receiver(post_delete, sender=Page, dispatch_uid="courses.structure_changed_on_page_delete")
-@receiver(post_delete, sender=ModuleCompetency, dispatch_uid="courses.structure_changed_on_unmap")
-@receiver(post_page_move, dispatch_uid="courses.structure_changed_on_move")
-def _structure_changed(sender, **kwargs) -> None:
-    STRUCTURE.changed()
 
 
 def _section(memo: dict, root_page_id: int) -> tuple[str, int] | None:
@@ -692,8 +669,6 @@ def courses_required_modules(*, courses) -> dict[int, frozenset[int]]:
 def section_institutions(*, paths: set[str]) -> dict[str, int]:
     """The institution whose section of the page tree is at each path, for those that are one
     (one query for the paths not known)."""
-    from courses.models import InstitutionPage
-
     memo = STRUCTURE.memo()
     unread = {path for path in paths if ("institution at", path) not in memo}
     if unread:

@@ -29,9 +29,22 @@ signals are then sent per event that completes a module, and a ``LearningError``
 only the event that raised it.
 """
 
+from django.apps import apps
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal
+from wagtail.models import Page
+from wagtail.signals import post_page_move
+
+from courses.caches import STRUCTURE
+from courses.models import ModuleCompetency
+from lms.models import Institution
 
 progress_recorded = Signal()
+#: Sent inside the transaction that enrolled learners (on the web, by a cohort, through the
+#: plugin API or in a batch), with ``learner_ids``: the xAPI statements their LMS sent
+#: before, kept without progress for want of an enrolment, are replayed after commit
+#: (``courses.tasks.xapi_replay_after_enrolment``).
+learners_enrolled = Signal()
 learning_changed = Signal()
 learning_changed_many = Signal()
 
@@ -44,3 +57,33 @@ def learning_changed_send(*, sender, pairs) -> None:
     learning_changed_many.send(sender=sender, pairs=pairs)
     for learner_id, course_id in pairs:
         learning_changed.send(sender=sender, learner_id=learner_id, course_id=course_id)
+
+
+# --- Receivers, connected in CoursesConfig.ready ------------------------------------------
+
+
+def structure_changed(sender, **kwargs) -> None:
+    """A page saved, moved or deleted, a module's competency mapping or an institution (its
+    root page names its section) changed: each process reads the structure again."""
+    STRUCTURE.changed()
+
+
+def connect() -> None:
+    """Connect the receivers, each with its sender: every page type (a host site's too, as
+    its pages hold the catalogue), competency mappings and institutions."""
+    senders = [model for model in apps.get_models() if issubclass(model, Page)]
+    for sender in [*senders, ModuleCompetency, Institution]:
+        label = sender._meta.label_lower
+        post_save.connect(
+            structure_changed, sender=sender, dispatch_uid=f"courses.structure_saved:{label}"
+        )
+    for sender in [*senders, ModuleCompetency]:
+        label = sender._meta.label_lower
+        post_delete.connect(
+            structure_changed, sender=sender, dispatch_uid=f"courses.structure_deleted:{label}"
+        )
+    for sender in senders:
+        label = sender._meta.label_lower
+        post_page_move.connect(
+            structure_changed, sender=sender, dispatch_uid=f"courses.structure_moved:{label}"
+        )

@@ -3,7 +3,7 @@
 from collections import Counter
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 
 from competencies import recompute
 from competencies.models import AttainmentRecompute
@@ -47,3 +47,14 @@ def module_mappings_apply(self, module_id: int, recompute_id: int) -> dict:
         recompute.evidence_added(recompute=record, count=record.evidence_added + added)
     done = recompute.recompute_run(recompute_id=recompute_id)
     return {"evidence_added": added, "learners": done.learners_done}
+
+
+def xapi_replay_after_enrolment(sender, *, learner_ids, **kwargs) -> None:
+    """Receiver of :data:`courses.signals.learners_enrolled` (connected in
+    ``CoursesConfig.ready``): one :func:`replay_xapi_statements` task after commit."""
+    ids = list(learner_ids)
+
+    def replay_xapi_statements_later():  # named: Django logs robust on-commit failures
+        replay_xapi_statements.delay(ids)
+
+    transaction.on_commit(replay_xapi_statements_later, robust=True)

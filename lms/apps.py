@@ -12,10 +12,17 @@ class LmsConfig(AppConfig):
     def ready(self):
         from allauth.mfa.signals import authenticator_added
 
-        from lms import checks  # noqa: F401 - registers the app's system checks
+        from lms import checks, signals, tasks  # noqa: F401 - checks registers system checks
+        from lms.models import WebhookDelivery
         from lms.second_factor import record_activation
 
         authenticator_added.connect(record_activation, dispatch_uid="lms.second_factor")
+        signals.connect()
+        signals.webhook_deliveries_logged.connect(
+            tasks.deliveries_send_after_commit,
+            sender=WebhookDelivery,
+            dispatch_uid="lms.deliveries_send_after_commit",
+        )
 
 
 class SuperuserOnlyAdminConfig(admin_apps.AdminConfig):

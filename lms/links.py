@@ -8,7 +8,7 @@ Wagtail's ``WAGTAILADMIN_BASE_URL`` (a host site may set only that one), else
 :data:`DEFAULT_BASE_URL`, the address ``manage.py runserver`` serves by default.
 """
 
-from django.conf import settings
+from lms.app_settings import app_settings
 
 #: Where ``manage.py runserver`` serves when given no address: links work on a developer's
 #: machine that sets nothing.
@@ -18,7 +18,7 @@ DEFAULT_BASE_URL = "http://localhost:8000"
 def configured_base_url() -> str:
     """``SITE_BASE_URL``, else ``WAGTAILADMIN_BASE_URL``, as the settings give it ("" when
     neither is set). The one place that reads them."""
-    return getattr(settings, "SITE_BASE_URL", "") or getattr(settings, "WAGTAILADMIN_BASE_URL", "")
+    return app_settings.SITE_BASE_URL or app_settings.WAGTAILADMIN_BASE_URL
 
 
 def site_base_url() -> str:

@@ -7,12 +7,13 @@ loads nothing.
 """
 
 from csp.middleware import CSPMiddleware, PolicyParts
-from django.conf import settings
+
+from lms.app_settings import app_settings
 
 
 def policy_for_path(path_info: str) -> dict | None:
     """The directives ``CONTENT_SECURITY_POLICY_BY_PATH`` gives this path, or None (the default)."""
-    for prefix, directives in getattr(settings, "CONTENT_SECURITY_POLICY_BY_PATH", ()):
+    for prefix, directives in app_settings.CONTENT_SECURITY_POLICY_BY_PATH:
         if path_info.startswith(prefix):
             return directives
     return None
@@ -43,7 +44,7 @@ class PermissionsPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        policy = getattr(settings, "PERMISSIONS_POLICY", "")
+        policy = app_settings.PERMISSIONS_POLICY
         if policy and "Permissions-Policy" not in response:
             response["Permissions-Policy"] = policy
         return response

@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass
 
+from allauth.mfa.models import Authenticator
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from lms.models import ApiKey, Institution, LearnerIdentity, LearnerProfile, Membership
+from lms.models import ApiKey, Institution, LearnerIdentity, LearnerProfile, Membership, Webhook
 from lms.roles import MFA_ROLES, REGULATORS_GROUP, InstitutionRole
 
 
@@ -90,15 +91,11 @@ def user_requires_mfa(*, user) -> bool:
 
 
 def user_has_mfa(*, user) -> bool:
-    from allauth.mfa.models import Authenticator
-
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
 
 
 def user_authenticators(*, user) -> dict[int, str]:
     """The user's allauth authenticators, id → type (TOTP, WebAuthn, recovery codes)."""
-    from allauth.mfa.models import Authenticator
-
     return dict(Authenticator.objects.filter(user=user).values_list("pk", "type"))
 
 
@@ -117,8 +114,6 @@ def api_keys_for_manager(*, user) -> QuerySet[ApiKey]:
 
 def webhooks_for_manager(*, user) -> QuerySet:
     """Webhooks of the institutions the user manages."""
-    from lms.models import Webhook
-
     return Webhook.objects.filter(
         institution__in=user_institutions(user=user, role=InstitutionRole.MANAGER)
     ).select_related("institution")

@@ -3,6 +3,7 @@
 import requests
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 
 from lms import services
 
@@ -43,3 +44,18 @@ def deliver_webhook(self, delivery_id: int) -> str:
         delivery_id=delivery_id, final=self.request.retries >= self.max_retries
     )
     return delivery.status if delivery else "missing"
+
+
+def deliveries_send_after_commit(sender, *, delivery_ids, **kwargs) -> None:
+    """Receiver of :data:`lms.signals.webhook_deliveries_logged` (connected in
+    ``LmsConfig.ready``): one :func:`deliver_webhook` task per delivery after commit; robust,
+    so that with eager tasks (dev, tests) a failing endpoint does not fail the caller."""
+    for delivery_id in delivery_ids:
+        transaction.on_commit(_send_later(delivery_id), robust=True)
+
+
+def _send_later(delivery_id: int):
+    def send_webhook_delivery():  # named: Django logs robust on-commit failures by name
+        deliver_webhook.delay(delivery_id)
+
+    return send_webhook_delivery

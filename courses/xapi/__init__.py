@@ -19,10 +19,9 @@ The State, Activity Profile and Agent Profile documents are :mod:`courses.xapi.d
 
 The package's parts: :mod:`~courses.xapi.validation`, :mod:`~courses.xapi.storage`,
 :mod:`~courses.xapi.progress` (mapping and replay), :mod:`~courses.xapi.formats`,
-:mod:`~courses.xapi.queries`, :mod:`~courses.xapi.documents` and its
-:mod:`~courses.xapi.models`. Their public names are importable from here; they are loaded on
-first use, so that ``courses.models`` can import :mod:`courses.xapi.models` while the app
-registry is being filled without loading the services.
+:mod:`~courses.xapi.queries` and :mod:`~courses.xapi.documents` (its rows are
+:class:`courses.models.XapiDocument`). Their public names are importable from here, each
+loaded on first use: a process that only needs one part does not load the others.
 
 See docs/decisions/0005-xapi.md for what happens to unknown learners and to voided statements.
 """

@@ -6,11 +6,11 @@ Thin views over :mod:`courses.xapi.documents`, through :func:`courses.xapi.http.
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from courses.models import XapiDocumentKind
 from courses.xapi import documents
 from courses.xapi.common import XapiError, json_parse
 from courses.xapi.documents import DocumentScope, Preconditions, Sent
 from courses.xapi.http import body_bytes, respond, xapi_view
-from courses.xapi.models import XapiDocumentKind
 from courses.xapi.validation import iri_check, parse_timestamp, parse_uuid, validate_agent
 from lms.models import ApiKey
 

@@ -1,7 +1,7 @@
 """The document resources (Communication 2.2–2.7): State, Activity Profile, Agent Profile,
 and the Activities and Agents resources that describe what the statements name.
 
-Documents are kept per institution (:class:`courses.xapi.models.XapiDocument`); an API key
+Documents are kept per institution (:class:`courses.models.XapiDocument`); an API key
 reads and writes only its institution's. Writes take the row's lock (or its unique
 constraint, for a new document) in a transaction, so that two concurrent PUTs with the same
 ``If-Match`` end one 204 and one 412, and two PUTs of a new document write one row.
@@ -15,9 +15,8 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from courses.models import XapiStatement, XapiStatementKey
+from courses.models import XapiDocument, XapiDocumentKind, XapiStatement, XapiStatementKey
 from courses.xapi.common import json_parse, refuse
-from courses.xapi.models import XapiDocument, XapiDocumentKind
 from lms.models import Institution
 
 JSON = "application/json"

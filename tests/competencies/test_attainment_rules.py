@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from competencies import demo as competencies_demo
+from competencies import graph as competencies_graph
 from competencies import requirements
 from competencies import services as competencies_services
 from competencies.interchange import (
@@ -622,10 +623,8 @@ def test_the_modules_are_asked_for_once_a_batch_and_only_when_a_rule_needs_them(
 def test_the_cached_graph_knows_the_rules_as_the_database_does(institution_a):
     framework = ruled_framework(institution_a, AND, item_rules={"C2": ANY, "D": OBSERVATION})
     ids = {item(framework, "C1").pk, item(framework, "C2").pk}
-    cached = competencies_services._affected_items(
-        ids, graph=competencies_services._settled_graph()
-    )
-    assert cached == competencies_services._affected_items_from_database(ids)
+    cached = competencies_graph.affected_items(ids, graph=competencies_graph.settled_graph())
+    assert cached == competencies_graph.affected_items_from_database(ids)
     assert {n.pk: n.evidence_rule for n in cached.values()} == {
         item(framework, "C1").pk: AND,
         item(framework, "C2").pk: ANY,

@@ -362,6 +362,6 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_size(institution_a, course,
         assert counts[1000] <= 100, counts
     else:
         # Not more for more events (the first batch also loads the published frameworks' graph
-        # into the process, see competencies.services._settled_graph).
+        # into the process, see competencies.graph.settled_graph).
         assert counts[1000] <= counts[100] + 2, counts
         assert counts[1000] <= 25, counts

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
 from competencies import demo as competencies_demo
+from competencies import graph as competencies_graph
 from competencies import services as competencies_services
 from competencies.interchange import FrameworkData, ItemData
 from competencies.models import CompetencyAttainment, CompetencyItem, ScaleLevel
@@ -102,11 +103,11 @@ def test_the_cached_graph_gives_what_the_database_gives(trainee, published_frame
             data=competencies_demo.national_data(para_professional=published_framework)
         )
     )
-    graph = competencies_services._settled_graph()
+    graph = competencies_graph.settled_graph()
     for code in ("PP.5.2", "PP.1.3", "PP.3.1"):
         ids = {item(published_framework, code).pk}
-        cached = competencies_services._affected_items(ids, graph=graph)
-        from_database = competencies_services._affected_items_from_database(ids)
+        cached = competencies_graph.affected_items(ids, graph=graph)
+        from_database = competencies_graph.affected_items_from_database(ids)
         assert cached == from_database
         assert any(node.framework_id == national.pk for node in cached.values())
 
@@ -159,7 +160,7 @@ def test_the_graph_is_checked_with_one_query_and_loaded_only_when_it_changed(
 ):
     show(trainee, published_framework, "PP.5.1", "Competent")
     with CaptureQueriesContext(connection) as queries:
-        competencies_services._settled_graph()
+        competencies_graph.settled_graph()
     assert len(queries) == 1
 
 

@@ -22,6 +22,7 @@ from competencies.models import CompetencyAttainment, CompetencyEvidence, Compet
 from courses import ingest, selectors
 from courses.models import Enrolment, EnrolmentStatus, ModuleCompetency, ModulePage
 from courses.xapi import statement_validate, statements_store
+from lms import caches as lms_caches
 from lms import services as lms_services
 from lms.models import LearnerIdentity, WebhookDelivery, WebhookEvent
 from tests.courses.test_xapi import statement
@@ -43,7 +44,7 @@ def caches_on(settings):
 @pytest.fixture(autouse=True)
 def generations_restored(monkeypatch):
     """Generations a test makes are forgotten after it (each request reads every token)."""
-    generations = lms_services.CacheGeneration
+    generations = lms_caches.CacheGeneration
     monkeypatch.setattr(generations, "instances", list(generations.instances))
 
 
@@ -246,7 +247,7 @@ def test_a_framework_published_or_retired_is_seen_by_the_next_evidence(
 def test_copies_are_kept_only_with_a_cache_all_processes_share(settings):
     settings.PROGRESS_CACHES = None
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    assert not lms_services.progress_caches_enabled()
+    assert not lms_caches.progress_caches_enabled()
     assert selectors.STRUCTURE.memo() == {}
     selectors.STRUCTURE.memo()["kept"] = True
     assert selectors.STRUCTURE.memo() == {}
@@ -256,7 +257,7 @@ def test_copies_are_kept_only_with_a_cache_all_processes_share(settings):
             "LOCATION": "redis://127.0.0.1:6379/0",
         }
     }
-    assert lms_services.progress_caches_enabled()
+    assert lms_caches.progress_caches_enabled()
 
 
 def test_an_institution_given_another_section_is_seen_by_the_next_event(
@@ -270,8 +271,8 @@ def test_an_institution_given_another_section_is_seen_by_the_next_event(
 
 
 def test_a_copy_grown_to_its_bound_starts_afresh(monkeypatch):
-    monkeypatch.setattr(lms_services.CacheGeneration, "MAX_ENTRIES", 3)
-    generation = lms_services.CacheGeneration("tests.bounded")
+    monkeypatch.setattr(lms_caches.CacheGeneration, "MAX_ENTRIES", 3)
+    generation = lms_caches.CacheGeneration("tests.bounded")
     generation.memo().update({"a": 1, "b": 2})
     assert generation.memo() == {"a": 1, "b": 2}
     generation.memo()["c"] = 3
@@ -355,7 +356,7 @@ def test_one_event_reads_the_api_key_and_every_token_in_one_round_trip(
     post(1)
     assert calls.gets == []
     [keys] = calls.get_manys
-    assert {g.key for g in lms_services.CacheGeneration.instances} < set(keys)
+    assert {g.key for g in lms_caches.CacheGeneration.instances} < set(keys)
     assert any(key.startswith("api-key:") for key in keys)
     assert CompetencyEvidence.objects.filter(learner=learners[1]).exists()
 
@@ -365,7 +366,7 @@ def test_within_a_request_tokens_are_read_once_and_the_next_request_reads_them_a
 ):
     from django.core.signals import request_finished, request_started
 
-    generation = lms_services.CacheGeneration("tests.per-request")
+    generation = lms_caches.CacheGeneration("tests.per-request")
     request_started.send(sender=None)
     try:
         copy = generation.memo()
@@ -386,7 +387,7 @@ def test_within_a_request_tokens_are_read_once_and_the_next_request_reads_them_a
 def test_a_change_the_request_commits_is_seen_by_the_rest_of_it():
     from django.core.signals import request_finished, request_started
 
-    generation = lms_services.CacheGeneration("tests.own-change")
+    generation = lms_caches.CacheGeneration("tests.own-change")
     request_started.send(sender=None)
     try:
         generation.memo()["before"] = True
@@ -401,7 +402,7 @@ def test_a_change_the_request_commits_is_seen_by_the_rest_of_it():
 
 
 def test_outside_a_request_every_use_reads_the_token(monkeypatch):
-    generation = lms_services.CacheGeneration("tests.no-request")
+    generation = lms_caches.CacheGeneration("tests.no-request")
     generation.memo()["kept"] = True
     cache.set(generation.key, "replaced by another process")
     assert generation.memo() == {}

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from courses.xapi.models import XapiDocument
+from courses.models import XapiDocument
 from tests.courses.test_xapi import ACTIVITY, headers, post, statement
 
 pytestmark = pytest.mark.django_db

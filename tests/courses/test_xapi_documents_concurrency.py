@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from courses.xapi.models import XapiDocument
+from courses.models import XapiDocument
 from tests.courses.test_concurrency import run_in_parallel
 from tests.courses.test_xapi import ACTIVITY, headers
 from tests.services import IN_CI

@@ -20,8 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from courses import services as course_services
-from courses.models import ModuleCompletion, ModulePage, ProgressEvent
-from courses.xapi.models import XapiDocument
+from courses.models import ModuleCompletion, ModulePage, ProgressEvent, XapiDocument
 from lms import services as lms_services
 
 # The live server and the test share the database (see tests/e2e/conftest.py).

@@ -94,7 +94,7 @@ def test_a_cached_key_saves_its_query_and_a_revoked_one_is_refused_at_once(
     status, sql = me_queries(client, secret)
     assert status == HTTPStatus.OK
     assert sql == []  # from the cache, and last used a moment ago
-    assert secret not in str(cache.get(services._api_key_cache_key(api_key.key_digest)).__dict__)
+    assert secret not in str(cache.get(services.api_key_cache_key(api_key.key_digest)).__dict__)
 
     services.api_key_revoke(api_key=api_key, revoked_by=people_a.manager)
     status, _sql = me_queries(client, secret)
@@ -113,9 +113,9 @@ def test_keys_are_not_cached_in_a_cache_of_one_process_only(client, key_a, setti
     """A per-process cache (locmem) cannot hear of a revocation in another worker."""
     settings.API_KEY_CACHE_SECONDS = None
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    assert services._api_key_cache_seconds() == 0
+    assert services.api_key_cache_seconds() == 0
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
-    assert services._api_key_cache_seconds() == services.API_KEY_CACHE_SECONDS
+    assert services.api_key_cache_seconds() == services.API_KEY_CACHE_SECONDS
 
 
 def test_me_with_a_session_lists_roles(client, people_a):
