@@ -25,7 +25,7 @@ from wagtail.search import index
 
 from competencies.viewsets import competency_chooser_viewset
 from courses.blocks import ModuleBodyBlock
-from courses.page_forms import ModulePageForm
+from courses.page_forms import CoursePageForm, ModulePageForm
 from lms.models import Cadre, language_choices
 
 # --- Pages --------------------------------------------------------------------------------
@@ -87,6 +87,9 @@ class InstitutionPage(Page):
 
 class CoursePage(Page):
     """A course: an ordered set of modules training against one framework version."""
+
+    # A taken slug is dealt with where the author is (courses/page_forms.py).
+    base_form_class = CoursePageForm
 
     summary = models.TextField(_("summary"), max_length=600)
     description = RichTextField(_("description"), blank=True)

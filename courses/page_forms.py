@@ -1,5 +1,12 @@
-"""The admin form of a module page: its competency mappings start from the course's
-framework.
+"""The admin forms of course and module pages: an address (slug) that is taken is dealt with
+where the author is, and a module's competency mappings start from the course's framework.
+
+Slugs: Wagtail refuses a slug that a sibling page holds, on the Promote tab, where an author
+who only filled in the content does not look. Autosave makes this common: a form left
+incomplete is saved as a draft, and starting again with the same title clashes with it. So
+a clash with a draft that was never published gives the new page a free slug (``-2``,
+``-3``…); a clash with a page that was published is said at the top of the form, naming
+that page and where to edit it.
 
 A module maps to competencies of the framework version its course trains against: the
 competency chooser opens on that version (other frameworks stay one choice away in its
@@ -9,6 +16,9 @@ filter), and the target level lists only the levels of the mapped competency's f
 
 import copy
 
+from django import forms
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminPageForm
 
@@ -41,7 +51,64 @@ def _mapped_framework_id(mapping_form, default_id):
     return default_id
 
 
-class ModulePageForm(WagtailAdminPageForm):
+def _slug_holder(slug: str, parent_page, instance):
+    """The sibling page that holds ``slug``, if another one does."""
+    if not slug or parent_page is None:
+        return None
+    return parent_page.get_children().filter(slug=slug).exclude(pk=instance.pk).first()
+
+
+def _free_slug(slug: str, parent_page, instance) -> str:
+    number = 2
+    while _slug_holder(f"{slug}-{number}", parent_page, instance) is not None:
+        number += 1
+    return f"{slug}-{number}"
+
+
+class SlugClashForm(WagtailAdminPageForm):
+    """A taken slug: a free one instead of a forgotten draft's, or the page that holds it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.slug_holder = None
+        if not self.is_bound:
+            return
+        slug = self.data.get("slug", "")
+        holder = _slug_holder(slug, self.parent_page, self.instance)
+        if holder is not None and not holder.live and holder.first_published_at is None:
+            data = self.data.copy()
+            data["slug"] = _free_slug(slug, self.parent_page, self.instance)
+            self.data = data
+        else:
+            self.slug_holder = holder
+
+    def clean(self):
+        cleaned_data = super().clean()
+        holder = self.slug_holder
+        if holder is not None and "slug" in self.errors:
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    gettext(
+                        "This page's address “%(slug)s” is already used by the page "
+                        "“%(title)s” (%(url)s). Change this page's slug on the Promote tab, "
+                        "or rename that page."
+                    )
+                    % {
+                        "slug": holder.slug,
+                        "title": holder.title,
+                        "url": reverse("wagtailadmin_pages:edit", args=[holder.pk]),
+                    }
+                ),
+            )
+        return cleaned_data
+
+
+class CoursePageForm(SlugClashForm):
+    pass
+
+
+class ModulePageForm(SlugClashForm):
     def __init__(self, *args, parent_page=None, **kwargs):
         super().__init__(*args, parent_page=parent_page, **kwargs)
         mappings = self.formsets.get(MAPPINGS)
