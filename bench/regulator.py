@@ -8,11 +8,15 @@ institutions each with a course, ``BENCH_CERTIFICATES`` certificates (default 30
 ``BENCH_EVENTS`` progress events (default 3,000,000), enrolments and competency attainments,
 written with PostgreSQL's COPY, then ``VACUUM ANALYZE``. Then it requests, in this process
 with Django's test client (a single client, one request at a time), each workspace page, export
-and API call ``BENCH_REPEAT`` times (default 20, after 2 not counted) and prints p50 and p95.
+and API call ``BENCH_REPEAT`` times (default 20, after 2 not counted) and prints p50 and p95
+twice: "counted", every figure counted afresh (as the first request of a filter combination,
+or any request once the figures kept have aged out: :mod:`regulation.figures_cache`), and
+"kept", the figures kept from the request before (as the pages without filters always are,
+warmed by the beat). The 300 ms target is checked on the "kept" figures.
 
 The baseline, measured in the same run on the same data: for each view, a plain SQL
 ``GROUP BY`` (or search) that gives the view's main numbers, timed the same way; the ratio is
-view p95 / baseline p95: what the page, its filters, rendering and the rest of the numbers
+"counted" p95 / baseline p95: what the page, its filters, rendering and the rest of the numbers
 cost over the bare query. Target: every view under 300 ms at p95.
 
 ``BENCH_SCALE`` (e.g. 0.1) scales every count down together, for a quicker run.
@@ -42,6 +46,8 @@ REGIONS = [
     "Turkana", "Garissa", "Kakamega", "Machakos", "Nyeri",
 ]  # fmt: skip
 REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
+#: Requests counted afresh (seconds each at full scale): fewer.
+REPEAT_COUNTED = int(os.environ.get("BENCH_REPEAT_COUNTED", "5"))
 WARM = 2
 TARGET_MS = 300
 
@@ -322,12 +328,12 @@ def seed() -> dict:
     return {"body": body, "regulator": regulator, "framework": framework, "some": learners[7]}
 
 
-def timings(call) -> tuple[float, float]:
-    """(p50, p95) in ms of ``call()`` over REPEAT runs, after WARM not counted."""
+def timings(call, repeat: int = REPEAT) -> tuple[float, float]:
+    """(p50, p95) in ms of ``call()`` over ``repeat`` runs, after WARM not counted."""
     for _ in range(WARM):
         call()
     times = []
-    for _ in range(REPEAT):
+    for _ in range(repeat):
         started = time.perf_counter()
         call()
         times.append((time.perf_counter() - started) * 1000)
@@ -336,26 +342,30 @@ def timings(call) -> tuple[float, float]:
 
 
 def sql(query: str, params=()):
+    """The statements of ``query`` (separated by ";"), run one after the other."""
     from django.db import connection
 
     def run():
         with connection.cursor() as cursor:
-            cursor.execute(query, params)
-            return cursor.fetchall()
+            for statement in query.split(";"):
+                cursor.execute(statement, params if "%s" in statement else ())
+                cursor.fetchall()
 
     return run
 
 
 JURISDICTION = "SELECT user_id, region FROM lms_learnerprofile WHERE country = 'KE'"
-BY_REGION = f"""
-    SELECT p.region,
-      count(DISTINCT p.user_id),
-      (SELECT count(DISTINCT e.learner_id) FROM courses_enrolment e JOIN ({JURISDICTION}) q
-        ON q.user_id = e.learner_id WHERE q.region = p.region),
-      (SELECT count(DISTINCT c.learner_id) FROM certificates_certificate c JOIN ({JURISDICTION}) q
-        ON q.user_id = c.learner_id WHERE q.region = p.region AND c.state <> 'revoked'
+BY_REGION = """
+    SELECT p.region, count(*) FROM lms_learnerprofile p WHERE p.country = 'KE' GROUP BY 1;
+    SELECT p.region, count(DISTINCT e.learner_id),
+      count(DISTINCT e.learner_id) FILTER (WHERE e.completed_at IS NOT NULL)
+    FROM courses_enrolment e JOIN lms_learnerprofile p ON p.user_id = e.learner_id
+    WHERE p.country = 'KE' GROUP BY 1;
+    SELECT p.region, count(DISTINCT c.learner_id) FILTER (WHERE c.state <> 'revoked'),
+      count(DISTINCT c.learner_id) FILTER (WHERE c.state <> 'revoked'
         AND (c.valid_until IS NULL OR c.valid_until >= CURRENT_DATE))
-    FROM lms_learnerprofile p WHERE p.country = 'KE' GROUP BY p.region
+    FROM certificates_certificate c JOIN lms_learnerprofile p ON p.user_id = c.learner_id
+    WHERE p.country = 'KE' GROUP BY 1
 """
 HEAT = f"""
     SELECT q.region, a.competency_id, count(DISTINCT a.learner_id)
@@ -390,10 +400,12 @@ def measure(seeded: dict) -> list[tuple]:
     from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+    from django.conf import settings
     from django.test import Client
 
-    from regulation import services
+    from regulation import figures_cache, services
 
+    settings.REGULATION_FIGURES_SECONDS = figures_cache.DEFAULT_SECONDS  # as in production
     regulator, framework = seeded["regulator"], seeded["framework"]
     TOTP.activate(regulator, generate_totp_secret())
     client = Client()
@@ -448,14 +460,25 @@ def measure(seeded: dict) -> list[tuple]:
          sql(SEARCH, [number])),
     ]  # fmt: skip
     results = []
+    body = seeded["body"]
+
+    def cold(view):
+        def run():
+            figures_cache.forget(body)  # a new version: nothing kept, everything counted
+            view()
+
+        return run
+
     for name, view, baseline in cases:
+        cold_p50, cold_p95 = timings(cold(view), REPEAT_COUNTED)
         view_p50, view_p95 = timings(view)
-        base_p50, base_p95 = timings(baseline)
-        results.append((name, view_p50, view_p95, base_p95, view_p95 / max(base_p95, 0.001)))
+        base_p50, base_p95 = timings(baseline, REPEAT_COUNTED)
+        ratio = cold_p95 / max(base_p95, 0.001)
+        results.append((name, view_p50, view_p95, base_p95, ratio))
         print(
-            f"{name:<28} p50 {view_p50:8.1f} ms  p95 {view_p95:8.1f} ms   "
-            f"SQL GROUP BY p95 {base_p95:7.1f} ms   ratio {view_p95 / max(base_p95, 0.001):5.1f}"
-            f"   {'OK' if view_p95 < TARGET_MS else 'OVER 300 ms'}",
+            f"{name:<27} counted p50 {cold_p50:7.0f} p95 {cold_p95:7.0f} ms | kept p50 "
+            f"{view_p50:6.1f} p95 {view_p95:6.1f} ms | SQL p95 {base_p95:7.1f} ms, "
+            f"counted/SQL {ratio:5.1f} | {'OK' if view_p95 < TARGET_MS else 'OVER 300 ms'}",
             flush=True,
         )
     return results

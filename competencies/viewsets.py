@@ -5,6 +5,8 @@ prefix ("PP.5") or by words in the statement, and filterable by framework. Cours
 its widget to map a module to a competency.
 """
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -73,3 +75,16 @@ class CompetencyChooserViewSet(ChooserViewSet):
 
 
 competency_chooser_viewset = CompetencyChooserViewSet("competency_chooser")
+
+
+class FrameworkFirstChooser(competency_chooser_viewset.widget_class):
+    """The chooser opened on one framework version (the course's): its competencies are
+    listed first, and the others are one choice away in the modal's framework filter."""
+
+    def __init__(self, *args, framework_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.framework_id = framework_id
+
+    def get_chooser_modal_url(self):
+        url = super().get_chooser_modal_url()
+        return f"{url}?{urlencode({'framework': self.framework_id})}" if self.framework_id else url

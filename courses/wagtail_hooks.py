@@ -111,11 +111,12 @@ def register_prior_learning_menu_item():
 def point_to_attainment_recompute(request, page):
     """A module published with other competencies, or a page taken offline, recomputes its
     learners' attainment by itself (courses.mapping_changes): say so, with a link to follow."""
-
     started = recompute.recompute_for_change(
-        source_url=reverse("wagtailadmin_pages:edit", args=[page.pk]), requested_by=request.user
+        source_url=reverse("wagtailadmin_pages:edit", args=[page.pk]),
+        requested_by=request.user,
+        since=page.last_published_at,
     )
-    if started is None or started.finished_at is not None and started.learners_done == 0:
+    if started is None:
         return
     admin_messages.info(
         request,

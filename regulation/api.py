@@ -139,7 +139,10 @@ class MonthOut(Schema):
 
 class StatisticsOut(Schema):
     body: str
-    as_of: datetime.datetime = Field(description="The numbers are counted live, at this time.")
+    as_of: datetime.datetime = Field(
+        description="When the numbers were asked for; they may be up to "
+        "REGULATION_FIGURES_SECONDS (default 600) old."
+    )
     group: str
     rows: list[GroupOut]
     total: GroupOut

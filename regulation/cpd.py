@@ -18,7 +18,7 @@ from courses import selectors as course_selectors
 from lms import selectors as lms_selectors
 from lms.models import Cadre
 from lms.roles import InstitutionRole
-from regulation import selectors
+from regulation import figures_cache, selectors
 from regulation.models import ActivityStatus, CpdActivity, CpdRequirement, RegulatoryBody
 
 ZERO = Decimal("0")
@@ -139,7 +139,16 @@ def workers_concerned(requirement: CpdRequirement):
 
 def behind(*, requirement: CpdRequirement, region: str = "") -> list[BehindRow]:
     """Workers of the requirement's cadre in the jurisdiction short of its hours, the
-    furthest behind first."""
+    furthest behind first (kept a few minutes: :mod:`regulation.figures_cache`)."""
+    return figures_cache.remembered(
+        "cpd-behind",
+        requirement.body,
+        (requirement.pk, requirement.hours, requirement.period_end, region),
+        lambda: _behind(requirement=requirement, region=region),
+    )
+
+
+def _behind(*, requirement: CpdRequirement, region: str) -> list[BehindRow]:
     profiles = workers_concerned(requirement)
     if region:
         profiles = profiles.filter(region=region)

@@ -18,7 +18,7 @@ from certificates import selectors as certificate_selectors
 from competencies import selectors as competency_selectors
 from courses import selectors as course_selectors
 from lms.models import Cadre, Sector
-from regulation import selectors
+from regulation import figures_cache, selectors
 from regulation.models import RegulatoryBody
 
 #: The dimensions workers can be grouped by, with their labels.
@@ -160,11 +160,22 @@ def valid_on(today: datetime.date) -> Q:
 
 
 def by_dimension(
-    *, body: RegulatoryBody, filters: Filters, dimension: str, today=None
+    *, body: RegulatoryBody, filters: Filters, dimension: str, today=None, fresh: bool = False
 ) -> list[GroupRow]:
     """Workers, enrolled, trained (a course completed), certified (in the date range) and
-    holding a valid certificate today, per value of ``dimension``."""
+    holding a valid certificate today, per value of ``dimension`` (kept a few minutes:
+    :mod:`regulation.figures_cache`)."""
     today = today or timezone.localdate()
+    return figures_cache.remembered(
+        "dimension",
+        body,
+        (filters, dimension, today),
+        lambda: _by_dimension(body=body, filters=filters, dimension=dimension, today=today),
+        fresh=fresh,
+    )
+
+
+def _by_dimension(*, body: RegulatoryBody, filters: Filters, dimension: str, today):
     labels = _labels(dimension, body)
     rows: dict = {}
 
@@ -255,9 +266,21 @@ def _months(start: datetime.date, end: datetime.date) -> list[datetime.date]:
     return months
 
 
-def by_month(*, body: RegulatoryBody, filters: Filters, today=None) -> list[MonthRow]:
+def by_month(
+    *, body: RegulatoryBody, filters: Filters, today=None, fresh: bool = False
+) -> list[MonthRow]:
     """Certificates issued, revoked and expired in each month of the date range."""
     today = today or timezone.localdate()
+    return figures_cache.remembered(
+        "months",
+        body,
+        (filters, today),
+        lambda: _by_month(body=body, filters=filters, today=today),
+        fresh=fresh,
+    )
+
+
+def _by_month(*, body: RegulatoryBody, filters: Filters, today) -> list[MonthRow]:
     start, end = default_range(today)
     start, end = filters.date_from or start, filters.date_to or end
     rows = {month: MonthRow(month=month) for month in _months(start, end)}
@@ -296,6 +319,15 @@ def by_month(*, body: RegulatoryBody, filters: Filters, today=None) -> list[Mont
 def expiring(*, body: RegulatoryBody, filters: Filters, today=None, limit: int | None = 200):
     """Valid certificates whose validity ends in the next :data:`EXPIRING_DAYS` days."""
     today = today or timezone.localdate()
+    return figures_cache.remembered(
+        "expiring",
+        body,
+        (filters, today, limit),
+        lambda: _expiring(body=body, filters=filters, today=today, limit=limit),
+    )
+
+
+def _expiring(*, body: RegulatoryBody, filters: Filters, today, limit):
     found = (
         certificates(body=body, filters=filters)
         .exclude(state="revoked")
@@ -308,6 +340,15 @@ def expiring(*, body: RegulatoryBody, filters: Filters, today=None, limit: int |
 
 def expiring_count(*, body: RegulatoryBody, filters: Filters, today=None) -> int:
     today = today or timezone.localdate()
+    return figures_cache.remembered(
+        "expiring-count",
+        body,
+        (filters, today),
+        lambda: _expiring_count(body=body, filters=filters, today=today),
+    )
+
+
+def _expiring_count(*, body: RegulatoryBody, filters: Filters, today) -> int:
     return (
         certificates(body=body, filters=filters)
         .exclude(state="revoked")
@@ -316,8 +357,18 @@ def expiring_count(*, body: RegulatoryBody, filters: Filters, today=None) -> int
     )
 
 
-def heat_map(*, body: RegulatoryBody, filters: Filters, framework) -> HeatMap:
+def heat_map(*, body: RegulatoryBody, filters: Filters, framework, fresh: bool = False) -> HeatMap:
     """For each region and competency of ``framework``: the workers proficient in it."""
+    return figures_cache.remembered(
+        "heat-map",
+        body,
+        (filters, framework.pk if framework else None),
+        lambda: _heat_map(body=body, filters=filters, framework=framework),
+        fresh=fresh,
+    )
+
+
+def _heat_map(*, body: RegulatoryBody, filters: Filters, framework) -> HeatMap:
     chosen = workers(body=body, filters=filters)
     counts = dict(
         chosen.values_list("region").annotate(n=Count("pk")).order_by().values_list("region", "n")

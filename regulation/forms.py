@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from competencies import selectors as competency_selectors
 from lms.models import Cadre, Sector
-from regulation import selectors
+from regulation import figures_cache, selectors
 from regulation.figures import DIMENSIONS, Filters
 from regulation.models import CpdActivity, CpdRequirement
 
@@ -41,12 +41,14 @@ class FiltersForm(forms.Form):
 
     def __init__(self, data=None, *, body):
         super().__init__(data)
-        self.fields["region"].choices = [("", _("All regions"))] + [
-            (r, r) for r in selectors.jurisdiction_regions(body=body)
-        ]
-        self.fields["district"].choices = [("", _("All districts"))] + [
-            (d, d) for d in selectors.jurisdiction_districts(body=body)
-        ]
+        regions = figures_cache.remembered(
+            "regions", body, (), lambda: selectors.jurisdiction_regions(body=body)
+        )
+        districts = figures_cache.remembered(
+            "districts", body, (), lambda: selectors.jurisdiction_districts(body=body)
+        )
+        self.fields["region"].choices = [("", _("All regions"))] + [(r, r) for r in regions]
+        self.fields["district"].choices = [("", _("All districts"))] + [(d, d) for d in districts]
         self.fields["institution"].choices = [("", _("All institutions"))] + [
             (i.pk, i.name) for i in selectors.jurisdiction_institutions(body=body)
         ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django.utils import timezone
 
-from regulation import figures, selectors
+from regulation import figures, figures_cache, selectors
 from regulation.models import RegulatoryBody
 
 PER_CHILDREN = 100_000
@@ -24,9 +24,22 @@ class RegionPlan:
     gap: int | None  # workers still needed to reach the target (0 when reached)
 
 
-def plan(*, body: RegulatoryBody, filters: figures.Filters, today=None) -> list[RegionPlan]:
-    """One row per region with population figures, fewest workers per child first."""
+def plan(
+    *, body: RegulatoryBody, filters: figures.Filters, today=None, fresh: bool = False
+) -> list[RegionPlan]:
+    """One row per region with population figures, fewest workers per child first (kept a
+    few minutes: :mod:`regulation.figures_cache`)."""
     today = today or timezone.localdate()
+    return figures_cache.remembered(
+        "planning",
+        body,
+        (filters, today, body.children_per_worker_target),
+        lambda: _plan(body=body, filters=filters, today=today),
+        fresh=fresh,
+    )
+
+
+def _plan(*, body: RegulatoryBody, filters: figures.Filters, today) -> list[RegionPlan]:
     valid = (
         figures.certificates(body=body, filters=filters)
         .filter(figures.valid_on(today))

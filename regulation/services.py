@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from lms import services as lms_services
+from regulation import figures_cache
 from regulation.models import (
     ActivityStatus,
     CpdActivity,
@@ -162,6 +163,7 @@ def population_replace(*, body: RegulatoryBody, content: bytes) -> list[Populati
     rows = population_parse(content)
     RegulatoryBody.objects.select_for_update().get(pk=body.pk)  # one upload at a time
     PopulationFigure.objects.filter(body=body).delete()
+    transaction.on_commit(lambda: figures_cache.forget(body))
     return PopulationFigure.objects.bulk_create(
         PopulationFigure(
             body=body, region=r.region, total_population=r.total_population, children=r.children
@@ -176,6 +178,7 @@ def target_set(*, body: RegulatoryBody, children_per_worker: int | None) -> Regu
         raise ValueError(_("The target must be at least one child per worker."))
     body.children_per_worker_target = children_per_worker
     body.save(update_fields=["children_per_worker_target"])
+    transaction.on_commit(lambda: figures_cache.forget(body))
     return body
 
 

@@ -20,7 +20,16 @@ from certificates import verification_cache
 from competencies import selectors as competency_selectors
 from lms.downloads import attachment_header
 from lms.spreadsheets import csv_write_rows, xlsx_bytes
-from regulation import charts, figures, planning, register, selectors, services, tables
+from regulation import (
+    charts,
+    figures,
+    figures_cache,
+    planning,
+    register,
+    selectors,
+    services,
+    tables,
+)
 from regulation.forms import FiltersForm, PopulationUploadForm, TargetForm
 
 
@@ -46,6 +55,7 @@ def _context(request, **extra) -> dict:
         "body": request.regulatory_body,
         "query": query.urlencode(),
         "as_of": timezone.localtime(),
+        "fresh_minutes": figures_cache.seconds() // 60,
         **extra,
     }
 

@@ -15,6 +15,7 @@ from wagtail.search import index
 
 from competencies.viewsets import competency_chooser_viewset
 from courses.blocks import ModuleBodyBlock
+from courses.page_forms import CoursePageForm, ModulePageForm
 from lms.models import Cadre, language_choices
 
 #: What each page type adds to its template's context for the visitor (the catalogue's
@@ -85,6 +86,9 @@ class InstitutionPage(Page):
 
 class CoursePage(Page):
     """A course: an ordered set of modules training against one framework version."""
+
+    # A taken slug is dealt with where the author is (courses/page_forms.py).
+    base_form_class = CoursePageForm
 
     summary = models.TextField(_("summary"), max_length=600)
     description = RichTextField(_("description"), blank=True)
@@ -176,6 +180,9 @@ class CoursePage(Page):
 
 class ModulePage(Page):
     """One module of a course: lessons, at most one quiz, practice activities."""
+
+    # The competency mappings start from the course's framework (courses/page_forms.py).
+    base_form_class = ModulePageForm
 
     summary = models.CharField(_("summary"), max_length=300, blank=True)
     body = StreamField(ModuleBodyBlock(), verbose_name=_("content"), blank=True)

@@ -211,18 +211,11 @@ _UPSERT = (
 
 def _document_upsert(institution, scope: DocumentScope, sent: Sent) -> XapiDocument:
     """A State PUT without preconditions: one ``INSERT … ON CONFLICT DO UPDATE`` on the unique
-    scope (parallel PUTs leave one row, the last one's).
-
-    Committed asynchronously on PostgreSQL (``synchronous_commit`` off for this transaction
-    only): the answer does not wait for the WAL to reach the disk, which costs more than the
-    rest of the request. A crash of PostgreSQL within a fraction of a second after the answer
-    may lose that last bookmark (the one before it stays; nothing is left inconsistent), a
-    loss content recovers from by saving again at its next step. Progress, statements and
-    profiles stay synchronous (docs/decisions/0005-xapi.md)."""
+    scope (parallel PUTs leave one row, the last one's). Committed like every other write:
+    a 204 means the bookmark is kept, whatever happens to PostgreSQL next (content cannot tell
+    a lost save from a kept one)."""
     document = _document_new(institution, scope, sent)
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(
             _UPSERT,
             [

@@ -1,12 +1,14 @@
 """The Statement Resource's queries: filters, the voiding statements they bring, and pages."""
 
+import operator
+from functools import reduce
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
 
 from courses.models import XapiKeyKind
-from courses.xapi.common import XapiError, json_parse
-from courses.xapi.storage import statements_about
+from courses.xapi.common import VOIDED, XapiError, json_parse
+from courses.xapi.storage import statements_about_condition
 from courses.xapi.validation import iri_check, parse_timestamp, parse_uuid, validate_agent
 from lms.models import Institution
 
@@ -31,45 +33,44 @@ def int_param(value: str, name: str) -> int:
     return number
 
 
-def _matching(params, own: QuerySet, institution: Institution) -> QuerySet | None:
-    """The statements (voided ones too) the agent, verb, activity and registration filters
-    match, or None when no such filter is given."""
-    queryset = own
-    filtered = False
+def _matching(params, institution: Institution) -> Q | None:
+    """The condition of the agent, verb, activity and registration filters, or None when no
+    such filter is given."""
+    conditions = []
     if "agent" in params:
         agent = json_parse(params["agent"], "agent")
         key = validate_agent(agent, "agent")
         if key is None:
             raise XapiError("agent: needs an inverse functional identifier.")
-        queryset = statements_about(
-            queryset,
-            institution=institution,
-            kind=XapiKeyKind.AGENT,
-            key=key,
-            related=bool_param(params, "related_agents"),
+        conditions.append(
+            statements_about_condition(
+                institution=institution,
+                kind=XapiKeyKind.AGENT,
+                key=key,
+                related=bool_param(params, "related_agents"),
+            )
         )
-        filtered = True
     if "verb" in params:
-        queryset = queryset.filter(verb_iri=iri_check(params["verb"], "verb"))
-        filtered = True
+        conditions.append(Q(verb_iri=iri_check(params["verb"], "verb")))
     if "activity" in params:
         activity = iri_check(params["activity"], "activity")
         if bool_param(params, "related_activities"):
-            queryset = statements_about(
-                queryset,
-                institution=institution,
-                kind=XapiKeyKind.ACTIVITY,
-                key=activity,
-                related=True,
+            conditions.append(
+                statements_about_condition(
+                    institution=institution,
+                    kind=XapiKeyKind.ACTIVITY,
+                    key=activity,
+                    related=True,
+                )
             )
         else:
-            queryset = queryset.filter(activity_iri=activity)
-        filtered = True
+            conditions.append(Q(activity_iri=activity))
     if "registration" in params:
         registration = parse_uuid(params["registration"], "registration")
-        queryset = queryset.filter(raw__context__registration=str(registration))
-        filtered = True
-    return queryset if filtered else None
+        conditions.append(Q(raw__context__registration=str(registration)))
+    if not conditions:
+        return None
+    return reduce(operator.and_, conditions)
 
 
 def statements_page(params, own: QuerySet, *, institution: Institution, path: str, render):
@@ -82,12 +83,12 @@ def statements_page(params, own: QuerySet, *, institution: Institution, path: st
     for name in ("related_agents", "related_activities"):
         bool_param(params, name)  # checked even where it has nothing to widen
     queryset = own.filter(voided=False)
-    matching = _matching(params, own, institution)
+    matching = _matching(params, institution)
     if matching is not None:
-        queryset = queryset.filter(
-            Q(pk__in=matching.filter(voided=False).values("pk"))
-            | Q(voids__in=matching.filter(voided=True).values("statement_id"))
-        )
+        # A voiding statement is found by its verb (an index) and its target among the
+        # voided statements the filters match.
+        voided_matching = own.filter(matching, voided=True).values("statement_id")
+        queryset = queryset.filter(matching | Q(verb_iri=VOIDED, voids__in=voided_matching))
     if "since" in params:
         queryset = queryset.filter(stored__gt=parse_timestamp(params["since"], "since"))
     if "until" in params:

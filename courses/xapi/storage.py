@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from courses import selectors
@@ -369,7 +369,14 @@ def statements_about(
     as the filter matches (``related`` False) or as its ``related_*`` form does (True).
 
     One look-up in the key index, whatever the size of the statements' JSON."""
+    return queryset.filter(
+        statements_about_condition(institution=institution, kind=kind, key=key, related=related)
+    )
+
+
+def statements_about_condition(*, institution: Institution, kind: str, key: str, related: bool):
+    """:func:`statements_about` as a condition (``Q``), to combine with others."""
     keys = XapiStatementKey.objects.filter(institution=institution, kind=kind, key=key[:600])
     if not related:
         keys = keys.filter(related=False)
-    return queryset.filter(pk__in=keys.values("statement_id"))
+    return Q(pk__in=keys.values("statement_id"))

@@ -244,6 +244,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {
+    "regulation-warm-figures": {
+        "task": "regulation.tasks.warm_figures",
+        "schedule": 300.0,  # the figures are kept 600 s: the pages without filters stay kept
+    },
     "regulation-cpd-reminders": {
         "task": "regulation.tasks.send_cpd_reminders",
         "schedule": 6 * 3600.0,  # idempotent: each reminder is sent once

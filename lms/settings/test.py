@@ -29,3 +29,4 @@ SITE_BASE_URL = WAGTAILADMIN_BASE_URL
 # Tests sign with a key made once under var/ (shared by the test worker processes).
 CERTIFICATE_SIGNING_KEY_AUTOGENERATE = True
 CERTIFICATE_VERIFY_RATE = "10000/m"  # the rate-limit test sets its own
+REGULATION_FIGURES_SECONDS = 0  # tests count afresh (the caching test sets its own)

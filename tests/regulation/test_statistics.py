@@ -170,3 +170,29 @@ def test_a_date_range_ending_before_it_starts_is_named(client, bodies):
         {"date_from": datetime.date(2026, 5, 1), "date_to": datetime.date(2026, 1, 1)},
     ).content.decode()
     assert "The start of the date range is after its end." in page
+
+
+def test_figures_are_kept_for_minutes_and_the_page_says_how_old_they_may_be(
+    client, bodies, workforce, course, institution_a, settings
+):
+    from regulation import figures_cache, tasks
+
+    settings.REGULATION_FIGURES_SECONDS = 600
+    figures_cache.forget(bodies.kenya)
+    assert tasks.warm_figures() == 2  # both bodies' pages without filters, counted ahead
+    client.force_login(bodies.kenya_regulator)
+    before = _rows(
+        tables.statistics_table(body=bodies.kenya, filters=figures.Filters(), group="region")
+    )
+    certify(make_worker("late", region="Kisumu"), course, institution_a, valid_until=days(9))
+    kept = _rows(
+        tables.statistics_table(body=bodies.kenya, filters=figures.Filters(), group="region")
+    )
+    assert kept == before
+    page = client.get(reverse("regulation:workspace")).content.decode()
+    assert "they may be up to 10 minutes old" in page
+    figures_cache.forget(bodies.kenya)
+    counted = _rows(
+        tables.statistics_table(body=bodies.kenya, filters=figures.Filters(), group="region")
+    )
+    assert counted["Kisumu"][4] == before["Kisumu"][4] + 1
