@@ -306,7 +306,7 @@ class AttainmentReplay:
             kind=kind, order=order, module_id=self.requirements.module_of.get(source_id)
         )
 
-    def _direct(self, learner_id: int, pk: int) -> int | None:
+    def direct_level(self, learner_id: int, pk: int) -> int | None:
         """The level ``pk`` is shown at by its own evidence, under its evidence rule."""
         node = self.nodes[pk]
         scale = self.scales[node.framework_id]
@@ -327,7 +327,7 @@ class AttainmentReplay:
             self.closures[competency_id] = (sorted(seen), seen)
         return self.closures[competency_id]
 
-    def _order(self, row: Row | None) -> int | None:
+    def order_of_row(self, row: Row | None) -> int | None:
         return None if row is None else self.scales[row.framework_id].order_of.get(row.level_id)
 
     def step(self, piece: Piece, *, raised: list[Raised] | None = None) -> list[int]:
@@ -335,66 +335,31 @@ class AttainmentReplay:
         other evidence and the attainment of every item outside that set (which it cannot
         change). Return the items whose row changed; levels reached or raised are appended
         to ``raised``, when given."""
-        learner_id, competency_id, at = piece.learner_id, piece.competency_id, piece.at
-        level_order = piece.level_order
-        key = (learner_id, competency_id)
-        if self.nodes[competency_id].evidence_rule == EvidenceRule.ANY:
+        self._note(piece)
+        order, in_set = self._closure(piece.competency_id)
+        levels = _Levels(self, piece.learner_id, order, in_set)
+        levels.settle()
+        return self._rows_update(piece, order, levels, raised=raised)
+
+    def _note(self, piece: Piece) -> None:
+        """What the piece shows of its item: a new highest level, or a piece under the rule."""
+        key = (piece.learner_id, piece.competency_id)
+        if self.nodes[piece.competency_id].evidence_rule == EvidenceRule.ANY:
             top = self.tops.get(key)
-            self.tops[key] = level_order if top is None or level_order > top else top
+            self.tops[key] = piece.level_order if top is None or piece.level_order > top else top
         else:
-            self._show(learner_id, competency_id, level_order, piece.kind, piece.source_id)
-        order, in_set = self._closure(competency_id)
-        nodes, scales, rows = self.nodes, self.scales, self.rows
-        direct: dict[int, int | None] = {}
-        for pk in order:
-            direct[pk] = self._direct(learner_id, pk)
-            # Levels never go down: a direct level stays when the modules mapped to the item
-            # changed since it was reached (a rebuild applies the new mapping).
-            row = rows.get((learner_id, pk))
-            if row is not None and row.via == AttainmentVia.DIRECT:
-                floor = self._order(row)
-                if floor is not None and (direct[pk] is None or direct[pk] < floor):
-                    direct[pk] = floor
-        value: dict[int, int | None] = {
-            child: self._order(rows.get((learner_id, child)))
-            for pk in order
-            for child, _code in nodes[pk].children
-            if child not in in_set
-        }
-        value.update(direct)
-        partners = {pk: sorted(p for p in nodes[pk].partners if p in in_set) for pk in order}
+            self._show(*key, piece.level_order, piece.kind, piece.source_id)
 
-        def candidates(node: Node) -> dict[str, int | None]:
-            scale = scales[node.framework_id]
-            crosswalk = [
-                (_crosswalked(value.get(partner), scale), partner) for partner in partners[node.pk]
-            ]
-            best = max((c for c in crosswalk if c[0] is not None), default=(None, None))
-            return {
-                AttainmentVia.DIRECT: direct[node.pk],
-                AttainmentVia.ROLLUP: rollup(node, value, scale),
-                AttainmentVia.CROSSWALK: best[0],
-                "via_item": best[1],
-            }
-
-        # The rules only ever raise levels, so this settles within a few rounds; the cap guards
-        # against a malformed crosswalk cycle.
-        for _round in range(len(order) + 2):
-            changed = False
-            for pk in order:
-                found = candidates(nodes[pk])
-                best = max(
-                    (found[v] for v in AttainmentVia.values if found[v] is not None), default=None
-                )
-                if best != value.get(pk):
-                    value[pk], changed = best, True
-            if not changed:
-                break
-
+    def _rows_update(
+        self, piece: Piece, order: list[int], levels: "_Levels", *, raised
+    ) -> list[int]:
+        """Set each item's row to its settled level and the way that gives it; return the
+        items whose row changed."""
+        learner_id, at, rows = piece.learner_id, piece.at, self.rows
         changed_items = []
         for pk in order:
-            node, row = nodes[pk], rows.get((learner_id, pk))
-            found = candidates(node)
+            node, row = self.nodes[pk], rows.get((learner_id, pk))
+            found = levels.candidates(node)
             # The first way that gives the best level names it: direct, then rollup, then
             # crosswalk.
             best, via = max(
@@ -408,7 +373,7 @@ class AttainmentReplay:
                 continue
             via = AttainmentVia.values[-via]
             via_item = found["via_item"] if via == AttainmentVia.CROSSWALK else None
-            level_id = scales[node.framework_id].level_at[best]
+            level_id = self.scales[node.framework_id].level_at[best]
             if row is None:
                 rows[learner_id, pk] = Row(node.framework_id, level_id, via, via_item, at)
                 changed_items.append(pk)
@@ -416,7 +381,7 @@ class AttainmentReplay:
                     raised.append(Raised(learner_id, pk, level_id, via, at))
             elif (row.level_id, row.via, row.via_item_id) != (level_id, via, via_item):
                 if row.level_id != level_id:
-                    if raised is not None and best > (self._order(row) or 0):
+                    if raised is not None and best > (self.order_of_row(row) or 0):
                         raised.append(Raised(learner_id, pk, level_id, via, at))
                     row.since = at
                 row.level_id, row.via, row.via_item_id = level_id, via, via_item
@@ -427,7 +392,7 @@ class AttainmentReplay:
         self, *, evidence: Sequence[CompetencyEvidence] = ()
     ) -> dict[tuple[int, int], CompetencyAttainment]:
         """Store the difference with what was loaded, and the new ``evidence`` it was replayed
-        with (inserted with the new rows: one round trip); return every row the replay holds."""
+        with; return every row the replay holds."""
         to_create, to_update = [], []
         result = {}
         for (learner_id, competency_id), row in self.rows.items():
@@ -462,3 +427,62 @@ class AttainmentReplay:
         CompetencyEvidence.objects.bulk_create(evidence)
         CompetencyAttainment.objects.bulk_create(to_create)
         return result
+
+
+class _Levels:
+    """One learner's levels of the items a piece can change (``order``), worked out from
+    their direct evidence, their children and their exact matches until they settle."""
+
+    def __init__(self, replay: AttainmentReplay, learner_id: int, order: list[int], in_set):
+        self.replay = replay
+        nodes, rows = replay.nodes, replay.rows
+        self.order = order
+        self.direct: dict[int, int | None] = {}
+        for pk in order:
+            self.direct[pk] = replay.direct_level(learner_id, pk)
+            # Levels never go down: a direct level stays when the modules mapped to the item
+            # changed since it was reached (a rebuild applies the new mapping).
+            row = rows.get((learner_id, pk))
+            if row is not None and row.via == AttainmentVia.DIRECT:
+                floor = replay.order_of_row(row)
+                if floor is not None and (self.direct[pk] is None or self.direct[pk] < floor):
+                    self.direct[pk] = floor
+        self.value: dict[int, int | None] = {
+            child: replay.order_of_row(rows.get((learner_id, child)))
+            for pk in order
+            for child, _code in nodes[pk].children
+            if child not in in_set
+        }
+        self.value.update(self.direct)
+        self.partners = {pk: sorted(p for p in nodes[pk].partners if p in in_set) for pk in order}
+
+    def candidates(self, node: Node) -> dict[str, int | None]:
+        """The level each way gives ``node`` now, and the exact match the crosswalk's is of."""
+        scale = self.replay.scales[node.framework_id]
+        crosswalk = [
+            (_crosswalked(self.value.get(partner), scale), partner)
+            for partner in self.partners[node.pk]
+        ]
+        best = max((c for c in crosswalk if c[0] is not None), default=(None, None))
+        return {
+            AttainmentVia.DIRECT: self.direct[node.pk],
+            AttainmentVia.ROLLUP: rollup(node, self.value, scale),
+            AttainmentVia.CROSSWALK: best[0],
+            "via_item": best[1],
+        }
+
+    def settle(self) -> None:
+        """Raise levels until none changes. The rules only ever raise levels, so this settles
+        within a few rounds; the cap guards against a malformed crosswalk cycle."""
+        nodes, value = self.replay.nodes, self.value
+        for _round in range(len(self.order) + 2):
+            changed = False
+            for pk in self.order:
+                found = self.candidates(nodes[pk])
+                best = max(
+                    (found[v] for v in AttainmentVia.values if found[v] is not None), default=None
+                )
+                if best != value.get(pk):
+                    value[pk], changed = best, True
+            if not changed:
+                break

@@ -2,7 +2,7 @@
 
 A rule is kept as Moodle keeps it (``rule_type`` and the JSON ``rule_config``, children named
 by their codes), so it travels through Moodle's CSV and CASE unchanged, and
-:func:`competencies.services._rollup` applies it (docs/decisions/0003-competency-attainment.md).
+:func:`competencies.attainment.rollup` applies it (docs/decisions/0003-competency-attainment.md).
 Writes go through :func:`item_rule_set`, which refuses a framework that is not a draft; the
 readers here describe a stored rule as the rollup reads it, so what an author is shown is
 what learners get.
@@ -45,7 +45,7 @@ class PointsRule:
 
 
 def points_rule_read(config, *, child_codes: Sequence[str]) -> PointsRule | None:
-    """Read a points rule's config the way ``services._rollup`` does (None: malformed).
+    """Read a points rule's config as ``competencies.attainment.rollup`` does (None: malformed).
 
     Entries naming a code that is not among ``child_codes`` are left out, as the rollup
     leaves them out.
