@@ -1,7 +1,7 @@
 """What each process keeps of the certificates app's data between requests.
 
 Only which courses have an automatic certificate rule: most progress is in courses without
-one, and every progress event would otherwise ask the database (docs/decisions/0007). The
+one, and every progress event would otherwise ask the database (docs/decisions/0019). The
 copy follows :class:`lms.services.CacheGeneration`: a rule saved or deleted anywhere
 (:mod:`certificates.signals`) replaces the token and this process's copy is dropped.
 """

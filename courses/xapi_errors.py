@@ -2,8 +2,8 @@
 
 A module of its own so that :mod:`courses.xapi` can import :mod:`courses.xapi_signatures`
 (which raises it too) when it is loaded, not lazily on the first statement: that import
-brings PyJWT and cryptography's X.509 support, about 150 ms that a worker would otherwise
-spend inside some client's first request (docs/decisions/0013).
+brings PyJWT and cryptography's X.509 support, which a worker would otherwise load inside
+some client's first request (docs/decisions/0019).
 """
 
 

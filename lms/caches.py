@@ -46,7 +46,7 @@ class CacheGeneration:
     new token, and started afresh once it holds :data:`MAX_ENTRIES` entries (clients choose
     what is looked up, such as activity IRIs). A request reads the tokens of every generation
     once, in one round trip, and another process's change is seen from its next request
-    (docs/decisions/0010).
+    (docs/decisions/0019).
     """
 
     MAX_AGE = 600

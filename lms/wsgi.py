@@ -1,16 +1,15 @@
 """The WSGI application (gunicorn ``lms.wsgi``), loaded whole and then frozen for the GC.
 
 Django loads the URL configuration, and with it every view module, on the first request,
-and builds the table that ``reverse()`` reads (about 100 ms with Wagtail's URLs) on the
-first request that makes a URL, once per language; a progress event does (the evidence
-links to its module's page). Here both happen at startup, so no client's request waits for
-them (docs/decisions/0013). Then ``gc.freeze()`` moves every object loaded so far
-(about 280,000: Django, Wagtail, allauth and our modules) out of the garbage collector's
-sight. Without it each full collection walks them all: about 180 ms, several times in
-a batch of 1,000 progress events, and a pause that lands in some unlucky request's latency
-(docs/decisions/0012). With ``--preload`` the master freezes before it forks, so the
-workers also keep sharing those pages instead of copying them when the collector touches
-them (what the Python documentation of ``gc.freeze`` recommends for a forking server).
+and builds the table that ``reverse()`` reads on the first request that makes a URL, once
+per language; a progress event does (the evidence links to its module's page). Here both
+happen at startup, so no client's request waits for them. Then ``gc.freeze()`` moves every
+object loaded so far (Django, Wagtail, allauth and our modules) out of the garbage
+collector's sight, so that a full collection does not walk them all inside some unlucky
+request. With ``--preload`` the master freezes before it forks, so the workers also keep
+sharing those pages instead of copying them when the collector touches them (what the Python
+documentation of ``gc.freeze`` recommends for a forking server). See
+docs/decisions/0019-the-progress-path.md; the figures are in docs/performance.md.
 """
 
 import gc

@@ -45,7 +45,7 @@ class ProgressEvent(models.Model):
 
     event_id = models.UUIDField(unique=True, editable=False)
     # Indexed by (learner, occurred_at), which starts with it: an index of its own would
-    # only cost every insert (docs/decisions/0014).
+    # only cost every insert (docs/decisions/0019).
     learner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -104,7 +104,7 @@ DATABASES = {
     )
 }
 # On PostgreSQL, parameters are bound by the server and a query run a few times on a
-# connection becomes a prepared statement, planned once (docs/decisions/0009): planning the
+# connection becomes a prepared statement, planned once (docs/decisions/0019): planning the
 # joins of a page or certificate took longer than running them. Off (DATABASE_PREPARED=false)
 # behind a pooler in transaction mode older than PgBouncer 1.21, which loses them.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
@@ -129,7 +129,7 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Each process's copies of the course structure, webhooks and framework graph on the progress
-# path (docs/decisions/0007): on by default only with the shared (Redis) cache, which tells
+# path (docs/decisions/0019): on by default only with the shared (Redis) cache, which tells
 # every process of a change.
 if env("PROGRESS_CACHES", default=""):
     PROGRESS_CACHES = env_bool("PROGRESS_CACHES", default=False)
