@@ -1,8 +1,10 @@
 """Recompute competency attainment from the evidence, for one learner, a cohort or everyone.
 
-Attainment is kept up to date as evidence arrives; run this after changing a framework's
-rules or crosswalks, or publishing a framework that others are crosswalked to. It lives in
-courses because cohorts do; the work is :func:`competencies.services.attainment_rebuild`.
+Attainment is kept up to date as evidence arrives, and the changes that move it otherwise
+(a framework published or retired, a module's mapping changed) recompute it by themselves
+(competencies.recompute); this command is for the rest, e.g. after restoring a backup. It
+lives in courses because cohorts do; the work is
+:func:`competencies.services.attainment_rebuild`.
 """
 
 from django.contrib.auth import get_user_model
