@@ -123,7 +123,7 @@ class StatisticsQuery(Schema):
 class GroupOut(Schema):
     key: str | int | bool | None
     label: str
-    workers: int
+    workers: int | None = Field(description="None by institution (see total).")
     enrolled: int
     trained: int
     certified: int
@@ -222,7 +222,7 @@ def statistics_json(request, query: Query[StatisticsQuery]):
         as_of=timezone.now(),
         group=query.group,
         rows=[out(r) for r in rows],
-        total=out(figures.totals(rows)),
+        total=out(figures.total_of(body=body, filters=filters, dimension=query.group, rows=rows)),
         months=[
             MonthOut(
                 month=m.month.strftime("%Y-%m"),

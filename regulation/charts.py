@@ -14,10 +14,25 @@ LABEL_WIDTH = 180
 PLOT_WIDTH = 420
 
 
-def _frame(*, ident: str, title: str, desc: str, width: int, height: int, body: str) -> SafeString:
+def _frame(
+    *,
+    ident: str,
+    title: str,
+    desc: str,
+    width: int,
+    height: int,
+    body: str,
+    natural: bool = False,
+) -> SafeString:
+    """``natural``: drawn at its own size (a wide heat map scrolls rather than shrinks)."""
+    size = (
+        f'width="{width}" height="{height}" class="chart natural"'
+        if natural
+        else ('width="100%" class="chart"')
+    )
     return mark_safe(  # noqa: S308 - every text below went through escape()
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
-        f'viewBox="0 0 {width} {height}" width="100%" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'viewBox="0 0 {width} {height}" {size} '
         f'aria-labelledby="{ident}-title {ident}-desc">'
         f'<title id="{ident}-title">{escape(title)}</title>'
         f'<desc id="{ident}-desc">{escape(desc)}</desc>{body}</svg>'
@@ -181,7 +196,13 @@ def heat_map(
     width = left + max(len(columns), 1) * cell_w + 20
     height = top + max(len(rows), 1) * cell_h + 10
     return _frame(
-        ident=ident, title=title, desc=desc, width=width, height=height, body="".join(parts)
+        ident=ident,
+        title=title,
+        desc=desc,
+        width=width,
+        height=height,
+        body="".join(parts),
+        natural=True,
     )
 
 

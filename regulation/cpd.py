@@ -137,14 +137,17 @@ def workers_concerned(requirement: CpdRequirement):
     return profiles.filter(cadre=requirement.cadre) if requirement.cadre else profiles
 
 
-def behind(*, requirement: CpdRequirement, region: str = "") -> list[BehindRow]:
+def behind(
+    *, requirement: CpdRequirement, region: str = "", limit: int | None = None
+) -> list[BehindRow]:
     """Workers of the requirement's cadre in the jurisdiction short of its hours, the
-    furthest behind first (kept a few minutes: :mod:`regulation.figures_cache`)."""
+    furthest behind first; the first ``limit`` of them, or all (kept a few minutes:
+    :mod:`regulation.figures_cache`)."""
     return figures_cache.remembered(
         "cpd-behind",
         requirement.body,
-        (requirement.pk, requirement.hours, requirement.period_end, region),
-        lambda: _behind(requirement=requirement, region=region),
+        (requirement.pk, requirement.hours, requirement.period_end, region, limit),
+        lambda: _behind(requirement=requirement, region=region)[:limit],
     )
 
 

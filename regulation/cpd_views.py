@@ -145,7 +145,7 @@ def requirements(request):
             requirements=found,
             chosen=chosen,
             region=region,
-            behind=cpd.behind(requirement=chosen, region=region)[:200] if chosen else [],
+            behind=cpd.behind(requirement=chosen, region=region, limit=200) if chosen else [],
         ),
     )
 

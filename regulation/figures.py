@@ -52,7 +52,7 @@ class Filters:
 class GroupRow:
     key: object
     label: str
-    workers: int = 0
+    workers: int | None = 0  # None by institution: a worker is in no institution's count
     enrolled: int = 0
     trained: int = 0
     certified: int = 0
@@ -181,7 +181,11 @@ def _by_dimension(*, body: RegulatoryBody, filters: Filters, dimension: str, tod
 
     def row(key) -> GroupRow:
         if key not in rows:
-            rows[key] = GroupRow(key=key, label=str(labels.get(key, key or _("(not given)"))))
+            rows[key] = GroupRow(
+                key=key,
+                label=str(labels.get(key, key or _("(not given)"))),
+                workers=None if dimension == "institution" else 0,
+            )
         return rows[key]
 
     if dimension == "institution":
@@ -243,12 +247,21 @@ def totals(rows: list[GroupRow]) -> GroupRow:
     """The sums of a breakdown's rows (a worker is in one group of any profile dimension)."""
     total = GroupRow(key=None, label=str(_("Total")))
     for r in rows:
-        total.workers += r.workers
+        total.workers += r.workers or 0
         total.enrolled += r.enrolled
         total.trained += r.trained
         total.certified += r.certified
         total.valid += r.valid
     return total
+
+
+def total_of(*, body: RegulatoryBody, filters: Filters, dimension: str, rows) -> GroupRow:
+    """The breakdown's total row. Regions share out the workers, so their rows add up; a
+    worker may train at several institutions, so by institution the total is counted by
+    region instead (each worker once)."""
+    if dimension != "institution":
+        return totals(rows)
+    return totals(by_dimension(body=body, filters=filters, dimension="region"))
 
 
 def default_range(today=None) -> tuple[datetime.date, datetime.date]:

@@ -56,17 +56,23 @@ def search(*, body, text: str, everyone: bool, today=None) -> list[RegisterEntry
     valid = certificate_selectors.certificates_of(learner_ids=profiles.values("user_id")).filter(
         valid_on(today)
     )
-    match = Q(full_name__icontains=text) | Q(worker_registration_number__iexact=text)
-    by_certificate = Q(holder_name__icontains=text)
+    match = (
+        Q(full_name__icontains=text)
+        | Q(worker_registration_number=text)
+        | Q(worker_registration_number=text.upper())
+    )
     code = code_parse(text).code
     if len(code) >= 16 and all(symbol in ALPHABET for symbol in code):
-        by_certificate |= Q(code=code)
-    match |= Q(user_id__in=valid.filter(by_certificate).values("learner_id"))
-    found = list(
-        profiles.filter(match)
-        .filter(user_id__in=valid.values("learner_id"))
-        .order_by("full_name", "pk")[:MAX_RESULTS]
+        match |= Q(user_id__in=valid.filter(code=code).values("learner_id"))
+    # The matching profiles first (few), then which of them hold a valid certificate: a
+    # semi-join with every certificate of the jurisdiction would read them all.
+    candidates = list(profiles.filter(match).order_by("full_name", "pk")[: MAX_RESULTS * 4])
+    holding = set(
+        valid.filter(learner_id__in=[p.user_id for p in candidates]).values_list(
+            "learner_id", flat=True
+        )
     )
+    found = [p for p in candidates if p.user_id in holding][:MAX_RESULTS]
     held: dict[int, list[RegisteredCertificate]] = {}
     printed: dict[int, str] = {}  # the name on the newest valid certificate
     for certificate in valid.filter(learner_id__in=[p.user_id for p in found]).order_by(

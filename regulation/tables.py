@@ -10,7 +10,7 @@ from regulation.models import RegulatoryBody
 
 def statistics_table(*, body: RegulatoryBody, filters: figures.Filters, group: str) -> list:
     rows = figures.by_dimension(body=body, filters=filters, dimension=group)
-    total = figures.totals(rows)
+    total = figures.total_of(body=body, filters=filters, dimension=group, rows=rows)
     header = [
         str(figures.DIMENSIONS[group]),
         _("Workers"),
@@ -21,7 +21,11 @@ def statistics_table(*, body: RegulatoryBody, filters: figures.Filters, group: s
     ]
     return [
         header,
-        *[[r.label, r.workers, r.enrolled, r.trained, r.certified, r.valid] for r in rows],
+        *[
+            [r.label, "" if r.workers is None else r.workers, r.enrolled, r.trained]
+            + [r.certified, r.valid]
+            for r in rows
+        ],
         [total.label, total.workers, total.enrolled, total.trained, total.certified, total.valid],
     ]
 

@@ -243,6 +243,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_TIMEZONE = TIME_ZONE
+# How long a regulator's workspace figures are kept (regulation.figures_cache); 0: none.
+REGULATION_FIGURES_SECONDS = env_int("REGULATION_FIGURES_SECONDS", default=600)
 CELERY_BEAT_SCHEDULE: dict = {
     "regulation-warm-figures": {
         "task": "regulation.tasks.warm_figures",

@@ -125,3 +125,10 @@ def _decoded(secret):
     from allauth.mfa.utils import decrypt
 
     return decrypt(secret)
+
+
+def test_the_wagtail_admin_shows_a_regulator_the_way_to_the_workspace(client, bodies, people_a):
+    client.force_login(bodies.kenya_regulator)
+    assert reverse("regulation:workspace") in client.get("/admin/").content.decode()
+    client.force_login(people_a.author)
+    assert reverse("regulation:workspace") not in client.get("/admin/").content.decode()

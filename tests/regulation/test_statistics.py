@@ -81,6 +81,16 @@ def test_filters_narrow_every_number(bodies, workforce, institution_a):
         )
     )
     assert by_institution["Ubuntu Institute"][1:] == [5, 2, 3, 2]
+    assert by_institution["Ubuntu Institute"][0] == ""  # workers belong to no institution
+    # a worker trained at two institutions is one worker: the total is counted by region
+    by_region = _rows(
+        tables.statistics_table(
+            body=bodies.kenya,
+            filters=figures.Filters(institution_id=institution_a.pk),
+            group="region",
+        )
+    )
+    assert by_institution["Total"] == by_region["Total"]
     future = figures.Filters(date_from=days(1))
     rows = _rows(tables.statistics_table(body=bodies.kenya, filters=future, group="region"))
     assert rows["Total"] == [7, 0, 0, 0, 2]  # "valid today" does not depend on the range
