@@ -2,12 +2,14 @@
 their authenticator app and lands on the workspace, filters the statistics by region, opens
 the competency heat map, downloads the figures as CSV, searches the register and sets a CPD
 requirement; a trainee then sees the requirement on their dashboard. Each step leaves a
-screenshot in ``test-artifacts/screenshots/<test name>/``.
+screenshot in ``test-artifacts/screenshots/<test name>/``, and each regulator-facing page is
+checked by axe-core: no serious or critical violation (every one is printed).
 """
 
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -15,6 +17,7 @@ from lms import services as lms_services
 from regulation import services
 from tests.conftest import enable_totp
 from tests.e2e.browser import DESKTOP, PHONE, assert_fits_phone, log_in, textbox
+from tests.e2e.test_accessibility import axe_problems
 from tests.e2e.test_certificates import authenticator_code
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.regulation.conftest import certify, days, enrol, make_worker
@@ -38,6 +41,8 @@ def test_regulator_signs_in_filters_exports_searches_and_sets_cpd_a_learner_sees
         user=worker, full_name="Halima Odhiambo", listed_in_register=True
     )
 
+    axe, problems = Axe(), []
+
     # --- The regulator signs in with the second factor and lands on the workspace ------------
     page = open_page(**DESKTOP)
     page.goto(f"{live_server.url}/accounts/login/")
@@ -51,6 +56,7 @@ def test_regulator_signs_in_filters_exports_searches_and_sets_cpd_a_learner_sees
     expect(page.get_by_role("heading", level=1)).to_have_text("Workforce statistics")
     expect(page.get_by_role("img", name=re.compile("valid certificate, by region"))).to_be_visible()
     shot(page, "workspace")
+    problems += axe_problems(page, axe, "regulator: workspace")
 
     # --- Filters by region -------------------------------------------------------------------
     page.get_by_label("Region", exact=True).select_option("Kisumu")
@@ -59,6 +65,7 @@ def test_regulator_signs_in_filters_exports_searches_and_sets_cpd_a_learner_sees
     expect(table.get_by_role("rowheader", name="Kisumu")).to_be_visible()
     expect(table.get_by_role("rowheader", name="Nairobi")).to_have_count(0)
     shot(page, "filtered by region")
+    problems += axe_problems(page, axe, "regulator: filtered by region")
 
     # --- Downloads the filtered figures as CSV -----------------------------------------------
     with page.expect_download() as download:
@@ -73,6 +80,7 @@ def test_regulator_signs_in_filters_exports_searches_and_sets_cpd_a_learner_sees
         page.get_by_role("img", name=re.compile("proficient in each competency"))
     ).to_be_visible()
     shot(page, "heat map")
+    problems += axe_problems(page, axe, "regulator: heat map")
 
     # --- Searches the register ---------------------------------------------------------------
     page.get_by_role("link", name="Register", exact=True).click()
@@ -81,6 +89,7 @@ def test_regulator_signs_in_filters_exports_searches_and_sets_cpd_a_learner_sees
     expect(page.get_by_role("heading", level=2).first).to_be_visible()
     expect(page.locator("main")).to_contain_text(course.title)
     shot(page, "register search")
+    problems += axe_problems(page, axe, "regulator: register search")
 
     # --- Sets a CPD requirement --------------------------------------------------------------
     page.goto(f"{live_server.url}/regulation/cpd/")
@@ -93,6 +102,12 @@ def test_regulator_signs_in_filters_exports_searches_and_sets_cpd_a_learner_sees
     page.get_by_role("button", name="Save the requirement").click()
     expect(page.get_by_role("status")).to_contain_text("The requirement was saved.")
     shot(page, "cpd requirement saved")
+    problems += axe_problems(page, axe, "regulator: cpd requirement saved")
+
+    page.goto(f"{live_server.url}/regulation/planning/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    problems += axe_problems(page, axe, "regulator: planning")
+    assert not problems, "\n".join(problems)
 
     # --- A trainee of the jurisdiction sees it on the dashboard ------------------------------
     phone = open_page(**PHONE)
