@@ -42,24 +42,46 @@ class CourseIndexPage(Page):
     class Meta:
         verbose_name = _("course catalogue")
 
+    def route(self, request, path_components):
+        """In another language, a page not translated yet is served in its original: the
+        site routes through this catalogue's translation in the site's language, whose tree
+        only holds the pages translated so far (courses.translations)."""
+        from django.http import Http404
+
+        from courses.translations import source_page
+
+        try:
+            return super().route(request, path_components)
+        except Http404:
+            original = source_page(self)
+            if original.pk == self.pk:
+                raise
+            return original.route(request, path_components)
+
     def get_context(self, request, *args, **kwargs):
         from courses import selectors
+        from courses.translations import source_page
 
         context = super().get_context(request, *args, **kwargs)
+        # Every course is listed in every language (at the same address, a course is
+        # served in the site's language when it has a translation).
+        catalogue = source_page(self)
         filters = selectors.CatalogueFilters.from_query(request.GET)
         context["filters"] = filters
-        context["courses"] = selectors.catalogue_courses(catalogue=self, filters=filters)
-        context["filter_choices"] = selectors.catalogue_filter_choices(catalogue=self)
+        context["courses"] = selectors.catalogue_courses(catalogue=catalogue, filters=filters)
+        context["filter_choices"] = selectors.catalogue_filter_choices(catalogue=catalogue)
         return context
 
 
 class InstitutionPage(Page):
     """One training institution's section of the site."""
 
-    institution = models.OneToOneField(
+    # One section per institution, and one per translation of it (same institution): the
+    # original is the institution's ``root_page``, which services.institution_page_create sets.
+    institution = models.ForeignKey(
         "lms.Institution",
         on_delete=models.PROTECT,
-        related_name="page",
+        related_name="pages",
         verbose_name=_("institution"),
     )
     intro = RichTextField(_("introduction"), blank=True)

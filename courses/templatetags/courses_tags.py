@@ -15,12 +15,13 @@ def quiz_feedback(request, page):
     """Feedback on the learner's attempt named in ``?attempt=`` (their own only)."""
     from courses.models import QuizAttempt
     from courses.selectors import score_quiz
+    from courses.translations import source_page
 
     attempt_id = request.GET.get("attempt", "")
     if not attempt_id.isdigit() or not request.user.is_authenticated:
         return {}
     attempt = QuizAttempt.objects.filter(
-        pk=attempt_id, learner=request.user, module_id=page.pk
+        pk=attempt_id, learner=request.user, module_id=source_page(page).pk
     ).first()
     quiz = page.quiz_block()
     if attempt is None or quiz is None:
