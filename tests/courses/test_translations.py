@@ -166,3 +166,32 @@ def test_the_demo_has_the_course_in_french_with_its_quiz(capsys):
     assert [q.id for q in quiz["questions"].bound_blocks] == [
         q.id for q in original_quiz["questions"].bound_blocks
     ]
+
+
+def test_a_translation_made_with_wagtail_localize_records_on_the_original(
+    client, trainee, course, django_capture_on_commit_callbacks
+):
+    from wagtail_localize.models import TranslationSource
+
+    french = Locale.objects.create(language_code="fr")
+    # As the admin's "Translate" does (with the strings left untranslated); it publishes
+    # once the transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        source, _created = TranslationSource.get_or_create_from_instance(course)
+        translated, _created = source.create_or_update_translation(
+            french, copy_parent_pages=True, fallback=True
+        )
+        for module in course_modules(course):
+            module_source, _created = TranslationSource.get_or_create_from_instance(module)
+            module_source.create_or_update_translation(french, fallback=True)
+    first_fr = course_modules(translated)[0]
+
+    log_in_french(client, trainee)
+    client.post(f"/learn/courses/{translated.pk}/enrol/")
+    client.post(f"/learn/modules/{first_fr.pk}/complete/")
+
+    first = course_modules(course)[0]
+    assert list(ModuleCompletion.objects.values_list("learner", "module")) == [
+        (trainee.pk, first.pk)
+    ]
+    assert client.get(course.url).status_code == 200
