@@ -36,5 +36,8 @@ def quiz_feedback(request, page):
 def course_finished_panels(request, course):
     """What other apps show a learner who finished ``course`` (the ``course_finished_panels``
     hook: each function takes the request and the course and returns HTML, or "")."""
+    from courses.translations import source_page
+
+    course = source_page(course)  # a translation's certificate is the original course's
     panels = (panel(request, course) for panel in hooks.get_hooks("course_finished_panels"))
     return mark_safe("".join(panel for panel in panels if panel))  # noqa: S308 - templates' HTML

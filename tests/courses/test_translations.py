@@ -133,6 +133,8 @@ def test_the_certificate_is_in_its_templates_language_whatever_the_page_language
     finish_in_french(client, trainee, french_course)
 
     certificate = Certificate.objects.get(learner=trainee, course=course)
+    # The French course page shows the (original course's) certificate.
+    assert "Votre certificat a été délivré" in client.get(course.url).content.decode()
     html = rendering.render_html(certificate=certificate, verification_url="https://x.test/v/1")
     assert "has successfully completed" in html and "a suivi avec succès" not in html
     template.language = "fr"
