@@ -70,7 +70,7 @@ def learner_may_keep(*, learner, course: CoursePage) -> bool:
     """Only a learner enrolled in the course (active or finished) may keep it on a phone."""
     return Enrolment.objects.filter(
         learner=learner,
-        course=course,
+        course=source_page(course),  # a translation's learners are enrolled in the original
         status__in=[EnrolmentStatus.ACTIVE, EnrolmentStatus.COMPLETED],
     ).exists()
 

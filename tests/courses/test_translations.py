@@ -5,6 +5,7 @@ translation; the demo has one; the certificate follows its template's language."
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.urls import reverse
 from wagtail.models import Locale
 
 from certificates import rendering
@@ -197,3 +198,12 @@ def test_a_translation_made_with_wagtail_localize_records_on_the_original(
         (trainee.pk, first.pk)
     ]
     assert client.get(course.url).status_code == 200
+
+
+def test_a_learner_keeps_the_french_course_on_their_phone(client, trainee, french_course):
+    finish_in_french(client, trainee, french_course)
+
+    response = client.get(reverse("offline:course_manifest", args=[french_course.pk]))
+
+    assert response.status_code == 200
+    assert "Ouvrir un dossier" in response.content.decode()
