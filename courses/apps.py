@@ -32,3 +32,20 @@ class CoursesConfig(AppConfig):
         )
 
         mapping_changes.connect()
+        # The profile's preferred language becomes the site's at sign-in (courses.translations).
+        from django.contrib.auth.signals import user_logged_in
+
+        from courses import translations
+
+        user_logged_in.connect(
+            translations.remember_preferred_language, dispatch_uid="courses.preferred_language"
+        )
+        from wagtail.signals import page_published
+
+        from courses.models import CourseIndexPage
+
+        page_published.connect(
+            translations.catalogue_published,
+            sender=CourseIndexPage,
+            dispatch_uid="courses.catalogue_published",
+        )

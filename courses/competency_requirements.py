@@ -14,6 +14,7 @@ from competencies.requirements import (
     RequiredModule,
 )
 from courses.models import CoursePage, ModuleCompetency, ModuleCompletion, ModulePage
+from courses.translations import is_original
 
 
 @hooks.register(REQUIREMENTS_HOOK)
@@ -29,6 +30,8 @@ def module_requirements(*, competency_ids, completion_ids) -> ModuleRequirements
     if competency_ids:
         mappings = list(
             ModuleCompetency.objects.filter(competency__in=competency_ids, module__live=True)
+            # A translated module's mappings are the original's: completions name the original.
+            .filter(is_original("module"))
             .order_by("module__path", "pk")
             .values_list(
                 "competency_id", "module_id", "module__title", "module__path", "target_level_id"

@@ -171,7 +171,7 @@ def seed() -> None:
         # Wagtail's "Welcome to your new Wagtail site!" page is no use to anyone.
         if old_home and old_home.specific_class is Page and old_home.depth == 2:
             old_home.delete()
-    for institution in Institution.objects.filter(page__isnull=True):
+    for institution in Institution.objects.filter(root_page__isnull=True):
         institution_page_create(institution=institution, catalogue=catalogue)
     from competencies.models import Framework
 
@@ -180,6 +180,9 @@ def seed() -> None:
     if framework and institution and not CoursePage.objects.exists():
         course = seed_course(institution=institution, framework=framework)
         _seed_progress(course)
+        from courses.demo_french import translate_course
+
+        translate_course(course)  # French, the demo's second language
 
 
 def _seed_progress(course: CoursePage) -> None:
@@ -211,7 +214,7 @@ def seed_course(*, institution, framework) -> CoursePage:
         cpd_hours=2,
         framework=framework,
     )
-    institution.page.add_child(instance=course)
+    institution.root_page.add_child(instance=course)
     course.save_revision().publish()
     levels = {level.name: level for level in framework.levels.all()}
     for title, summary, body, mappings in CASE_MANAGEMENT_MODULES:

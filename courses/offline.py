@@ -36,6 +36,7 @@ from courses.models import (
     ProgressEvent,
     ProgressVerb,
 )
+from courses.translations import source_page
 
 #: The image rendition module pages show (courses/templates/courses/blocks/image.html): the
 #: phone keeps exactly the files the pages load.
@@ -69,7 +70,7 @@ def learner_may_keep(*, learner, course: CoursePage) -> bool:
     """Only a learner enrolled in the course (active or finished) may keep it on a phone."""
     return Enrolment.objects.filter(
         learner=learner,
-        course=course,
+        course=source_page(course),  # a translation's learners are enrolled in the original
         status__in=[EnrolmentStatus.ACTIVE, EnrolmentStatus.COMPLETED],
     ).exists()
 
@@ -185,8 +186,9 @@ def offline_events_apply(*, learner, events: list) -> list[OfflineOutcome]:
         ProgressEvent.objects.filter(event_id__in=ids).values_list("event_id", "learner_id")
     )
     module_ids = {_module_id(raw) for raw in events} - {None}
+    # An event from a translated module's page is recorded on the original (translations).
     modules = {
-        module.pk: module
+        module.pk: source_page(module)
         for module in ModulePage.objects.live().filter(pk__in=module_ids).specific()
     }
     now = timezone.now()

@@ -8,9 +8,13 @@ context.
 from courses import selectors
 from courses.models import CourseIndexPage, CoursePage, ModulePage
 from courses.models.pages import VISITOR_CONTEXTS
+from courses.translations import source_page
 
 
 def catalogue_context(catalogue: CourseIndexPage, request) -> dict:
+    # Every course is listed in every language (at the same address, a course is served in
+    # the site's language when it has a translation).
+    catalogue = source_page(catalogue)
     filters = selectors.CatalogueFilters.from_query(request.GET)
     return {
         "filters": filters,

@@ -12,6 +12,7 @@ from wagtail.models import Page
 
 from competencies.models import FrameworkStatus
 from competencies.selectors import attainment_grid
+from courses import translations
 from courses.caches import STRUCTURE
 from courses.errors import LearningError
 from courses.models import (
@@ -62,7 +63,11 @@ def catalogue_courses(*, catalogue, filters: CatalogueFilters) -> QuerySet[Cours
     if filters.language:
         courses = courses.filter(language=filters.language)
     if filters.institution:
-        section = InstitutionPage.objects.filter(institution__slug=filters.institution).first()
+        section = (
+            InstitutionPage.objects.child_of(catalogue)
+            .filter(institution__slug=filters.institution)
+            .first()
+        )
         courses = courses.child_of(section) if section else courses.none()
     return courses.order_by("title")
 
@@ -154,26 +159,39 @@ def course_progress(*, course: CoursePage, user) -> CourseProgress:
 
 
 def course_page_context(*, course: CoursePage, user) -> dict:
+    # A translation shows the original's progress (courses.translations), module by module
+    # in its own language where the module is translated.
+    original = translations.source_page(course)
+    progress = course_progress(course=original, user=user)
+    rows = translations.module_rows(progress.modules, locale_id=course.locale_id)
+    shown = {row.module.pk: row.page for row in rows}
     return {
         "event_id": uuid.uuid4(),  # a fresh id per form: a double submit is applied once
-        "progress": course_progress(course=course, user=user),
-        "competencies": course_competencies(course=course),
+        "progress": progress,
+        "module_rows": rows,
+        "next_page": shown.get(progress.next_module.pk) if progress.next_module else None,
+        "translation_links": translations.translation_links(course),
+        "untranslated": translations.untranslated_note_needed(course),
+        "competencies": course_competencies(course=original),
     }
 
 
 def module_page_context(*, module: ModulePage, user) -> dict:
-    course = module.course
-    progress = course_progress(course=course, user=user)
-    modules = progress.modules
-    index = next((i for i, m in enumerate(modules) if m.pk == module.pk), 0)
+    course = module.course  # the course in this module's language, for the links
+    page = module
+    module = translations.source_page(module)  # the records name the original
+    progress = course_progress(course=module.course, user=user)
+    rows = translations.module_rows(progress.modules, locale_id=page.locale_id)
+    index = next((i for i, row in enumerate(rows) if row.module.pk == module.pk), 0)
     context = {
         "event_id": uuid.uuid4(),
         "course": course,
         "progress": progress,
-        "previous_module": modules[index - 1] if index > 0 else None,
-        "next_module": modules[index + 1] if index + 1 < len(modules) else None,
+        "previous_module": rows[index - 1].page if index > 0 else None,
+        "next_module": rows[index + 1].page if index + 1 < len(rows) else None,
+        "untranslated": translations.untranslated_note_needed(page),
         "is_complete": module.pk in progress.completed_ids,
-        "quiz": module.quiz_block(),
+        "quiz": page.quiz_block(),  # in the page's language; the same block ids
         "last_attempt": None,
         "attempts_left": None,
         "competencies": list(

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from courses import selectors, services
 from courses.models import CoursePage, ModulePage
+from courses.translations import source_page
 
 
 def _event_id(request):
@@ -33,37 +34,40 @@ def _learning_error(request, error: services.LearningError, page):
 @login_required
 @require_POST
 def enrol(request, course_id: int):
-    course = get_object_or_404(CoursePage.objects.live(), pk=course_id)
+    page = get_object_or_404(CoursePage.objects.live(), pk=course_id)
+    course = source_page(page)  # a translation's learners enrol in the original
     try:
         services.enrol(learner=request.user, course=course, event_id=_event_id(request))
     except services.LearningError as error:
-        return _learning_error(request, error, course)
-    messages.success(request, _("You are enrolled in “%s”.") % course.title)
-    first = course.get_children().live().first()
-    return redirect(first.url if first else course.url)
+        return _learning_error(request, error, page)
+    messages.success(request, _("You are enrolled in “%s”.") % page.title)
+    first = page.get_children().live().first()
+    return redirect(first.url if first else page.url)
 
 
 @login_required
 @require_POST
 def module_complete(request, module_id: int):
-    module = get_object_or_404(ModulePage.objects.live(), pk=module_id)
+    page = get_object_or_404(ModulePage.objects.live(), pk=module_id)
+    module = source_page(page)  # completing a translation completes the original
     try:
         services.module_complete(learner=request.user, module=module, event_id=_event_id(request))
     except services.LearningError as error:
-        return _learning_error(request, error, module)
+        return _learning_error(request, error, page)
     if _course_finished(request, module):
         messages.success(
-            request, _("Module complete. You have completed “%s”.") % module.course.title
+            request, _("Module complete. You have completed “%s”.") % page.course.title
         )
     else:
         messages.success(request, _("Module complete."))
-    return _after_module(module)
+    return _after_module(page)
 
 
 @login_required
 @require_POST
 def quiz_submit(request, module_id: int):
-    module = get_object_or_404(ModulePage.objects.live(), pk=module_id)
+    page = get_object_or_404(ModulePage.objects.live(), pk=module_id)
+    module = source_page(page)  # a translation's quiz has the original's block ids
     answers: dict[str, list[str]] = {}
     for key in request.POST:
         if key.startswith("q-"):
@@ -73,14 +77,14 @@ def quiz_submit(request, module_id: int):
             learner=request.user, module=module, answers=answers, event_id=_event_id(request)
         )
     except services.LearningError as error:
-        return _learning_error(request, error, module)
+        return _learning_error(request, error, page)
     # A no-break space keeps the number and its "%" on one line on a narrow screen.
     score = f"{result.attempt.score:.0f}"
     if result.attempt.passed and _course_finished(request, module):
         messages.success(
             request,
             _("You passed with %(score)s\u00a0%%. You have completed “%(course)s”.")
-            % {"score": score, "course": module.course.title},
+            % {"score": score, "course": page.course.title},
         )
     elif result.attempt.passed:
         messages.success(request, _("You passed with %s\u00a0%%. Module complete.") % score)
@@ -88,7 +92,7 @@ def quiz_submit(request, module_id: int):
         messages.warning(
             request, _("You scored %s\u00a0%%. Read the feedback and try again.") % score
         )
-    return redirect(f"{module.url}?attempt={result.attempt.pk}#quiz")
+    return redirect(f"{page.url}?attempt={result.attempt.pk}#quiz")
 
 
 def _course_finished(request, module: ModulePage) -> bool:

@@ -389,7 +389,7 @@ def test_the_commands_the_documents_show_run_against_a_fresh_site(sandbox):
     cohort = sandbox.run(
         f'{PYTHON} shell -c "from courses.models import Cohort, CoursePage; '
         "from django.contrib.auth import get_user_model; "
-        "course = CoursePage.objects.get(slug='case-management'); "
+        "course = CoursePage.objects.get(slug='case-management', locale__language_code='en'); "
         "c = Cohort.objects.create(institution=course.institution, course=course, name='R'); "
         "c.learners.add(get_user_model().objects.get(username='graduate')); print(c.pk)\""
     ).stdout.split()[-1]

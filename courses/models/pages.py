@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
@@ -16,6 +16,7 @@ from wagtail.search import index
 from competencies.viewsets import competency_chooser_viewset
 from courses.blocks import ModuleBodyBlock
 from courses.page_forms import CoursePageForm, ModulePageForm
+from courses.translations import source_page
 from lms.models import Cadre, language_choices
 
 #: What each page type adds to its template's context for the visitor (the catalogue's
@@ -47,6 +48,18 @@ class CourseIndexPage(Page):
     class Meta:
         verbose_name = _("course catalogue")
 
+    def route(self, request, path_components):
+        """In another language, a page not translated yet is served in its original: the
+        site routes through this catalogue's translation in the site's language, whose tree
+        only holds the pages translated so far (courses.translations)."""
+        try:
+            return super().route(request, path_components)
+        except Http404:
+            original = source_page(self)
+            if original.pk == self.pk:
+                raise
+            return original.route(request, path_components)
+
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context.update(visitor_context(self, request))
@@ -56,10 +69,12 @@ class CourseIndexPage(Page):
 class InstitutionPage(Page):
     """One training institution's section of the site."""
 
-    institution = models.OneToOneField(
+    # One section per institution, and one per translation of it (same institution): the
+    # original is the institution's ``root_page``, which services.institution_page_create sets.
+    institution = models.ForeignKey(
         "lms.Institution",
         on_delete=models.PROTECT,
-        related_name="page",
+        related_name="pages",
         verbose_name=_("institution"),
     )
     intro = RichTextField(_("introduction"), blank=True)

@@ -28,6 +28,9 @@ INSTALLED_APPS = [
     "courses",
     "certificates",
     "regulation",
+    # Authors translate courses in the admin (docs/translations.md); optional for a host site.
+    "wagtail_localize",
+    "wagtail_localize.locales",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -70,6 +73,7 @@ MIDDLEWARE = [
     "lms.security_headers.PermissionsPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "lms.middleware.MfaRequiredMiddleware",
+    "courses.translations.PreferredLanguageMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -298,7 +302,10 @@ WAGTAIL_SITE_NAME = env("WAGTAIL_SITE_NAME", default="SSW Learning")
 WAGTAILADMIN_BASE_URL = env("SITE_BASE_URL", default="http://localhost:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "txt", "xlsx", "zip"]
-WAGTAIL_I18N_ENABLED = False
+# Course pages have translations (a locale per language, wagtail-localize in the admin); the
+# site's language picks the translation shown (courses.translations).
+WAGTAIL_I18N_ENABLED = True
+WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
 # No avatars from Gravatar: it would send a hash of staff e-mails to a third party and show
 # broken images on the offline networks many institutions work on.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None

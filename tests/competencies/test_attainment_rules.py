@@ -127,7 +127,7 @@ def ruled_framework(institution, rule: str, **kwargs) -> Framework:
 def build_course(institution, framework, spec=COURSE, *, slug="rules-course") -> CoursePage:
     """A live course of live modules without quizzes, mapped as ``spec`` says."""
     course = CoursePage(title=f"Course {slug}", slug=slug, summary="Rules", framework=framework)
-    institution.page.add_child(instance=course)
+    institution.root_page.add_child(instance=course)
     course.save_revision().publish()
     for title, mappings in spec:
         module = ModulePage(title=title, slug=f"{slug}-{title.lower()}")

@@ -137,7 +137,7 @@ def test_a_module_moved_to_another_institution_is_refused_at_once(
     first = modules[0]
     assert complete(institution_a, 0, first).status == "applied"
     other = CoursePage(title="Mekong's course", slug="mekong-course", summary="Theirs.")
-    institution_b.page.add_child(instance=other)
+    institution_b.root_page.add_child(instance=other)
     other.save_revision().publish()
     first.move(other, pos="last-child")
     assert complete(institution_a, 1, first).status == "rejected"
