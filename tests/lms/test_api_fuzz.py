@@ -96,7 +96,7 @@ def _seed() -> None:
     _api_key, DEMO["key"] = services.api_key_create(
         institution=institution, name="Schemathesis", created_by=manager
     )
-    course = CoursePage.objects.get()
+    course = CoursePage.objects.get(locale__language_code="en")  # the original, not its French
     learner = services.learner_match_or_create(
         institution=institution, external_id="moodle-42", **NEW_LEARNER
     )

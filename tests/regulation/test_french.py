@@ -22,6 +22,9 @@ def test_the_register_and_the_cpd_record_speak_french(client, bodies, trainee):
         reverse("regulation:register_body", args=["kenya"]), HTTP_ACCEPT_LANGUAGE="fr"
     ).content.decode()
     assert "Registre des travailleurs certifiés" in page
+    # A French-speaking learner: the profile's language is the site's from sign-in on.
+    trainee.learner_profile.preferred_language = "fr"
+    trainee.learner_profile.save(update_fields=["preferred_language"])
     client.force_login(trainee)
     page = client.get(reverse("regulation:cpd_ledger"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Votre formation continue" in page and "Enregistrer une activité" in page
