@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -34,6 +34,7 @@ from competencies.models import (
     ScaleLevel,
 )
 from lms.models import Institution, Membership
+from lms.raw_sql import lock_clause, placeholders, user_table
 from lms.roles import InstitutionRole
 from lms.selectors import user_institutions, user_is_regulator
 
@@ -480,14 +481,21 @@ def learners_locked(*, learner_ids) -> list[int]:
     """Lock the learners' rows until the transaction ends, in primary-key order (so that two
     transactions locking several learners never wait for each other in a circle): what
     serialises each learner's evidence, so that the stored attainment read after it stays
-    true. Where the database locks whole (SQLite), it serialises writers anyway."""
-    return list(
-        get_user_model()
-        .objects.filter(pk__in=set(learner_ids))
-        .order_by("pk")
-        .select_for_update(no_key=connection.features.has_select_for_no_key_update)
-        .values_list("pk", flat=True)
-    )
+    true. Where the database locks whole (SQLite), it serialises writers anyway.
+
+    This and :func:`attainment_state` are SQL templates, read on every completion (see
+    :mod:`lms.raw_sql`); the user table is the host site's user model's."""
+    if not learner_ids:
+        return []
+    ids = sorted(set(learner_ids))
+    table, pk = user_table()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {pk} FROM {table}"  # noqa: S608 - names
+            f" WHERE {pk} IN ({placeholders(ids)}) ORDER BY {pk}{lock_clause(no_key=True)}",
+            ids,
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 class AttainmentState(NamedTuple):
@@ -506,28 +514,37 @@ def attainment_state(*, learner_ids, attainment_of, top_of) -> AttainmentState:
     state = AttainmentState({}, {})
     if not learner_ids:
         return state
+    learners = list(learner_ids)
     if attainment_of:
-        for learner_id, competency_id, *row in CompetencyAttainment.objects.filter(
-            learner_id__in=learner_ids, competency_id__in=attainment_of
-        ).values_list(
-            "learner_id",
-            "competency_id",
-            "framework_id",
-            "level_id",
-            "via",
-            "via_item_id",
-            "since",
-            "pk",
+        competencies = list(attainment_of)
+        for row in CompetencyAttainment.objects.raw(
+            "SELECT * FROM competencies_competencyattainment"  # noqa: S608 - placeholders only
+            f" WHERE learner_id IN ({placeholders(learners)})"
+            f" AND competency_id IN ({placeholders(competencies)})",
+            [*learners, *competencies],
         ):
-            state.stored[learner_id, competency_id] = tuple(row)
+            state.stored[row.learner_id, row.competency_id] = (
+                row.framework_id,
+                row.level_id,
+                row.via,
+                row.via_item_id,
+                row.since,
+                row.pk,
+            )
     if top_of:
-        for learner_id, competency_id, top in (
-            CompetencyEvidence.objects.filter(learner_id__in=learner_ids, competency_id__in=top_of)
-            .order_by()
-            .values_list("learner_id", "competency_id")
-            .annotate(top=Max("level__order"))
-        ):
-            state.tops[learner_id, competency_id] = top
+        competencies = list(top_of)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'SELECT e.learner_id, e.competency_id, MAX(l."order")'  # noqa: S608 - placeholders only
+                " FROM competencies_competencyevidence e"
+                " JOIN competencies_scalelevel l ON l.id = e.level_id"
+                f" WHERE e.learner_id IN ({placeholders(learners)})"
+                f" AND e.competency_id IN ({placeholders(competencies)})"
+                " GROUP BY e.learner_id, e.competency_id",
+                [*learners, *competencies],
+            )
+            for learner_id, competency_id, top in cursor.fetchall():
+                state.tops[learner_id, competency_id] = top
     return state
 
 

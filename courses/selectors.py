@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
+from django.db import connection, router
 from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext as _
 from wagtail.models import Page
@@ -31,6 +32,7 @@ from courses.models import (
 )
 from lms import selectors as lms_selectors
 from lms.models import Cadre, Institution, LearnerIdentity
+from lms.raw_sql import column_values, lock_clause, placeholders
 from lms.roles import InstitutionRole
 
 # --- Catalogue ----------------------------------------------------------------------------
@@ -779,29 +781,56 @@ def progress_state(*, event_ids, learner_ids, course_ids, module_ids) -> Progres
     """The events already recorded under any of ``event_ids``; the learners' enrolments in
     the courses, each row locked until the transaction ends (in primary-key order, so two
     transactions never wait for each other in a circle); and which of ``module_ids`` each
-    learner has completed."""
-    known = {
-        event.event_id: event for event in ProgressEvent.objects.filter(event_id__in=event_ids)
-    }
+    learner has completed.
+
+    SQL templates through ``Model.objects.raw()`` and ``connection.cursor()``: every event
+    and statement reads these (see :mod:`lms.raw_sql`)."""
+    known = {}
+    if event_ids:
+        known = {
+            event.event_id: event
+            for event in ProgressEvent.objects.raw(
+                "SELECT * FROM courses_progressevent"  # noqa: S608 - placeholders only
+                f" WHERE event_id IN ({placeholders(event_ids)})",
+                column_values(ProgressEvent, "event_id", event_ids),
+            )
+        }
     enrolments = []
     if learner_ids and course_ids:
         enrolments = list(
-            Enrolment.objects.filter(learner_id__in=learner_ids, course_id__in=course_ids)
-            .order_by("pk")
-            .select_for_update()
+            Enrolment.objects.raw(
+                "SELECT * FROM courses_enrolment"  # noqa: S608 - placeholders only
+                f" WHERE learner_id IN ({placeholders(learner_ids)})"
+                f" AND course_id IN ({placeholders(course_ids)}) ORDER BY id{lock_clause()}",
+                [*learner_ids, *course_ids],
+                using=router.db_for_write(Enrolment),
+            )
         )
     completed = defaultdict(set)
     if learner_ids and module_ids:
-        for learner_id, module_id in ModuleCompletion.objects.filter(
-            learner_id__in=learner_ids, module_id__in=module_ids
-        ).values_list("learner_id", "module_id"):
-            completed[learner_id].add(module_id)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT learner_id, module_id FROM courses_modulecompletion"  # noqa: S608 - placeholders only
+                f" WHERE learner_id IN ({placeholders(learner_ids)})"
+                f" AND module_id IN ({placeholders(module_ids)})",
+                [*learner_ids, *module_ids],
+            )
+            for learner_id, module_id in cursor.fetchall():
+                completed[learner_id].add(module_id)
     return ProgressState(known, enrolments, completed)
 
 
 def xapi_statement_stored(*, institution, statement_id) -> XapiStatement | None:
-    """The statement the institution stored under ``statement_id``, if any."""
-    return XapiStatement.objects.filter(institution=institution, statement_id=statement_id).first()
+    """The statement the institution stored under ``statement_id``, if any (a template, as
+    :func:`progress_state`: every statement stored asks it first)."""
+    found = list(
+        XapiStatement.objects.raw(
+            "SELECT * FROM courses_xapistatement"
+            " WHERE institution_id = %s AND statement_id = %s LIMIT 1",
+            [institution.pk, *column_values(XapiStatement, "statement_id", [statement_id])],
+        )
+    )
+    return found[0] if found else None
 
 
 # --- Regulators' statistics -----------------------------------------------------------------
