@@ -4,12 +4,11 @@ Run:  make bench-xapi-state      (PostgreSQL at DATABASE_URL; starts gunicorn on
 
 Sets up a fresh database (``BENCH_DB_NAME``, default ``test_bench_xapi_state``) with one
 institution, its API key and ``BENCH_STATE_LEARNERS`` (default 2,000) learners' saved
-states, starts gunicorn
-(``--preload``, ``BENCH_WORKERS`` sync workers, default 4 as in the README's production
-command, production settings from :mod:`bench.settings`; a State write waits for its commit
-to reach the disk, and other workers use the CPU meanwhile) and measures with ``wrk`` (``BENCH_CONNECTIONS``, default 8, for
-``BENCH_SECONDS``, default 8), in one run, each after a second of the same requests not
-counted and a ``VACUUM ANALYZE``:
+states, starts gunicorn (``--preload``, ``BENCH_WORKERS`` sync workers, default 4 as in the
+README's production command, production settings from :mod:`bench.settings`; a State write
+waits for its commit to reach the disk, and other workers use the CPU meanwhile) and
+measures with ``wrk`` (``BENCH_CONNECTIONS``, default 8, for ``BENCH_SECONDS``, default 8),
+in one run, each after a second of the same requests not counted and a ``VACUUM ANALYZE``:
 - ``PUT /xapi/activities/state``: a learner's bookmark replaced (each request another learner
   of the seeded ones, so requests do not queue on one row's lock, as in a class);
 - ``GET /xapi/activities/state``: a learner's bookmark read;

@@ -1,6 +1,7 @@
 """Reads of the competencies app. Trees are read in one query and assembled in Python, so a
 1,000-item framework costs the same number of queries as a 10-item one."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -20,6 +21,7 @@ from competencies.interchange.data import (
     ParentAssociationData,
 )
 from competencies.models import (
+    AssociationType,
     CompetencyAssociation,
     CompetencyAttainment,
     CompetencyEvidence,
@@ -567,6 +569,51 @@ def proficient_attainments(*, framework: Framework) -> QuerySet[CompetencyAttain
     return CompetencyAttainment.objects.filter(
         framework=framework, level__order__gte=proficient.order
     )
+
+
+@dataclass(frozen=True)
+class ItemTranslation:
+    """An item's wording in another language: a framework we hold that translates it."""
+
+    statement: str
+    levels: dict[int, str]  # level order -> the level's name in the translation's scale
+
+
+def _primary_language(tag: str) -> str:
+    return tag.replace("_", "-").split("-")[0].lower()
+
+
+def item_translations(*, item_ids, language: str) -> dict[int, ItemTranslation]:
+    """For each of ``item_ids`` whose framework is in another language than ``language``: its
+    translation into ``language``, where a framework we hold links an item to it by CASE's
+    ``isTranslationOf`` (either way round), with that framework's level names by order."""
+    wanted, item_ids = _primary_language(language), set(item_ids)
+    links = CompetencyAssociation.objects.filter(
+        Q(origin_id__in=item_ids) | Q(destination_id__in=item_ids),
+        association_type=AssociationType.IS_TRANSLATION_OF,
+        destination__isnull=False,
+    ).select_related("origin__framework", "destination__framework")
+    found: dict[int, CompetencyItem] = {}
+    for link in links:
+        for item, other in ((link.origin, link.destination), (link.destination, link.origin)):
+            if item.pk not in item_ids or item.pk in found:
+                continue
+            if _primary_language(item.language or item.framework.language) == wanted:
+                continue
+            if _primary_language(other.language or other.framework.language) == wanted:
+                found[item.pk] = other
+    levels: dict[int, dict[int, str]] = defaultdict(dict)
+    for level in ScaleLevel.objects.filter(
+        framework_id__in={other.framework_id for other in found.values()}
+    ):
+        levels[level.framework_id][level.order] = level.name
+    return {
+        pk: ItemTranslation(
+            statement=other.abbreviated_statement or other.full_statement,
+            levels=levels[other.framework_id],
+        )
+        for pk, other in found.items()
+    }
 
 
 def items_with_descendants(*, item_ids) -> set[int]:

@@ -15,6 +15,7 @@ from certificates import caches
 from certificates.criteria import RULE_RELATED
 from certificates.links import site_url, verification_url
 from certificates.models import STATUS_LIST_SIZE, Certificate, CertificateRule
+from competencies import selectors as competency_selectors
 from competencies.models import CompetencyAttainment
 from courses import selectors as course_selectors
 from courses.models import CoursePage, Enrolment
@@ -28,9 +29,13 @@ def holder_name_for(learner) -> str:
     return name.strip() or learner.get_username()
 
 
-def frozen_competencies(*, course: CoursePage, learner) -> list[dict]:
-    """The competencies the certificate attests, with the level reached (at least the target)."""
+def frozen_competencies(*, course: CoursePage, learner, language: str) -> list[dict]:
+    """The competencies the certificate attests, with the level reached (at least the target),
+    worded in ``language`` (the certificate's) where a framework we hold translates them."""
     mappings = course_selectors.course_competencies(course=course)
+    translations = competency_selectors.item_translations(
+        item_ids=[m.competency_id for m in mappings], language=language
+    )
     reached = {
         row.competency_id: row.level
         for row in CompetencyAttainment.objects.filter(
@@ -44,13 +49,17 @@ def frozen_competencies(*, course: CoursePage, learner) -> list[dict]:
         level = reached.get(item.pk)
         if level is None or level.order < mapping.target_level.order:
             level = mapping.target_level
+        statement, level_name = item.abbreviated_statement or item.full_statement, level.name
+        if (translation := translations.get(item.pk)) is not None:
+            statement = translation.statement
+            level_name = translation.levels.get(level.order, level_name)
         frozen.append(
             {
                 "code": item.code,
-                "statement": item.abbreviated_statement or item.full_statement,
+                "statement": statement,
                 "identifier": str(item.identifier),
                 "uri": item.uri or f"{base}/CFItems/{item.identifier}",
-                "level": level.name,
+                "level": level_name,
                 "level_order": level.order,
                 "framework": item.framework.title,
                 "framework_version": item.framework.version,
@@ -103,7 +112,9 @@ def certificate_create(
         framework_title=framework.title if framework else "",
         framework_version=framework.version if framework else "",
         framework_identifier=str(framework.identifier) if framework else "",
-        competencies=frozen_competencies(course=course, learner=learner),
+        competencies=frozen_competencies(
+            course=course, learner=learner, language=template.language
+        ),
         language=template.language,
         issued_at=now,
         valid_until=valid_until,

@@ -163,3 +163,76 @@ def test_the_verification_page_speaks_french_from_the_language_cookie(
     page = client.get(f"/verify/{certificate.display_code}/").content.decode()
     assert 'id="certificate-status">Révoqué</span>' in page
     assert "Révoqué le" in page and "Motif\u00a0: Délivré par erreur." in page
+
+
+# --- Competencies in the framework's translation ----------------------------------------------
+
+
+@pytest.fixture
+def french_framework(published_framework, course):
+    """A French translation of the course's framework: its own scale, and an item for each
+    competency the course maps, linked to the original by CASE's ``isTranslationOf``."""
+    from competencies import selectors as competency_selectors
+    from competencies import services as competency_services
+    from competencies.interchange.data import LevelData
+    from competencies.models import AssociationType
+    from courses import selectors as course_selectors
+
+    french = competency_services.framework_create(
+        title="Compétences des para-professionnels", creator="Institut Ubuntu", language="fr"
+    )
+    names = {1: "Débutant", 2: "En progrès", 3: "Compétent", 4: "Expert"}
+    levels = list(published_framework.levels.order_by("order"))
+    competency_services.scale_set(
+        framework=french,
+        levels=[
+            LevelData(name=names.get(level.order, level.name), is_proficient=level.is_proficient)
+            for level in levels
+        ],
+    )
+    wording = {}
+    for mapping in course_selectors.course_competencies(course=course):
+        original = mapping.competency
+        item = competency_services.item_create(
+            framework=french,
+            code=original.code,
+            full_statement=f"Énoncé en français de {original.code}",
+        )
+        competency_services.association_create(
+            origin=item,
+            destination=original,
+            association_type=AssociationType.IS_TRANSLATION_OF,
+            framework=french,
+        )
+        wording[original.code] = item.full_statement
+    competency_services.framework_publish(framework=french)
+    assert competency_selectors.item_translations(
+        item_ids=[m.competency_id for m in course_selectors.course_competencies(course=course)],
+        language="fr",
+    )
+    return wording, {level.order: names.get(level.order, level.name) for level in levels}
+
+
+def test_a_french_certificate_words_its_competencies_as_the_frameworks_french_translation(
+    french_framework, trainee, course, rule
+):
+    wording, level_names = french_framework
+    finish_course(trainee, course, on_commit=True)
+    certificate = Certificate.objects.get(learner=trainee, course=course)
+    printed = {item["code"]: item for item in certificate.competencies}
+    assert {code: item["statement"] for code, item in printed.items()} == wording
+    assert {item["level"] for item in printed.values()} <= set(level_names.values())
+    text = pdf_text(certificate)
+    for statement in wording.values():
+        assert statement in text, statement
+
+
+def test_an_english_certificate_keeps_the_original_wording_when_a_french_translation_exists(
+    french_framework, trainee, course, rule, template
+):
+    wording, _levels = french_framework
+    template.language = "en"
+    template.save()
+    finish_course(trainee, course, on_commit=True)
+    certificate = Certificate.objects.get(learner=trainee, course=course)
+    assert not {item["statement"] for item in certificate.competencies} & set(wording.values())
