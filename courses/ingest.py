@@ -207,7 +207,9 @@ def _batch_event_check(*, event: BatchEvent, learners, courses, modules, recorde
                 _("No module %s among your institution's published courses.") % event.module_id
             )
         module, course = modules[event.module_id]
-        if event.course_id is not None and event.course_id != course.pk:
+        # Either id may be a translation's: compare the originals they stand for.
+        named = courses.get(event.course_id) if event.course_id is not None else course
+        if named is None or named.pk != course.pk:
             return rejected(_("This module does not belong to that course."))
     else:
         course = courses.get(event.course_id)

@@ -1,10 +1,12 @@
 """Pages of the core app. Thin: parse, call a service or selector, render."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -21,15 +23,38 @@ def profile(request):
     form = LearnerProfileForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         services.learner_profile_save(user=request.user, **form.cleaned_data)
-        messages.success(request, _("Your profile has been saved."))
+        # A language chosen here is the site's from the next page on (at sign-in too).
+        language = translation.get_language()
+        if instance is None or "preferred_language" in form.changed_data:
+            language = form.cleaned_data["preferred_language"]
+        with translation.override(language):
+            messages.success(request, _("Your profile has been saved."))
         next_url = request.POST.get("next") or request.GET.get("next")
-        if next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
-            return redirect(next_url)
-        return redirect("lms:profile")
+        if not (next_url and url_has_allowed_host_and_scheme(next_url, {request.get_host()})):
+            next_url = reverse("lms:profile")
+        response = redirect(next_url)
+        if language != translation.get_language():
+            _language_cookie_set(response, language)
+        return response
     return render(
         request,
         "lms/profile.html",
         {"form": form, "is_new": instance is None, "next": request.GET.get("next", "")},
+    )
+
+
+def _language_cookie_set(response, language: str) -> None:
+    """The site speaks the learner's preferred language from the next page on, as the
+    footer's switcher does (Django's language cookie), until they choose another there."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
 
 

@@ -2,6 +2,8 @@
 course for progress, quizzes and certificates; the learner's preferred language picks the
 translation; the demo has one; the certificate follows its template's language."""
 
+import uuid
+
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -207,3 +209,62 @@ def test_a_learner_keeps_the_french_course_on_their_phone(client, trainee, frenc
 
     assert response.status_code == 200
     assert "Ouvrir un dossier" in response.content.decode()
+
+
+def test_another_lms_may_name_the_french_pages_and_progress_lands_on_the_original(
+    client, key_a, course, french_course
+):
+    """An LMS that links learners to the French pages knows their ids: events naming them
+    (course and module) count for the original course, once."""
+    from tests.courses.test_plugin_api import auth, learner_of, post
+
+    learner = learner_of(client, key_a)
+    first_fr, _second_fr = course_modules(french_course)
+    first, _second = course_modules(course)
+    batch = [
+        {
+            "id": str(uuid.uuid4()),
+            "learner": "moodle-42",
+            "verb": "enrolled",
+            "course_id": french_course.pk,
+        },
+        {
+            "id": str(uuid.uuid4()),
+            "learner": "moodle-42",
+            "verb": "completed",
+            "module_id": first_fr.pk,
+            "course_id": french_course.pk,
+        },
+    ]
+
+    body = post(client, "/api/v1/progress/events", {"events": batch}, key_a).json()
+
+    assert body["applied"] == 2, body
+    assert list(Enrolment.objects.filter(learner=learner).values_list("course", flat=True)) == [
+        course.pk
+    ]
+    assert list(
+        ModuleCompletion.objects.filter(learner=learner).values_list("module", flat=True)
+    ) == [first.pk]
+    progress = client.get("/api/v1/learners/moodle-42/progress", **auth(key_a)).json()
+    assert [m["module_id"] for m in progress["module_completions"]] == [first.pk]
+
+
+def test_choosing_french_on_the_profile_switches_the_site_from_the_next_page(
+    client, trainee, french_course
+):
+    client.force_login(trainee)
+    profile = LearnerProfile.objects.get(user=trainee)
+    form = client.get("/profile/").context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data["preferred_language"] = "fr"
+
+    response = client.post("/profile/", data)
+
+    assert response.status_code == 302, response.context["form"].errors
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
+    profile.refresh_from_db()
+    assert profile.preferred_language == "fr"
+    page = client.get(response.url).content.decode()
+    assert "Votre profil a été enregistré." in page
+    assert FRENCH_TITLE in client.get(french_course.url).content.decode()
