@@ -279,3 +279,37 @@ def test_text_enlarged_to_200_percent_loses_nothing(
         assert clipped == [], (path, clipped)
         assert page.evaluate("document.body.innerText.length") == before
     shot(page, "text at 200 percent")
+
+
+@pytest.mark.browser
+def test_a_course_in_french_and_its_language_buttons_have_no_serious_violation(
+    live_server, trainee, course, open_page
+):
+    """A learner who prefers French reads the course in French (a module not translated yet
+    with its note), then switches to English with the page's own button, by keyboard."""
+    from courses.demo_french import translate_course
+    from lms.models import LearnerProfile
+
+    french = translate_course(course)
+    LearnerProfile.objects.filter(user=trainee).update(preferred_language="fr")
+    axe, problems = Axe(), []
+    phone = open_page(**PHONE)
+    log_in(phone, live_server.url, trainee.username, course.url)
+    expect(phone.get_by_role("heading", level=1)).to_have_text(french.title)
+    expect(phone.locator("html")).to_have_attribute("lang", "fr")
+    problems += axe_problems(phone, axe, "French course page")
+    for module in course_modules(french):
+        visit(phone, f"{live_server.url}{module.url}")
+        problems += axe_problems(phone, axe, f"French module {module.title}")
+        assert_fits_phone(phone)
+
+    visit(phone, f"{live_server.url}{course.url}")
+    english = phone.get_by_role("button", name="Read in English")
+    # The label is in its own language, and says so to screen readers.
+    expect(phone.locator("form.translation-link", has=english)).to_have_attribute("lang", "en")
+    english.focus()
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_role("heading", level=1)).to_have_text(course.title)
+    expect(phone.locator("html")).to_have_attribute("lang", "en")
+    problems += axe_problems(phone, axe, "English course page after switching")
+    assert problems == [], "\n".join(problems)
