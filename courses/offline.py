@@ -14,6 +14,10 @@ server's part:
   ``rejected`` with the reason (unenrolled meanwhile, module removed, quiz attempts used…).
 
 Quizzes are scored here when the answers arrive: the cached page holds no right answers.
+The phone also queues an action whose online request failed or got no answer in time
+(``OFFLINE_NETWORK_TIMEOUT``), with the id the first request carried: if that one did arrive,
+the queued copy is a ``duplicate``. Each queued action names its account, and a queue saved by
+another account is refused (logging out on a shared phone leaves it for its owner).
 """
 
 import hashlib

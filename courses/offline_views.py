@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from courses import offline
+from courses.app_settings import app_settings
 from courses.models import CoursePage
 from lms.json_input import JsonInputError, loads
 
@@ -60,7 +61,8 @@ def service_worker(request):
     """The service worker, from the site's root so that it may serve every page.
 
     It is a template only to learn the addresses of the static files it keeps (their names
-    carry a hash in production) and of the pages it falls back to; browsers check it for
+    carry a hash in production), of the pages it falls back to, and how long it waits for a
+    network that looks connected (``OFFLINE_NETWORK_TIMEOUT``); browsers check it for
     changes on every visit (``never_cache``).
     """
     script = render_to_string(
@@ -70,6 +72,7 @@ def service_worker(request):
             "queue_script": static("courses/offline/queue.js"),
             "offline_page": reverse("offline:page"),
             "sync_url": reverse("offline:sync"),
+            "timeout_ms": round(app_settings.OFFLINE_NETWORK_TIMEOUT * 1000),
         },
     )
     response = HttpResponse(script, content_type="text/javascript; charset=utf-8")

@@ -382,6 +382,26 @@ def test_the_service_worker_is_served_from_the_root_and_never_cached(client):
     assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
+def test_the_service_worker_gives_up_on_a_dead_network_after_the_set_time(client, settings):
+    """A phone that looks online on a network carrying nothing ("lie-fi") waits this long
+    before it queues the action and shows the kept page (tests/e2e/test_offline.py)."""
+    assert "var TIMEOUT = 8000;" in client.get("/sw.js").content.decode()
+
+    settings.OFFLINE_NETWORK_TIMEOUT = 2.5
+
+    assert "var TIMEOUT = 2500;" in client.get("/sw.js").content.decode()
+
+
+def test_every_page_tells_the_script_where_logging_out_posts(client, trainee, catalogue):
+    """Logging out removes the learner's kept courses first (offline.js): the script finds
+    the log-out forms by their address."""
+    client.force_login(trainee)
+    page = client.get(catalogue.url).content.decode()
+
+    assert f'data-logout="{reverse("account_logout")}"' in page
+    assert f'action="{reverse("account_logout")}"' in page
+
+
 def test_the_offline_page_says_so(client):
     page = client.get("/learn/offline/").content.decode()
 

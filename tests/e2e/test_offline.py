@@ -3,6 +3,11 @@ the demo course on the phone, goes offline, reads and completes both modules (th
 its quiz), reloads offline, comes back online in two tabs, and the server holds each action
 once; then sees 100 % and the certificate. An action the server refuses is shown.
 
+A network that looks connected but carries nothing ("lie-fi": requests fail or hang) queues
+the action as if offline, and it is counted once even when the first request got through.
+On a shared phone, logging out removes the kept course and warns of unsent actions, which
+stay with their owner and are never applied to the next person who logs in.
+
 The service worker needs a real origin: the live server's ``http://localhost:<port>`` is one.
 Each step leaves a screenshot in ``test-artifacts/screenshots/<test name>/``.
 """
@@ -21,9 +26,17 @@ from playwright.sync_api import Page, expect
 from wagtail.images.models import Image
 
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
-from courses.models import Enrolment, EnrolmentStatus, ModuleCompletion, ProgressEvent
+from courses.models import (
+    Enrolment,
+    EnrolmentStatus,
+    ModuleCompletion,
+    ProgressEvent,
+    QuizAttempt,
+)
 from courses.services import enrol
+from lms import services as lms_services
 from tests.e2e.browser import PHONE, assert_fits_phone, log_in
+from tests.factories import UserFactory, learner_profile_data
 from tests.learning import course_modules
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -36,6 +49,13 @@ MODULE_2 = "Planning with the family"
 RENDER_TIMEOUT_MS = 30_000
 #: What a module page with an image may cost over the network, everything included.
 MODULE_WITH_IMAGE_BUDGET = 150 * 1024
+#: Seconds the phone waits for a network that looks connected (OFFLINE_NETWORK_TIMEOUT):
+#: shorter than in production (8), to keep the tests quick; pages here answer far sooner.
+LIE_FI_TIMEOUT = 3
+ACTION_URLS = "**/modules/*/complete/"
+SYNC_URL = "**/learn/offline/sync/"
+SAVED = "Saved on this phone, will be sent when you are online."
+ONE_QUEUED = "1 action saved on this phone, will be sent when you are online."
 
 
 @pytest.fixture
@@ -325,3 +345,254 @@ def test_a_kept_course_follows_its_republishing_and_can_be_removed(
     expect(kept).to_contain_text("Removed from this phone.")
     assert phone.evaluate(f"caches.has('{cache}')") is False
     shot(phone, "removed from the phone")
+
+
+# --- Lie-fi: connected, but the network carries nothing ------------------------------------
+# The service worker posts the form, so its requests are routed on the browser context
+# (a page's routes do not see a worker's requests).
+
+
+@pytest.fixture
+def lie_fi_timeout(settings):
+    settings.OFFLINE_NETWORK_TIMEOUT = LIE_FI_TIMEOUT
+
+
+def enrolled_on_module(live_server, trainee, course, open_page) -> Page:
+    first, _second = course_modules(course)
+    enrol(learner=trainee, course=course)
+    phone = open_page(**PHONE)
+    log_in(phone, live_server.url, trainee.username, first.url)
+    expect(phone.get_by_role("heading", level=1)).to_have_text(MODULE_1)
+    wait_for_service_worker(phone)
+    return phone
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("network", ["fails", "hangs"])
+def test_an_action_on_a_connected_but_dead_network_is_saved_on_the_phone_and_sent_once(
+    live_server, trainee, course, open_page, shot, lie_fi_timeout, network
+):
+    phone = enrolled_on_module(live_server, trainee, course, open_page)
+    context = phone.context
+    hanging = []
+    if network == "fails":
+        context.route(ACTION_URLS, lambda route: route.abort())
+    else:  # no answer ever: the phone gives up after LIE_FI_TIMEOUT
+        context.route(ACTION_URLS, lambda route: hanging.append(route))
+    context.route(SYNC_URL, lambda route: route.abort())
+    assert phone.evaluate("navigator.onLine") is True
+
+    phone.get_by_role("button", name="Mark this module complete").tap()
+
+    status = phone.locator(".offline-status")
+    expect(phone.locator(".offline-saved")).to_have_text(SAVED)
+    expect(status).to_contain_text(ONE_QUEUED)
+    expect(status.get_by_role("button", name="Send now")).to_be_visible()
+    assert len(hanging) == (1 if network == "hangs" else 0)
+    assert_fits_phone(phone)
+    shot(phone, f"network {network}, action saved on the phone")
+    ids = queued_ids(phone)
+    assert len(ids) == 1
+    assert not ProgressEvent.objects.filter(event_id__in=ids).exists()
+    assert not ModuleCompletion.objects.exists()
+
+    context.unroute(ACTION_URLS)
+    context.unroute(SYNC_URL)
+    status.get_by_role("button", name="Send now").tap()
+
+    expect(phone.get_by_text("Sent from this phone: 1.")).to_be_visible()
+    expect(status).to_have_text("")
+    shot(phone, "network back, sent")
+    assert ProgressEvent.objects.filter(event_id=ids[0], learner=trainee).count() == 1
+    assert ModuleCompletion.objects.filter(learner=trainee).count() == 1
+    assert queued_ids(phone) == []
+
+
+@pytest.mark.browser
+def test_quiz_answers_on_a_connected_but_dead_network_are_saved_and_scored_once_sent(
+    live_server, trainee, course, open_page, shot, lie_fi_timeout
+):
+    _first, second = course_modules(course)
+    phone = enrolled_on_module(live_server, trainee, course, open_page)
+    phone.goto(f"{live_server.url}{second.url}")
+    phone.context.route("**/modules/*/quiz/", lambda route: route.abort())
+    phone.context.route(SYNC_URL, lambda route: route.abort())
+    quiz = phone.locator("#quiz")
+    who = quiz.get_by_role("group", name=re.compile("Who should agree the goals"))
+    who.get_by_role("radio", name="The child, the family and the worker").check()
+    which = quiz.get_by_role("group", name=re.compile("Which belong in every case plan"))
+    for answer in ("Goals", "Who does each action", "When you will review the plan"):
+        which.get_by_role("checkbox", name=answer).check()
+
+    quiz.get_by_role("button", name="Submit answers").tap()
+
+    expect(quiz.locator(".offline-saved")).to_have_text(
+        "Your answers are saved on this phone. They will be scored when you are online."
+    )
+    expect(phone.locator(".offline-status")).to_contain_text(ONE_QUEUED)
+    shot(phone, "quiz answers saved on the phone")
+    assert not QuizAttempt.objects.exists()
+    phone.context.unroute("**/modules/*/quiz/")
+    phone.context.unroute(SYNC_URL)
+    phone.locator(".offline-status").get_by_role("button", name="Send now").tap()
+
+    expect(phone.get_by_text("“Planning with the family”: you passed with 100 %.")).to_be_visible()
+    assert QuizAttempt.objects.filter(learner=trainee, passed=True).count() == 1
+
+
+@pytest.mark.browser
+def test_an_action_whose_answer_was_lost_is_sent_again_as_a_duplicate_and_counted_once(
+    live_server, trainee, course, open_page, shot, lie_fi_timeout
+):
+    phone = enrolled_on_module(live_server, trainee, course, open_page)
+    context = phone.context
+
+    def reached_then_lost(route):
+        route.fetch(max_redirects=0)  # the server applies the action…
+        route.abort()  # …and its answer never reaches the phone
+
+    context.route(ACTION_URLS, reached_then_lost)
+    context.route(SYNC_URL, lambda route: route.abort())
+
+    phone.get_by_role("button", name="Mark this module complete").tap()
+
+    status = phone.locator(".offline-status")
+    expect(status).to_contain_text(ONE_QUEUED)
+    ids = queued_ids(phone)
+    assert ProgressEvent.objects.filter(event_id=ids[0]).count() == 1  # it got there
+
+    context.unroute(ACTION_URLS)
+    context.unroute(SYNC_URL)
+    with phone.expect_response(SYNC_URL) as sync:
+        status.get_by_role("button", name="Send now").tap()
+
+    assert [(r["event_id"], r["status"]) for r in sync.value.json()["results"]] == [
+        (ids[0], "duplicate")
+    ]
+    expect(status).to_have_text("")
+    shot(phone, "sent again, a duplicate")
+    assert ProgressEvent.objects.filter(event_id=ids[0]).count() == 1
+    assert ProgressEvent.objects.filter(learner=trainee, verb="completed").count() == 1
+    assert ModuleCompletion.objects.filter(learner=trainee).count() == 1
+
+
+# --- A shared phone: logging out ------------------------------------------------------------
+
+
+def action_left_unsent(phone: Page) -> list[str]:
+    """Complete the module offline, come back to a network on which the sync fails: the
+    action waits on the phone."""
+    context = phone.context
+    context.route(SYNC_URL, lambda route: route.abort())
+    context.set_offline(True)
+    phone.get_by_role("button", name="Mark this module complete").tap()
+    expect(phone.locator(".offline-status")).to_contain_text(ONE_QUEUED)
+    context.set_offline(False)
+    expect(phone.get_by_text("Could not send now")).to_be_visible()
+    return queued_ids(phone)
+
+
+def log_out(phone: Page) -> None:
+    phone.get_by_role("button", name="Log out", exact=True).tap()
+
+
+def expect_logged_out(phone: Page) -> None:
+    main_menu = phone.get_by_role("navigation", name="Main")
+    expect(main_menu.get_by_role("link", name="Log in")).to_be_visible()
+
+
+@pytest.mark.browser
+def test_logging_out_removes_the_kept_course_and_keeps_unsent_actions_for_their_owner_only(
+    live_server, trainee, course, open_page, shot
+):
+    first, _second = course_modules(course)
+    next_person = UserFactory(username="next-trainee")
+    lms_services.learner_profile_save(user=next_person, **learner_profile_data())
+    for learner in (trainee, next_person):
+        enrol(learner=learner, course=course)
+    phone = open_page(**PHONE)
+    context = phone.context
+    log_in(phone, live_server.url, trainee.username, course.url)
+    expect(phone.get_by_role("heading", level=1)).to_have_text(COURSE)
+    wait_for_service_worker(phone)
+    kept = phone.get_by_role("region", name="On this phone")
+    kept.get_by_role("button", name="Keep this course on my phone").tap()
+    expect(kept).to_contain_text("Kept on this phone:")
+    cache = f"ssw-course-{course.pk}"
+    phone.goto(f"{live_server.url}{first.url}")
+    ids = action_left_unsent(phone)
+
+    # Logging out first warns of the action not sent; nothing is removed until the choice.
+    log_out(phone)
+    warning = phone.get_by_role("alert")
+    expect(warning).to_have_text(
+        re.compile(
+            r"^1 action saved on this phone has not been sent yet\. If you log out now, it "
+            r"stays on this phone and is sent the next time you log in here\."
+        )
+    )
+    expect(warning.get_by_role("button", name="Send now")).to_be_focused()
+    assert phone.evaluate(f"caches.has('{cache}')") is True
+    assert_fits_phone(phone)
+    shot(phone, "warned of the unsent action")
+    warning.get_by_role("button", name="Log out anyway").tap()
+    expect_logged_out(phone)
+    assert phone.evaluate(f"caches.has('{cache}')") is False
+    # The offline page is kept again as a visitor sees it (no courses of anyone).
+    phone.wait_for_function("caches.match('/learn/offline/').then(found => !!found)")
+
+    # Offline, the course's pages are no longer on the phone. (Routes off first: with one
+    # set, Playwright fails an offline navigation before the worker sees it.)
+    context.unroute(SYNC_URL)
+    context.set_offline(True)
+    phone.goto(f"{live_server.url}{first.url}")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("You are offline")
+    expect(phone.get_by_role("region", name="Courses on this phone")).to_have_count(0)
+    expect(phone.locator("main")).not_to_contain_text(MODULE_1)
+    shot(phone, "logged out, offline: the course is gone")
+    context.set_offline(False)
+
+    # The next person logs in on the same phone: the first one's action is not theirs.
+    log_in(phone, live_server.url, next_person.username, first.url)
+    expect(phone.get_by_role("heading", level=1)).to_have_text(MODULE_1)
+    expect(phone.locator(".offline-status")).to_have_text("")
+    expect(phone.get_by_role("button", name="Mark this module complete")).to_be_visible()
+    # Sent as the worker sends every account's queue: the server refuses it whole.
+    sent_by_the_worker = "SSWQueue.send(null).then(() => 'sent', () => 'refused')"
+    assert phone.evaluate(sent_by_the_worker) == "refused"
+    assert queued_ids(phone) == ids
+    assert not ProgressEvent.objects.filter(event_id__in=ids).exists()
+    assert not ModuleCompletion.objects.exists()
+    shot(phone, "the next person sees nothing of it")
+    log_out(phone)  # nothing of theirs waits: no warning
+    expect_logged_out(phone)
+
+    # Its owner logs in again: it is sent, for them, once.
+    log_in(phone, live_server.url, trainee.username, first.url)
+    expect(phone.get_by_text("Sent from this phone: 1.")).to_be_visible()
+    shot(phone, "the owner is back: sent")
+    assert ProgressEvent.objects.get(event_id=ids[0]).learner == trainee
+    assert ModuleCompletion.objects.filter(learner=trainee).count() == 1
+    assert not ModuleCompletion.objects.filter(learner=next_person).exists()
+
+
+@pytest.mark.browser
+def test_unsent_actions_can_be_sent_from_the_log_out_warning(
+    live_server, trainee, course, open_page, shot
+):
+    phone = enrolled_on_module(live_server, trainee, course, open_page)
+    ids = action_left_unsent(phone)
+    log_out(phone)
+    warning = phone.get_by_role("alert")
+    expect(warning).to_contain_text("1 action saved on this phone has not been sent yet.")
+
+    phone.context.unroute(SYNC_URL)
+    warning.get_by_role("button", name="Send now").tap()
+
+    expect(phone.get_by_text("Sent from this phone: 1.")).to_be_visible()
+    expect(phone.get_by_role("alert")).to_have_count(0)
+    shot(phone, "sent from the warning")
+    assert ProgressEvent.objects.filter(event_id=ids[0], learner=trainee).count() == 1
+    log_out(phone)
+    expect_logged_out(phone)
+    assert ModuleCompletion.objects.filter(learner=trainee).count() == 1

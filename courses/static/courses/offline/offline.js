@@ -1,6 +1,11 @@
 /* Learner pages, offline: keep a course on the phone, queue what the learner does offline,
  * send it when the phone is online again. Pages work without this script; it only adds.
  *
+ * Online, a module's form is posted as usual, through the worker, which queues the action
+ * if the network fails or is too slow (sw.js). Logging out removes the learner's kept
+ * courses from the phone, and first warns of actions not sent yet: those stay on the phone,
+ * under the learner's account, for their next log-in here.
+ *
  * Its texts (translated) and addresses are data-* attributes of its own <script> element
  * (courses/templates/courses/offline/head.html) and of the course page's "On this phone"
  * section (keep.html). Queue and IndexedDB: queue.js. Serving pages offline: sw.js.
@@ -16,6 +21,10 @@
   var csrf = csrfInput ? csrfInput.value : "";
   var ACTION = /\/modules\/(\d+)\/(complete|quiz)\/$/;
   var COURSE_PREFIX = "ssw-course-";
+  // An action the worker took over (pending) but never settled (the worker was stopped):
+  // after this long it is queued; the server tells whether it arrived the first time.
+  var PENDING_STALE = 120000;
+  function noop() {}
   var number = new Intl.NumberFormat(document.documentElement.lang || undefined,
     { maximumFractionDigits: 1 });
 
@@ -152,8 +161,13 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (text.logout && new URL(form.action, location.href).pathname === text.logout) {
+      logOut(event, form);
+      return;
+    }
     var match = formAction(form);
-    if (!match || navigator.onLine || learner === null) return;
+    var worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (!match || learner === null || (navigator.onLine && !worker)) return;
     event.preventDefault();
     var heading = document.querySelector("h1");
     var action = {
@@ -169,6 +183,14 @@
         if (input.checked) action.answers[question].push(input.value);
       });
     }
+    if (navigator.onLine) {
+      // The form goes as usual, with this id: the worker queues it if the network fails.
+      action.page = location.pathname;
+      if (form.elements.event_id) form.elements.event_id.value = action.event_id;
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      Q.put("pending", action).catch(noop).then(function () { form.submit(); });
+      return;
+    }
     Q.put("events", action).then(function () {
       savedNotice(form, action.kind);
       return navigator.serviceWorker && navigator.serviceWorker.ready;
@@ -177,6 +199,59 @@
       return null;
     }).catch(function () {}).then(showQueue);
   });
+
+  // --- Logging out on a shared phone ---------------------------------------------------------
+
+  function waiting() {
+    return Promise.all([Q.all("events"), Q.all("pending")]).then(function (found) {
+      return mine(found[0]).length + mine(found[1]).length;
+    });
+  }
+
+  /* The learner's kept courses leave the phone before the session ends: the next person
+   * cannot read them offline. Unsent actions first get a warning; they are never dropped. */
+  function logOut(event, form) {
+    if (learner === null) return;
+    event.preventDefault();
+    waiting().then(function (count) {
+      if (count) warnBeforeLogOut(form, count);
+      else leave(form);
+    }, function () { leave(form); });
+  }
+
+  function leave(form) {
+    sessionStorage.removeItem("ssw-offline-page");
+    return forgetKept(function (c) { return c.learner === learner; })
+      .then(function () { return caches.open("ssw-shell"); })
+      .then(function (cache) { return cache.delete(text.offline); })
+      .catch(noop).then(function () { form.submit(); });
+  }
+
+  function warnBeforeLogOut(form, count) {
+    var old = document.getElementById("offline-log-out");
+    if (old) old.remove();
+    var alert = element("div", "message warning");
+    alert.id = "offline-log-out";
+    alert.setAttribute("role", "alert");
+    alert.appendChild(element("p", "", fill(count === 1 ? text.logOutOne : text.logOutOther,
+      { count: count })));
+    var send = element("button", "", text.sendNow);
+    send.type = "button";
+    send.addEventListener("click", function () {
+      sendNow().then(waiting).then(function (left) {
+        if (left) warnBeforeLogOut(form, left);
+        else alert.remove();
+      });
+    });
+    var anyway = element("button", "secondary", text.logOutAnyway);
+    anyway.type = "button";
+    anyway.addEventListener("click", function () { leave(form); });
+    alert.appendChild(send);
+    alert.appendChild(document.createTextNode(" "));
+    alert.appendChild(anyway);
+    main.insertBefore(alert, main.firstChild);
+    send.focus();
+  }
 
   // --- Courses kept on this phone ------------------------------------------------------------
 
@@ -234,6 +309,12 @@
 
   function keptCourses() {
     return Q.all("courses").then(mine);
+  }
+
+  function forgetKept(which) {
+    return Q.all("courses").then(function (courses) {
+      return Promise.all(courses.filter(which).map(function (c) { return removeKept(c.course); }));
+    });
   }
 
   /* After actions were applied, the kept pages show old progress: fetch them again. */
@@ -347,9 +428,13 @@
 
   var kept = document.querySelector("[data-offline-kept]");
   if (kept) listKept(kept);
+  // A kept course is readable only by the account that kept it: a page of anyone else (or
+  // of nobody logged in: a session that ended without logging out) removes it. Not on the
+  // offline page, which the phone shows without knowing who is logged in.
+  else forgetKept(function (c) { return c.learner !== learner; }).catch(noop);
   // The worker keeps the offline page as the visitor who installed it saw it: keep it
-  // again, once a session, as the learner logged in sees it (their courses on this phone).
-  if (navigator.onLine && learner !== null && sessionStorage.getItem("ssw-offline-page") !== text.learner) {
+  // again, once a session, as the visitor now sees it (a learner: their courses on this phone).
+  if (navigator.onLine && !kept && sessionStorage.getItem("ssw-offline-page") !== text.learner) {
     caches.open("ssw-shell").then(function (cache) {
       return cache.add(new Request(text.offline, { cache: "reload", credentials: "same-origin" }));
     }).then(function () { sessionStorage.setItem("ssw-offline-page", text.learner); })
@@ -358,7 +443,13 @@
 
   var section = document.querySelector("[data-offline-course]");
   if (section && learner !== null) setUpKeep(section);
-  showQueue().then(function (count) {
+  Q.all("pending").then(function (pending) {
+    return Promise.all(mine(pending).filter(function (p) {
+      return Date.now() - Date.parse(p.occurred_at) > PENDING_STALE;
+    }).map(function (p) {
+      return Q.put("events", p).then(function () { return Q.remove("pending", p.event_id); });
+    }));
+  }).catch(noop).then(showQueue).then(function (count) {
     if (navigator.onLine && count) return sendNow();
     return null;
   }).then(function () {

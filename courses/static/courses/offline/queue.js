@@ -5,21 +5,32 @@
  * twice (two tabs, or a page and Background Sync at once) never counts twice. The server
  * answers per action: "applied" and "duplicate" leave the queue, "rejected" moves to a
  * list the learner sees (nothing is dropped silently). A request that fails (offline, a
- * server error, the learner logged out) leaves the queue as it was, for the next try.
+ * server error, the learner logged out, no answer in time) leaves the queue as it was, for
+ * the next try.
+ *
+ * "pending" holds an action on its way to the server by the online form (a page under the
+ * worker): the worker moves it to "events" when the network fails or is too slow (sw.js).
+ * Every action keeps the account it was saved under, and is only ever sent for it.
  */
 (function (scope) {
   "use strict";
   var DATABASE = "ssw-offline";
   var PART = 50; // actions per request (the server takes up to 100)
+  // A sync request with no answer by then is given up (a dead network that looks online);
+  // long enough for a server that issues a certificate on the way.
+  var SEND_TIMEOUT = 45000;
 
   function open() {
     return new Promise(function (resolve, reject) {
-      var request = indexedDB.open(DATABASE, 1);
-      request.onupgradeneeded = function () {
+      var request = indexedDB.open(DATABASE, 2);
+      request.onupgradeneeded = function (event) {
         var db = request.result;
-        db.createObjectStore("events", { keyPath: "seq", autoIncrement: true });
-        db.createObjectStore("rejected", { keyPath: "event_id" });
-        db.createObjectStore("courses", { keyPath: "course" });
+        if (event.oldVersion < 1) {
+          db.createObjectStore("events", { keyPath: "seq", autoIncrement: true });
+          db.createObjectStore("rejected", { keyPath: "event_id" });
+          db.createObjectStore("courses", { keyPath: "course" });
+        }
+        if (event.oldVersion < 2) db.createObjectStore("pending", { keyPath: "event_id" });
       };
       request.onsuccess = function () { resolve(request.result); };
       request.onerror = function () { reject(request.error); };
@@ -39,6 +50,9 @@
 
   function all(store) {
     return run(store, "readonly", function (s) { return s.getAll(); });
+  }
+  function get(store, key) {
+    return run(store, "readonly", function (s) { return s.get(key); });
   }
   function put(store, value) {
     return run(store, "readwrite", function (s) { return s.put(value); });
@@ -62,9 +76,12 @@
 
   function sendPart(part, csrf) {
     var first = part[0];
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, SEND_TIMEOUT);
     return fetch(first.sync_url, {
       method: "POST",
       credentials: "same-origin",
+      signal: controller.signal,
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf || first.csrf },
       body: JSON.stringify({
         learner: first.learner,
@@ -77,6 +94,7 @@
       if (!response.ok) throw new Error("sync answered " + response.status);
       return response.json();
     }).then(function (answer) {
+      clearTimeout(timer);
       return answer.results.reduce(function (done, result, i) {
         var event = part[i];
         result.title = event.title;
@@ -98,7 +116,8 @@
   /* Send the queue of one learner (a page: the one logged in, with the page's CSRF token),
    * or of every learner in turn (the service worker, with the tokens saved with each action:
    * a queue another account saved is refused by the server and stays). Resolves to the
-   * server's answers; rejects when a part could not be sent. */
+   * server's answers; rejects when a part could not be sent (the answers of the parts that
+   * were are told to the pages all the same). */
   function send(learner, csrf) {
     if (sending) return sending;
     // One sender at a time across the tabs and the worker (Web Locks, where the browser has
@@ -121,16 +140,23 @@
         else parts.push([e]);
       });
       var results = [];
+      var failed = null;
+      var stopped = {}; // a learner whose part failed: their later actions wait (in order)
       return parts.reduce(function (done, part) {
-        return done.then(function () { return sendPart(part, csrf); })
-          .then(function (answers) { results = results.concat(answers); });
+        return done.then(function () {
+          if (stopped[part[0].learner]) return null;
+          return sendPart(part, csrf).then(function (answers) {
+            results = results.concat(answers);
+          }, function (error) { stopped[part[0].learner] = true; failed = error; });
+        });
       }, Promise.resolve()).then(function () {
         if (channel && results.length) channel.postMessage({ type: "ssw-sent", results: results });
+        if (failed) throw failed;
         return results;
       });
     });
   }
 
-  scope.SSWQueue = { all: all, put: put, remove: remove, newId: newId, send: send,
+  scope.SSWQueue = { all: all, get: get, put: put, remove: remove, newId: newId, send: send,
     channel: channel };
 })(self);
