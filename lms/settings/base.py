@@ -249,6 +249,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = TIME_ZONE
 # How long a regulator's workspace figures are kept (regulation.figures_cache); 0: none.
 REGULATION_FIGURES_SECONDS = env_int("REGULATION_FIGURES_SECONDS", default=600)
+# Seconds a phone's service worker waits for the network before it keeps an action on the
+# phone as if offline (a "connected" network that answers nothing: docs/decisions/0018).
+OFFLINE_NETWORK_TIMEOUT = float(env("OFFLINE_NETWORK_TIMEOUT", default="8"))
 CELERY_BEAT_SCHEDULE: dict = {
     "regulation-warm-figures": {
         "task": "regulation.tasks.warm_figures",
