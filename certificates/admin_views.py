@@ -3,7 +3,8 @@ certificates (issuing rules), register of issued certificates, and issuing, revo
 re-issuing and renewing them, one by one or for a whole cohort.
 
 Who may do what is decided by the role held in the record's institution
-(:mod:`certificates.permissions`). Another institution's record is a 404. Every change is
+(:mod:`certificates.permissions`). Another institution's record is a 404. Regulators read
+the register and its certificates of their jurisdiction only, and change nothing. Every change is
 made by :mod:`certificates.services`; a refusal
 (:class:`~certificates.services.CertificateError`) is shown as it is and changes nothing.
 The pages work without JavaScript.
@@ -39,9 +40,10 @@ from certificates.models import (
 )
 from certificates.permissions import (
     ISSUE_ROLES,
-    REGISTER_ROLES,
     institution_ids_for,
     institutions_for,
+    may_read_register,
+    register_certificates_for,
     scope,
     template_permission_policy,
 )
@@ -199,6 +201,14 @@ def _certificate(request, uuid, roles) -> Certificate:
     return get_object_or_404(certificates, uuid=uuid)
 
 
+def _readable_certificates(request):
+    """The register as this person may read it: their institutions' certificates, and a
+    regulator's jurisdiction (read-only); refused to everyone else."""
+    if not may_read_register(request.user):
+        raise PermissionDenied(_("Only an institution's staff and regulators can read this."))
+    return register_certificates_for(request.user)
+
+
 def _can_manage(request, certificate: Certificate) -> bool:
     ids = institution_ids_for(request.user, ISSUE_ROLES)
     return ids is None or certificate.institution_id in ids
@@ -208,9 +218,9 @@ def _can_manage(request, certificate: Certificate) -> bool:
 
 
 def register(request):
-    """The institution's certificates: search, filter, page through."""
-    ids = _ids(request, REGISTER_ROLES)
-    certificates = scope(Certificate.objects.select_related("learner"), ids)
+    """The institution's certificates (a regulator's: their jurisdiction's): search, filter,
+    page through."""
+    certificates = _readable_certificates(request).select_related("learner")
     form = RegisterFilterForm(request.GET or None, certificates=certificates)
     if form.is_valid():
         certificates = selectors.register_filter(
@@ -234,7 +244,12 @@ def register(request):
 
 
 def certificate_detail(request, uuid):
-    certificate = _certificate(request, uuid, REGISTER_ROLES)
+    certificate = get_object_or_404(
+        _readable_certificates(request).select_related(
+            "institution", "course", "learner", "template"
+        ),
+        uuid=uuid,
+    )
     return _certificate_page(request, certificate)
 
 

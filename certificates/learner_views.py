@@ -20,7 +20,8 @@ def mine(request):
 
 @login_required
 def pdf(request, uuid):
-    """The PDF, for its holder and the issuing institution's managers and instructors."""
+    """The PDF, for its holder, the issuing institution's managers and instructors, and the
+    regulators of the holder's jurisdiction."""
     certificate = get_object_or_404(Certificate, uuid=uuid)
     if not may_open_pdf(request.user, certificate):
         raise Http404

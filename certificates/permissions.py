@@ -7,6 +7,11 @@ Superusers may do everything; otherwise:
 * issuing, revoking, re-issuing, renewing, bulk issuing — its managers;
 * bulk verification — regulators, any institution's staff, superusers.
 
+Regulators (members of a regulatory body) read the register, its certificates and their
+PDFs across institutions, but only the certificates of workers of their body's
+jurisdiction (by the holder's learner profile: country, and region when the body names
+some; :func:`lms.selectors.regulator_jurisdiction`), and change nothing.
+
 The admin pages, the admin menu and the holder's PDF download all ask here, so that a role's
 reach is written once.
 """
@@ -16,9 +21,10 @@ from django.db.models import Q, QuerySet
 from wagtail.permission_policies import BasePermissionPolicy
 
 from certificates.models import Certificate, CertificateRule, CertificateTemplate
+from lms.jurisdiction import Jurisdiction
 from lms.models import Institution, Membership
 from lms.roles import InstitutionRole
-from lms.selectors import user_institutions, user_is_regulator
+from lms.selectors import regulator_jurisdiction, user_institutions
 
 #: Roles that design templates and set each course's certificate.
 DESIGN_ROLES = (InstitutionRole.AUTHOR, InstitutionRole.MANAGER)
@@ -31,6 +37,9 @@ ISSUE_ROLES = (InstitutionRole.MANAGER,)
 #: The attribute of a user object (``request.user``) that keeps their roles for the rest of
 #: the request, as Wagtail's permission policies keep theirs (``permission_cache_name``).
 ROLES_CACHE_ATTRIBUTE = "_certificates_roles_cache"
+JURISDICTION_CACHE_ATTRIBUTE = "_certificates_jurisdiction_cache"
+#: The learner profile of a certificate's holder, from the certificate.
+HOLDER_PROFILE = "learner__learner_profile__"
 
 
 def _institution_ids_by_role(user) -> dict[str, frozenset[int]]:
@@ -55,6 +64,36 @@ def institution_ids_for(user, roles) -> frozenset[int] | None:
         return None
     held = _institution_ids_by_role(user)
     return frozenset().union(*(held.get(role, frozenset()) for role in roles))
+
+
+def jurisdiction_for(user) -> Jurisdiction | None:
+    """The jurisdiction ``user`` reads as a regulator (None: no regulator), asked once a
+    request and then kept on the user object like the roles."""
+    if not hasattr(user, JURISDICTION_CACHE_ATTRIBUTE):
+        setattr(user, JURISDICTION_CACHE_ATTRIBUTE, regulator_jurisdiction(user=user))
+    return getattr(user, JURISDICTION_CACHE_ATTRIBUTE)
+
+
+def may_read_register(user) -> bool:
+    """Register keepers of some institution, regulators and superusers."""
+    return institution_ids_for(user, REGISTER_ROLES) != frozenset() or (
+        jurisdiction_for(user) is not None
+    )
+
+
+def register_certificates_for(user) -> QuerySet[Certificate]:
+    """The certificates ``user`` may read in the register: all for a superuser; those of
+    the institutions where they keep it; and, for a regulator, those of the workers of
+    their jurisdiction, whichever institution issued them. None of them for anyone else."""
+    ids = institution_ids_for(user, REGISTER_ROLES)
+    if ids is None:
+        return Certificate.objects.all()
+    readable = Q(institution_id__in=ids)
+    if (jurisdiction := jurisdiction_for(user)) is not None:
+        readable |= jurisdiction.profiles_q(HOLDER_PROFILE)
+    return (
+        Certificate.objects.filter(readable) if ids or jurisdiction else Certificate.objects.none()
+    )
 
 
 def _institutions(ids: frozenset[int] | None) -> QuerySet[Institution]:
@@ -152,15 +191,23 @@ rule_permission_policy = InstitutionPermissionPolicy(
 
 
 def may_open_pdf(user, certificate: Certificate) -> bool:
-    """The PDF is for its holder and for those who keep the issuing institution's register."""
+    """The PDF is for its holder, for those who keep the issuing institution's register and
+    for the regulators of the holder's jurisdiction."""
     if certificate.learner_id == user.pk:
         return True
     ids = institution_ids_for(user, REGISTER_ROLES)
-    return ids is None or certificate.institution_id in ids
+    if ids is None or certificate.institution_id in ids:
+        return True
+    jurisdiction = jurisdiction_for(user)
+    return jurisdiction is not None and jurisdiction.covers_profile(
+        getattr(certificate.learner, "learner_profile", None)
+    )
 
 
 def may_verify_in_bulk(user) -> bool:
     """Regulators, institution staff and superusers (a logged-in person we know)."""
     return (
-        user.is_superuser or user_is_regulator(user=user) or user_institutions(user=user).exists()
+        user.is_superuser
+        or jurisdiction_for(user) is not None
+        or user_institutions(user=user).exists()
     )

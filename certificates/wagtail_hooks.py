@@ -168,27 +168,32 @@ def register_certificates_urls():
     return [path("certificates/", include(admin_urls))]
 
 
-class RoleMenuItem(MenuItem):
-    """Shown to people who hold one of ``roles`` in some institution (and to superusers)."""
+class PermittedMenuItem(MenuItem):
+    """Shown to the people ``may_use(user)`` lets in."""
 
-    def __init__(self, *args, roles, **kwargs):
+    def __init__(self, *args, may_use, **kwargs):
         super().__init__(*args, **kwargs)
-        self.roles = roles
+        self.may_use = may_use
 
     def is_shown(self, request):
-        return permissions.institution_ids_for(request.user, self.roles) != frozenset()
+        return self.may_use(request.user)
+
+
+def _issuers(user) -> bool:
+    """People who issue certificates in some institution (and superusers)."""
+    return permissions.institution_ids_for(user, permissions.ISSUE_ROLES) != frozenset()
 
 
 #: The admin pages of the "Certificates" menu besides the viewsets, and who sees each.
 MENU_PAGES = (
-    # label, URL name, item name, icon, order, roles
+    # label, URL name, item name, icon, order, who may use it
     (
         _("Register"),
         "certificates_register",
         "certificate-register",
         "list-ul",
         30,
-        permissions.REGISTER_ROLES,
+        permissions.may_read_register,  # register keepers and regulators
     ),
     (
         _("Issue a certificate"),
@@ -196,7 +201,7 @@ MENU_PAGES = (
         "certificate-issue",
         "plus",
         40,
-        permissions.ISSUE_ROLES,
+        _issuers,
     ),
     (
         _("Bulk issue for a cohort"),
@@ -204,15 +209,15 @@ MENU_PAGES = (
         "certificate-bulk",
         "group",
         50,
-        permissions.ISSUE_ROLES,
+        _issuers,
     ),
 )
 
 
-def _menu_item_hook(label, url_name, name, icon, order, roles):
+def _menu_item_hook(label, url_name, name, icon, order, may_use):
     def menu_item():
-        return RoleMenuItem(
-            label, reverse(url_name), name=name, icon_name=icon, order=order, roles=roles
+        return PermittedMenuItem(
+            label, reverse(url_name), name=name, icon_name=icon, order=order, may_use=may_use
         )
 
     return menu_item

@@ -35,10 +35,11 @@ from competencies.models import (
     ParentAssociation,
     ScaleLevel,
 )
+from lms.jurisdiction import Jurisdiction
 from lms.models import Institution, Membership
 from lms.raw_sql import lock_clause, placeholders, user_table
 from lms.roles import InstitutionRole
-from lms.selectors import user_institutions, user_is_regulator
+from lms.selectors import regulator_jurisdiction, user_institutions, user_is_regulator
 
 EDITOR_ROLES = (InstitutionRole.AUTHOR, InstitutionRole.MANAGER)
 
@@ -226,8 +227,19 @@ def frameworks_with_scales_visible_to(*, user) -> QuerySet[Framework]:
     )
 
 
+def jurisdiction_frameworks_q(jurisdiction: Jurisdiction) -> Q:
+    """Frameworks of a jurisdiction: those of its country's institutions (an institution has
+    a country, no region) and those no institution owns (national standards)."""
+    return Q(owner_institution__isnull=True) | Q(owner_institution__country=jurisdiction.country)
+
+
 def frameworks_visible_to(*, user) -> QuerySet[Framework]:
-    """Published and retired frameworks for everyone; drafts for those who may edit them."""
+    """Published and retired frameworks for everyone; drafts for those who may edit them.
+
+    A regulator (a member of a regulatory body) reads the published and retired frameworks
+    of their jurisdiction only (:func:`jurisdiction_frameworks_q`), besides their own drafts
+    and those of institutions where they hold a role.
+    """
     frameworks = Framework.objects.select_related("owner_institution").annotate(
         item_count=Count("items")
     )
@@ -235,9 +247,12 @@ def frameworks_visible_to(*, user) -> QuerySet[Framework]:
         return frameworks
     visible = ~Q(status=FrameworkStatus.DRAFT)
     if user is not None and user.is_authenticated:
-        visible |= Q(owner_institution__in=user_institutions(user=user)) | Q(
+        own = Q(owner_institution__in=user_institutions(user=user)) | Q(
             owner_institution__isnull=True, created_by=user
         )
+        if (jurisdiction := regulator_jurisdiction(user=user)) is not None:
+            visible &= jurisdiction_frameworks_q(jurisdiction)
+        visible |= own
     return frameworks.filter(visible)
 
 
@@ -557,8 +572,12 @@ def framework_competencies(*, framework: Framework) -> QuerySet[CompetencyItem]:
     )
 
 
-def published_frameworks() -> QuerySet[Framework]:
-    return Framework.objects.filter(status=FrameworkStatus.PUBLISHED).order_by("title", "version")
+def published_frameworks(*, jurisdiction: Jurisdiction | None = None) -> QuerySet[Framework]:
+    """Published frameworks; with ``jurisdiction``, only those of it."""
+    frameworks = Framework.objects.filter(status=FrameworkStatus.PUBLISHED)
+    if jurisdiction is not None:
+        frameworks = frameworks.filter(jurisdiction_frameworks_q(jurisdiction))
+    return frameworks.order_by("title", "version")
 
 
 def proficient_attainments(*, framework: Framework) -> QuerySet[CompetencyAttainment]:

@@ -150,9 +150,9 @@ def seed() -> list[DemoLogin]:
                 worker_registration_number="",
                 preferred_language="en",
             )
-        if login.role == "regulator":
-            services.regulator_grant(user=user)
-        elif login.institution_slug:
+        # The "regulator" login holds no role here: the regulation app's demo makes it a
+        # member of its council (regulation/demo.py), which is what the role is.
+        if login.institution_slug:
             services.membership_grant(
                 user=user,
                 institution=Institution.objects.get(slug=login.institution_slug),

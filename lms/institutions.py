@@ -19,7 +19,6 @@ from lms.roles import (
     ADMIN_ROLES,
     COLLECTION_PERMISSIONS,
     PAGE_PERMISSIONS,
-    REGULATORS_GROUP,
     InstitutionRole,
 )
 
@@ -123,16 +122,6 @@ def membership_revoke(*, user, institution: Institution, role: str) -> None:
     """Take a role away, with the permissions that came with it."""
     Membership.objects.filter(user=user, institution=institution, role=role).delete()
     user.groups.remove(_institution_group(institution=institution, role=role))
-
-
-@transaction.atomic
-def regulator_grant(*, user) -> None:
-    """Make ``user`` a regulator: read-only access across all institutions."""
-    group, _ = Group.objects.get_or_create(name=REGULATORS_GROUP)
-    group.permissions.add(
-        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
-    )
-    user.groups.add(group)
 
 
 @transaction.atomic

@@ -1,14 +1,14 @@
 """The roles people hold, and what each may do.
 
 Institution roles are held through a :class:`~lms.models.Membership`; the regulator role is
-held across institutions through the "Regulators" group. Roles are mapped onto Django and
-Wagtail groups by :mod:`lms.services`, so Wagtail's own permission checks enforce them.
+membership of a regulatory body (the ``regulation`` app; asked through
+:mod:`lms.jurisdiction`). Roles are mapped onto Django and Wagtail groups by
+:mod:`lms.services` (and ``regulation.services``), so Wagtail's own permission checks
+enforce them; a group never makes anyone a regulator.
 """
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-REGULATORS_GROUP = "Regulators"
 
 
 class InstitutionRole(models.TextChoices):

@@ -6,10 +6,12 @@ from allauth.mfa.models import Authenticator
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from wagtail import hooks
 
+from lms.jurisdiction import REGULATOR_JURISDICTION_HOOK, REGULATOR_USER_IDS_HOOK, Jurisdiction
 from lms.models import ApiKey, Institution, LearnerIdentity, LearnerProfile, Membership, Webhook
 from lms.raw_sql import placeholders, user_table
-from lms.roles import MFA_ROLES, REGULATORS_GROUP, InstitutionRole
+from lms.roles import MFA_ROLES, InstitutionRole
 
 
 @dataclass(frozen=True)
@@ -19,10 +21,31 @@ class RoleGrant:
     label: str
 
 
+def regulator_jurisdiction(*, user) -> Jurisdiction | None:
+    """The jurisdiction ``user`` regulates as a member of a regulatory body, or None.
+
+    Every check of the regulator role asks here (see :mod:`lms.jurisdiction`): a regulator
+    reads their body's jurisdiction and nothing outside it. No Django group grants the role.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    for answer in hooks.get_hooks(REGULATOR_JURISDICTION_HOOK):
+        if (jurisdiction := answer(user)) is not None:
+            return jurisdiction
+    return None
+
+
 def user_is_regulator(*, user) -> bool:
-    if not user.is_authenticated:
-        return False
-    return user.groups.filter(name=REGULATORS_GROUP).exists()
+    """Whether ``user`` is a member of a regulatory body."""
+    return regulator_jurisdiction(user=user) is not None
+
+
+def regulator_users_q() -> Q:
+    """A condition on users: those who are members of a regulatory body."""
+    condition = Q(pk__in=[])
+    for answer in hooks.get_hooks(REGULATOR_USER_IDS_HOOK):
+        condition |= Q(pk__in=answer())
+    return condition
 
 
 def users_holding_roles(*, user_ids) -> set[int]:
@@ -40,7 +63,7 @@ def users_holding_roles(*, user_ids) -> set[int]:
             Q(is_superuser=True)
             | Q(is_staff=True)
             | Q(pk__in=Membership.objects.values("user_id"))
-            | Q(groups__name=REGULATORS_GROUP)
+            | regulator_users_q()
         )
         .values_list("pk", flat=True)
     )
@@ -86,7 +109,7 @@ def user_requires_mfa(*, user) -> bool:
     return (
         get_user_model()
         .objects.filter(pk=user.pk)
-        .filter(Q(groups__name=REGULATORS_GROUP) | Q(memberships__role__in=list(MFA_ROLES)))
+        .filter(regulator_users_q() | Q(memberships__role__in=list(MFA_ROLES)))
         .exists()
     )
 
@@ -154,11 +177,10 @@ def learner_identities_of(*, user_id: int) -> QuerySet[LearnerIdentity]:
     return LearnerIdentity.objects.select_related("institution").filter(user_id=user_id)
 
 
-def learner_profiles_in(*, country: str, regions=()) -> QuerySet[LearnerProfile]:
-    """Learner profiles of a country (and, when ``regions`` are given, of those regions):
+def learner_profiles_in(*, jurisdiction: Jurisdiction) -> QuerySet[LearnerProfile]:
+    """Learner profiles of the jurisdiction's country (and regions, when it names some):
     the workers a regulatory body's jurisdiction covers."""
-    profiles = LearnerProfile.objects.filter(country=country)
-    return profiles.filter(region__in=list(regions)) if regions else profiles
+    return LearnerProfile.objects.filter(jurisdiction.profiles_q())
 
 
 def institutions_in(*, country: str) -> QuerySet[Institution]:

@@ -25,7 +25,6 @@ from lms.institutions import (
     learner_profile_save,
     membership_grant,
     membership_revoke,
-    regulator_grant,
 )
 from lms.learners import (
     EXTERNAL_ID_PATTERN,
@@ -83,7 +82,6 @@ __all__ = [
     "membership_grant",
     "membership_revoke",
     "progress_caches_enabled",
-    "regulator_grant",
     "webhook_body",
     "webhook_create",
     "webhook_deliver",

@@ -8,6 +8,7 @@ class RegulationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Imported once the apps are loaded: hooks registers the login landing, the demo
-        # seed and the learner dashboard panel.
-        from regulation import api, hooks, tasks  # noqa: F401
+        # Imported once the apps are loaded: hooks registers who is a regulator (and of
+        # which jurisdiction), the login landing, the demo seed and the learner dashboard
+        # panel; checks registers the system check of former regulators without a body.
+        from regulation import api, checks, hooks, tasks  # noqa: F401

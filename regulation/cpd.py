@@ -116,8 +116,7 @@ def requirements_for(*, learner, today=None) -> list[CpdRequirement]:
         .select_related("body", "domain")
         .order_by("period_end", "title")
     ):
-        regions = requirement.body.regions
-        if not regions or profile.region in regions:
+        if selectors.jurisdiction_of(body=requirement.body).covers_profile(profile):
             found.append(requirement)
     return found
 

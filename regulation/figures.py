@@ -86,9 +86,7 @@ def _profile_q(prefix: str, body: RegulatoryBody, filters: Filters) -> Q:
     """The jurisdiction and the profile filters, on the profile reached by ``prefix`` (e.g.
     ``learner__learner_profile__``): one join, where a subquery of the workers would scan
     the profiles a second time."""
-    condition = Q(**{f"{prefix}country": body.country})
-    if body.regions:
-        condition &= Q(**{f"{prefix}region__in": list(body.regions)})
+    condition = selectors.jurisdiction_of(body=body).profiles_q(prefix)
     for name in ("region", "district", "cadre", "sector"):
         if value := getattr(filters, name):
             condition &= Q(**{f"{prefix}{name}": value})

@@ -1,9 +1,23 @@
-"""Hooks into the core app: where regulators land after signing in, and the demo data."""
+"""Hooks into the core app: who is a regulator and of which jurisdiction, where regulators
+land after signing in, and the demo data."""
 
 from django.urls import reverse
 from wagtail import hooks
 
+from lms.jurisdiction import REGULATOR_JURISDICTION_HOOK, REGULATOR_USER_IDS_HOOK
 from regulation import selectors
+
+
+@hooks.register(REGULATOR_JURISDICTION_HOOK)
+def body_members_regulate_its_jurisdiction(user):
+    """The regulator role is membership of a body: its jurisdiction is what they read."""
+    body = selectors.body_of(user=user)
+    return selectors.jurisdiction_of(body=body) if body is not None else None
+
+
+@hooks.register(REGULATOR_USER_IDS_HOOK)
+def body_members():
+    return selectors.regulator_user_ids()
 
 
 @hooks.register("login_redirect_url")

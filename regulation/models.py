@@ -39,6 +39,19 @@ class RegulatoryBody(models.Model):
         blank=True,
         help_text=_("E.g. 1000 for one certified social service worker per 1,000 children."),
     )
+    admin_group = models.OneToOneField(
+        "auth.Group",
+        verbose_name=_("admin group"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "Kept by the site: it lets the body's regulators open the Wagtail admin. "
+            "Being in it alone makes no one a regulator."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

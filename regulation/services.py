@@ -9,13 +9,14 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from lms import services as lms_services
 from regulation import figures_cache
 from regulation.models import (
     ActivityStatus,
@@ -51,15 +52,51 @@ class PopulationRow:
 
 @transaction.atomic
 def body_create(*, name: str, slug: str, country: str, regions=()) -> RegulatoryBody:
-    return RegulatoryBody.objects.create(
+    body = RegulatoryBody.objects.create(
         name=name, slug=slug, country=country.upper(), regions=list(regions)
     )
+    body_admin_group_sync(body=body)
+    return body
+
+
+@transaction.atomic
+def body_admin_group_sync(*, body: RegulatoryBody) -> Group:
+    """(Re)create the body's admin group, which lets its regulators open the Wagtail admin
+    (their read-only framework and certificate pages), and put its members in it. Idempotent.
+
+    The group carries Wagtail's permission only: the regulator role itself is the
+    :class:`~regulation.models.RegulatorMembership` (see :mod:`lms.jurisdiction`)."""
+    group = body.admin_group
+    if group is None:
+        group, _created = Group.objects.get_or_create(name=admin_group_name(body))
+        body.admin_group = group
+        body.save(update_fields=["admin_group"])
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+    )
+    group.user_set.add(*get_user_model().objects.filter(regulator_membership__body=body))
+    return group
+
+
+@transaction.atomic
+def body_delete(*, body: RegulatoryBody) -> None:
+    """Delete the body with everything of it: its members are no longer regulators, and its
+    admin group goes with it, so that none of them keeps the Wagtail admin access."""
+    group_id = body.admin_group_id
+    body.delete()
+    Group.objects.filter(pk=group_id).delete()
+
+
+def admin_group_name(body: RegulatoryBody) -> str:
+    # Not translated: a group's name is a key, the same whichever language created it.
+    return f"{body.name} · regulators"[:150]
 
 
 @transaction.atomic
 def regulator_add(*, user, body: RegulatoryBody) -> RegulatorMembership:
-    """Make ``user`` a regulator of ``body`` (and so a regulator of the site: read-only
-    access, a second factor). Adding them again changes nothing; a person works for one body."""
+    """Make ``user`` a regulator of ``body``: they read its jurisdiction, read-only, must use
+    a second factor, and open the Wagtail admin (through the body's admin group). Adding
+    them again changes nothing; a person works for one body."""
     membership, created = RegulatorMembership.objects.get_or_create(
         user=user, defaults={"body": body}
     )
@@ -67,8 +104,19 @@ def regulator_add(*, user, body: RegulatoryBody) -> RegulatorMembership:
         raise ValueError(
             _("%(user)s already works for %(body)s.") % {"user": user, "body": membership.body}
         )
-    lms_services.regulator_grant(user=user)
+    body_admin_group_sync(body=body)
     return membership
+
+
+@transaction.atomic
+def regulator_remove(*, user) -> None:
+    """``user`` no longer works for a regulatory body: they lose what the role gave them."""
+    membership = RegulatorMembership.objects.select_related("body").filter(user=user).first()
+    if membership is None:
+        return
+    if membership.body.admin_group_id:
+        user.groups.remove(membership.body.admin_group_id)
+    membership.delete()
 
 
 def _whole_number(text: str, *, line: int, column: str, problems: list[str]) -> int | None:

@@ -19,9 +19,12 @@ def warm_figures() -> int:
     from competencies import selectors as competency_selectors
     from regulation import figures, planning, selectors
 
-    framework = competency_selectors.published_frameworks().first()
     bodies = list(selectors.bodies())
     for body in bodies:
+        # The heat map's first page: the first framework of the body's jurisdiction.
+        framework = competency_selectors.published_frameworks(
+            jurisdiction=selectors.jurisdiction_of(body=body)
+        ).first()
         everything = figures.Filters()
         figures.by_dimension(body=body, filters=everything, dimension="region", fresh=True)
         figures.by_month(body=body, filters=everything, fresh=True)

@@ -106,7 +106,11 @@ def workspace(request):
 
 
 def _framework(request):
-    frameworks = list(competency_selectors.published_frameworks())
+    frameworks = list(
+        competency_selectors.published_frameworks(
+            jurisdiction=selectors.jurisdiction_of(body=request.regulatory_body)
+        )
+    )
     wanted = request.GET.get("framework", "")
     chosen = next((f for f in frameworks if str(f.pk) == wanted), None)
     return frameworks, chosen or (frameworks[0] if frameworks else None)

@@ -152,12 +152,24 @@ def people_b(institution_b) -> People:
     return _people(institution_b, "b")
 
 
-@pytest.fixture
-def regulator(db):
-    user = UserFactory(username="regulator")
-    services.regulator_grant(user=user)
+def make_regulator(username: str, *, country: str = "KE", regions=()):
+    """A member of a regulatory body of ``country`` (and ``regions``): the regulator role.
+    The body is made for them, named after them."""
+    from regulation import services as regulation_services
+
+    body = regulation_services.body_create(
+        name=f"Council of {username}", slug=f"council-{username}", country=country, regions=regions
+    )
+    user = UserFactory(username=username)
+    regulation_services.regulator_add(user=user, body=body)
     enable_totp(user)
     return user
+
+
+@pytest.fixture
+def regulator(db):
+    """A regulator whose body's jurisdiction is the whole of Kenya (institution A's country)."""
+    return make_regulator("regulator")
 
 
 @pytest.fixture

@@ -26,9 +26,8 @@ from competencies.models import (
     FrameworkStatus,
     ScaleLevel,
 )
-from lms import services as lms_services
 from tests.competencies.real_shapes import opensalt_export
-from tests.conftest import enable_totp
+from tests.conftest import enable_totp, make_regulator
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,9 +53,7 @@ PUBLISHED_NOTE = "a published framework never changes"
 def everyone(people_a, people_b, regulator):
     superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
     enable_totp(superuser)
-    regulator_2 = UserFactory(username="regulator-2")
-    lms_services.regulator_grant(user=regulator_2)
-    enable_totp(regulator_2)
+    regulator_2 = make_regulator("regulator-2")
     return {
         "anonymous": None,
         "trainee": people_a.trainee,

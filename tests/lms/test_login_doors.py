@@ -27,6 +27,7 @@ from django.urls import reverse
 
 from lms import services
 from lms.roles import InstitutionRole
+from regulation import services as regulation_services
 from tests.conftest import enable_totp, totp_code
 from tests.factories import TEST_PASSWORD, UserFactory, learner_profile_data
 
@@ -65,7 +66,10 @@ def make_person(institution_a):
         if role == "trainee":
             services.learner_profile_save(user=user, **learner_profile_data())
         elif role == "regulator":
-            services.regulator_grant(user=user)
+            regulation_services.regulator_add(
+                user=user,
+                body=regulation_services.body_create(name="Council", slug="council", country="KE"),
+            )
         elif role == "superuser":
             user.is_staff = user.is_superuser = True
             user.save(update_fields=["is_staff", "is_superuser"])

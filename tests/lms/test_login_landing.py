@@ -2,7 +2,8 @@
 admin, learners on "My learning"; a page that asked for the log-in (``?next=``) still wins.
 
 Through allauth's real log-in form, with the code from the authenticator for the roles that
-have one (the manager, the regulator, the superuser).
+have one (the manager, the regulator, the superuser). A regulator is a member of a regulatory
+body and lands on its workspace.
 """
 
 import time
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 ADMIN = "/admin/"
 MY_LEARNING = "/learning/"
+WORKSPACE = "/regulation/"
 
 #: Role -> where its log-in lands.
 LANDING = {
@@ -28,7 +30,7 @@ LANDING = {
     "author": ADMIN,
     "instructor": ADMIN,
     "manager": ADMIN,
-    "regulator": ADMIN,
+    "regulator": WORKSPACE,  # a member of a regulatory body: their body's workspace
     "superuser": ADMIN,
 }
 

@@ -10,9 +10,11 @@ import logging
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from lms import demo
+from lms import demo, selectors
+from lms.jurisdiction import Jurisdiction
 from lms.links import absolute_url
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +78,15 @@ def test_the_seed_is_idempotent_and_prints_the_same_logins_again(seeded):
     call_command("seed_demo", stdout=again)
 
     assert list(login_lines(again.getvalue())) == list(login_lines(first))
+
+
+def test_the_demo_regulator_is_only_a_member_of_the_council(seeded):
+    """The regulator role is membership of a body: the demo's regulator reads Kenya through
+    its council, and no group makes them one."""
+    regulator = get_user_model().objects.get(username="regulator")
+
+    assert regulator.regulator_membership.body.slug == "kenya-council"
+    assert selectors.regulator_jurisdiction(user=regulator) == Jurisdiction(country="KE")
+    assert list(regulator.groups.values_list("name", flat=True)) == [
+        regulator.regulator_membership.body.admin_group.name
+    ]

@@ -7,6 +7,7 @@ from http import HTTPStatus
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from regulation import services
@@ -83,8 +84,10 @@ def test_people_without_a_body_are_refused_every_workspace_page(client, people_a
         assert client.post(url).status_code == HTTPStatus.FORBIDDEN, url
 
 
-def test_the_global_regulator_role_alone_opens_no_workspace(client, regulator):
-    client.force_login(regulator)
+def test_the_old_global_regulators_group_alone_opens_no_workspace(client, db):
+    user = make_worker("old-style-regulator")
+    user.groups.add(Group.objects.create(name="Regulators"))
+    client.force_login(user)
     assert client.get(reverse("regulation:workspace")).status_code == HTTPStatus.FORBIDDEN
 
 
