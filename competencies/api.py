@@ -47,7 +47,7 @@ def _visible(request):
             .filter(~Q(status=FrameworkStatus.DRAFT) | Q(owner_institution=api_key.institution))
             .annotate(item_count=Count("items"))
         )
-    return selectors.frameworks_visible_to(user=request.user)
+    return selectors.frameworks_readable_by(user=request.user)
 
 
 def _owner_for_import(request, owner_slug: str | None):

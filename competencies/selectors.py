@@ -233,13 +233,9 @@ def jurisdiction_frameworks_q(jurisdiction: Jurisdiction) -> Q:
     return Q(owner_institution__isnull=True) | Q(owner_institution__country=jurisdiction.country)
 
 
-def frameworks_visible_to(*, user) -> QuerySet[Framework]:
-    """Published and retired frameworks for everyone; drafts for those who may edit them.
-
-    A regulator (a member of a regulatory body) reads the published and retired frameworks
-    of their jurisdiction only (:func:`jurisdiction_frameworks_q`), besides their own drafts
-    and those of institutions where they hold a role.
-    """
+def frameworks_readable_by(*, user) -> QuerySet[Framework]:
+    """Published and retired frameworks for everyone (they are public documents: the CASE
+    API serves them to anyone); drafts for those who may edit them."""
     frameworks = Framework.objects.select_related("owner_institution").annotate(
         item_count=Count("items")
     )
@@ -247,13 +243,26 @@ def frameworks_visible_to(*, user) -> QuerySet[Framework]:
         return frameworks
     visible = ~Q(status=FrameworkStatus.DRAFT)
     if user is not None and user.is_authenticated:
-        own = Q(owner_institution__in=user_institutions(user=user)) | Q(
+        visible |= Q(owner_institution__in=user_institutions(user=user)) | Q(
             owner_institution__isnull=True, created_by=user
         )
-        if (jurisdiction := regulator_jurisdiction(user=user)) is not None:
-            visible &= jurisdiction_frameworks_q(jurisdiction)
-        visible |= own
     return frameworks.filter(visible)
+
+
+def frameworks_visible_to(*, user) -> QuerySet[Framework]:
+    """The frameworks the admin's pages show ``user``: :func:`frameworks_readable_by`, but a
+    regulator's workspace shows the published and retired frameworks of their jurisdiction
+    only (:func:`jurisdiction_frameworks_q`), besides their own drafts and those of
+    institutions where they hold a role."""
+    jurisdiction = regulator_jurisdiction(user=user) if user is not None else None
+    if jurisdiction is None or user.is_superuser:
+        return frameworks_readable_by(user=user)
+    own = Q(owner_institution__in=user_institutions(user=user)) | Q(
+        owner_institution__isnull=True, created_by=user
+    )
+    return frameworks_readable_by(user=user).filter(
+        (~Q(status=FrameworkStatus.DRAFT) & jurisdiction_frameworks_q(jurisdiction)) | own
+    )
 
 
 def frameworks_editable_by(*, user) -> QuerySet[Framework]:

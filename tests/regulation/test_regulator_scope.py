@@ -230,6 +230,23 @@ def test_each_regulator_lists_and_opens_only_the_frameworks_of_their_jurisdictio
         assert (outcome(client.get(detail)) == "ok") is (name in listed), name
 
 
+def test_the_public_case_api_lists_the_same_frameworks_to_a_regulator_as_to_anyone(
+    client, world
+):
+    """Published frameworks are public documents: the workspace narrows what it shows a
+    regulator, the CASE API does not hide from them what it serves to anonymous visitors."""
+
+    def listed(person) -> set[str]:
+        as_person(client, world, person)
+        documents = client.get("/ims/case/v1p1/CFDocuments").json()["CFDocuments"]
+        return {document["identifier"] for document in documents}
+
+    anyone = listed("anonymous")
+    assert {str(f.identifier) for f in world.frameworks.values()} <= anyone
+    assert listed("nairobi_regulator") == anyone
+    assert listed("cambodia_regulator") == anyone
+
+
 def test_people_without_an_admin_role_open_no_framework_page(client, world):
     for person in ("anonymous", "trainee", "supervisor"):
         as_person(client, world, person)
