@@ -230,9 +230,7 @@ def test_each_regulator_lists_and_opens_only_the_frameworks_of_their_jurisdictio
         assert (outcome(client.get(detail)) == "ok") is (name in listed), name
 
 
-def test_the_public_case_api_lists_the_same_frameworks_to_a_regulator_as_to_anyone(
-    client, world
-):
+def test_the_public_case_api_lists_the_same_frameworks_to_a_regulator_as_to_anyone(client, world):
     """Published frameworks are public documents: the workspace narrows what it shows a
     regulator, the CASE API does not hide from them what it serves to anonymous visitors."""
 
