@@ -626,40 +626,56 @@ def _known(memo: dict, kind: str, root: int, ids: set[int]) -> dict:
 
 
 def _institution_live_pages_read(section, *, course_ids: set, module_ids: set):
-    """The pages asked for, each a translation's id standing for its original (progress is
-    recorded on originals: another LMS may know a course by its French page's id)."""
+    """The pages asked for; an id not found that is a translation's stands for its original
+    (progress is recorded on originals: another LMS may know a course by its French page's
+    id). Translations cost queries only when an id is not found."""
     if section is None:
         return {}, {}
-    original = _original_ids({*course_ids, *module_ids})
-    by_original = {
+    courses, modules = _live_pages_in_section(section, course_ids=course_ids, module_ids=module_ids)
+    missing = {pk for pk in course_ids if pk not in courses}
+    missing |= {pk for pk in module_ids if pk not in modules}
+    standing = {pk: original for pk, original in _original_ids(missing).items() if pk != original}
+    if standing:
+        originals_courses, originals_modules = _live_pages_in_section(
+            section,
+            course_ids={standing[pk] for pk in course_ids if pk in standing},
+            module_ids={standing[pk] for pk in module_ids if pk in standing},
+        )
+        for pk, original in standing.items():
+            if pk in course_ids and original in originals_courses:
+                courses[pk] = originals_courses[original]
+            if pk in module_ids and original in originals_modules:
+                modules[pk] = originals_modules[original]
+    return courses, modules
+
+
+def _live_pages_in_section(section, *, course_ids: set, module_ids: set):
+    modules = {
         module.pk: module
         for module in (
-            ModulePage.objects.live()
-            .filter(pk__in={original[pk] for pk in module_ids})
-            .only(*PROGRESS_PAGE_FIELDS)
+            ModulePage.objects.live().filter(pk__in=module_ids).only(*PROGRESS_PAGE_FIELDS)
             if module_ids
             else []
         )
     }
     found = _live_courses_in_section(
-        section,
-        paths={_parent_path(module) for module in by_original.values()},
-        ids={original[pk] for pk in course_ids},
+        section, paths={_parent_path(module) for module in modules.values()}, ids=course_ids
     )
     courses_of_modules = {course.path: course for course in found}
-    modules = {}
-    for pk in module_ids:
-        module = by_original.get(original[pk])
-        if module is not None and _parent_path(module) in courses_of_modules:
-            modules[pk] = (module, courses_of_modules[_parent_path(module)])
-    found_by_pk = {course.pk: course for course in found}
-    courses = {pk: found_by_pk[original[pk]] for pk in course_ids if original[pk] in found_by_pk}
+    modules = {
+        pk: (module, courses_of_modules[_parent_path(module)])
+        for pk, module in modules.items()
+        if _parent_path(module) in courses_of_modules
+    }
+    courses = {course.pk: course for course in found if course.pk in course_ids}
     return courses, modules
 
 
 def _original_ids(page_ids: set[int]) -> dict[int, int]:
     """Each page id → the id of its original among its translations (the page created first,
     as :func:`courses.translations.source_page` has it); itself when it has none."""
+    if not page_ids:
+        return {}
     keys = dict(Page.objects.filter(pk__in=page_ids).values_list("pk", "translation_key"))
     first: dict = {}
     for key, pk in (
