@@ -254,14 +254,15 @@ def frameworks_visible_to(*, user) -> QuerySet[Framework]:
     regulator's workspace shows the published and retired frameworks of their jurisdiction
     only (:func:`jurisdiction_frameworks_q`), besides their own drafts and those of
     institutions where they hold a role."""
+    readable = frameworks_readable_by(user=user)
     jurisdiction = regulator_jurisdiction(user=user) if user is not None else None
     if jurisdiction is None or user.is_superuser:
-        return frameworks_readable_by(user=user)
-    own = Q(owner_institution__in=user_institutions(user=user)) | Q(
-        owner_institution__isnull=True, created_by=user
-    )
-    return frameworks_readable_by(user=user).filter(
-        (~Q(status=FrameworkStatus.DRAFT) & jurisdiction_frameworks_q(jurisdiction)) | own
+        return readable
+    # The drafts readable are their own already.
+    return readable.filter(
+        Q(status=FrameworkStatus.DRAFT)
+        | Q(owner_institution__in=user_institutions(user=user))
+        | jurisdiction_frameworks_q(jurisdiction)
     )
 
 

@@ -22,6 +22,8 @@ from django.utils import translation
 from django.utils.translation import get_language_info
 from wagtail.models import Locale, Page, Site
 
+from lms.languages import language_cookie_set
+
 #: Session key holding the profile's language until the next response sets the cookie.
 PENDING_LANGUAGE = "courses.preferred_language"
 
@@ -161,14 +163,5 @@ class PreferredLanguageMiddleware:
         if session is not None and (language or session.accessed):
             language = session.pop(PENDING_LANGUAGE, None)
         if language:
-            response.set_cookie(
-                settings.LANGUAGE_COOKIE_NAME,
-                language,
-                max_age=settings.LANGUAGE_COOKIE_AGE,
-                path=settings.LANGUAGE_COOKIE_PATH,
-                domain=settings.LANGUAGE_COOKIE_DOMAIN,
-                secure=settings.LANGUAGE_COOKIE_SECURE,
-                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-            )
+            language_cookie_set(response, language)
         return response

@@ -1,6 +1,5 @@
 """Pages of the core app. Thin: parse, call a service or selector, render."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -14,6 +13,7 @@ from wagtail import hooks
 
 from lms import selectors, services
 from lms.forms import LearnerProfileForm
+from lms.languages import language_cookie_set
 
 
 @login_required
@@ -34,27 +34,12 @@ def profile(request):
             next_url = reverse("lms:profile")
         response = redirect(next_url)
         if language != translation.get_language():
-            _language_cookie_set(response, language)
+            language_cookie_set(response, language)
         return response
     return render(
         request,
         "lms/profile.html",
         {"form": form, "is_new": instance is None, "next": request.GET.get("next", "")},
-    )
-
-
-def _language_cookie_set(response, language: str) -> None:
-    """The site speaks the learner's preferred language from the next page on, as the
-    footer's switcher does (Django's language cookie), until they choose another there."""
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        language,
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        path=settings.LANGUAGE_COOKIE_PATH,
-        domain=settings.LANGUAGE_COOKIE_DOMAIN,
-        secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
 
 
