@@ -13,7 +13,6 @@ from typing import Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
@@ -24,7 +23,7 @@ from wagtail import hooks
 from certificates import verification_cache
 from certificates import views as certificate_views
 from lms.api_common import ErrorOut
-from regulation import cpd, figures, register, selectors, services
+from regulation import counting, cpd, figures, register, selectors, services
 from regulation.models import RegulatorApiKey, RegulatoryBody
 
 router = Router(tags=["regulation"])
@@ -140,8 +139,9 @@ class MonthOut(Schema):
 class StatisticsOut(Schema):
     body: str
     as_of: datetime.datetime = Field(
-        description="When the numbers were asked for; they may be up to "
-        "REGULATION_FIGURES_SECONDS (default 600) old."
+        description="When the numbers were counted (they are counted ahead, every few "
+        "minutes; figures older than REGULATION_FIGURES_SECONDS, default 600, are counted "
+        "again)."
     )
     group: str
     rows: list[GroupOut]
@@ -194,6 +194,7 @@ def statistics_json(request, query: Query[StatisticsQuery]):
     body = _key_body(request)
     if query.date_from and query.date_to and query.date_from > query.date_to:
         raise HttpError(400, _("The start of the date range is after its end."))
+    counted_at = counting.figures_as_of(body=body)
     filters = figures.Filters(
         region=query.region,
         district=query.district,
@@ -219,7 +220,7 @@ def statistics_json(request, query: Query[StatisticsQuery]):
 
     return StatisticsOut(
         body=body.name,
-        as_of=timezone.now(),
+        as_of=counted_at,
         group=query.group,
         rows=[out(r) for r in rows],
         total=out(figures.total_of(body=body, filters=filters, dimension=query.group, rows=rows)),

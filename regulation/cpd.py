@@ -7,6 +7,7 @@ of them and activities that name one of them.
 """
 
 import datetime
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from courses import selectors as course_selectors
 from lms import selectors as lms_selectors
 from lms.models import Cadre
 from lms.roles import InstitutionRole
-from regulation import figures_cache, selectors
+from regulation import figures, figures_cache, selectors
 from regulation.models import ActivityStatus, CpdActivity, CpdRequirement, RegulatoryBody
 
 ZERO = Decimal("0")
@@ -68,20 +69,19 @@ def requirement_competency_ids(requirement: CpdRequirement) -> set[int] | None:
     return ids or None
 
 
-def hours_by_learner(
-    requirement: CpdRequirement, *, learner_ids
-) -> dict[int, tuple[Decimal, Decimal]]:
-    """Learner id → (course hours, approved activity hours) in the requirement's period."""
+def _hours_counted(requirement: CpdRequirement) -> tuple[QuerySet, QuerySet]:
+    """The completed enrolments (of courses with CPD hours) and the approved activities that
+    count toward ``requirement``: within its period, and in its competencies if it names
+    some."""
     start, end = requirement.period_start, requirement.period_end
     competency_ids = requirement_competency_ids(requirement)
-    completed = course_selectors.enrolments_of(learner_ids=learner_ids).filter(
-        completed_at__date__gte=start, completed_at__date__lte=end, course__cpd_hours__gt=0
+    completed = course_selectors.enrolments_of().filter(
+        completed_at__gte=figures.day_start(start),
+        completed_at__lt=figures.day_start(end + datetime.timedelta(days=1)),
+        course__cpd_hours__gt=0,
     )
     activities = CpdActivity.objects.filter(
-        learner_id__in=learner_ids,
-        status=ActivityStatus.APPROVED,
-        done_on__gte=start,
-        done_on__lte=end,
+        status=ActivityStatus.APPROVED, done_on__gte=start, done_on__lte=end
     )
     if competency_ids is not None:
         completed = completed.filter(
@@ -90,6 +90,16 @@ def hours_by_learner(
         activities = activities.filter(
             pk__in=CpdActivity.objects.filter(competencies__in=competency_ids).values("pk")
         )
+    return completed, activities
+
+
+def hours_by_learner(
+    requirement: CpdRequirement, *, learner_ids
+) -> dict[int, tuple[Decimal, Decimal]]:
+    """Learner id → (course hours, approved activity hours) in the requirement's period."""
+    completed, activities = _hours_counted(requirement)
+    completed = completed.filter(learner_id__in=learner_ids)
+    activities = activities.filter(learner_id__in=learner_ids)
     hours: dict[int, list[Decimal]] = {}
     for row in completed.values("learner_id").annotate(h=Sum("course__cpd_hours")).order_by():
         hours.setdefault(row["learner_id"], [ZERO, ZERO])[0] = row["h"] or ZERO
@@ -146,34 +156,53 @@ def behind(
         "cpd-behind",
         requirement.body,
         (requirement.pk, requirement.hours, requirement.period_end, region, limit),
-        lambda: _behind(requirement=requirement, region=region)[:limit],
+        lambda: _behind(requirement=requirement, region=region, limit=limit),
     )
 
 
-def _behind(*, requirement: CpdRequirement, region: str) -> list[BehindRow]:
+def _behind(*, requirement: CpdRequirement, region: str, limit: int | None) -> list[BehindRow]:
+    """Those with no hours at all come first (by name), straight from the database; only
+    when they are fewer than ``limit`` are the hours of the others counted and sorted."""
     profiles = workers_concerned(requirement)
     if region:
         profiles = profiles.filter(region=region)
-    hours = hours_by_learner(requirement, learner_ids=profiles.values("user_id"))
+    completed, activities = _hours_counted(requirement)
+    columns = ("full_name", "worker_registration_number", "region", "cadre")
+    none_done = (
+        profiles.exclude(user_id__in=completed.values("learner_id"))
+        .exclude(user_id__in=activities.values("learner_id"))
+        .order_by("full_name", "pk")
+        .values_list(*columns)
+    )
+    found = [(ZERO, *row) for row in (none_done[:limit] if limit else none_done)]
+    if limit is None or len(found) < limit:
+        done_by_learner = {
+            learner: course + activity
+            for learner, (course, activity) in hours_by_learner(
+                requirement, learner_ids=profiles.values("user_id")
+            ).items()
+            if course + activity < requirement.hours
+        }
+        some_done = profiles.filter(user_id__in=list(done_by_learner)).values_list(
+            "user_id", *columns
+        )
+        found += sorted(
+            ((done_by_learner[user_id], *row) for user_id, *row in some_done),
+            key=operator.itemgetter(0, 1),
+        )
     labels = dict(Cadre.choices)
-    rows = []
-    for profile in profiles.only(
-        "user_id", "full_name", "worker_registration_number", "region", "cadre"
-    ).order_by("full_name", "pk"):
-        done = sum(hours.get(profile.user_id, (ZERO, ZERO)), ZERO)
-        if done < requirement.hours:
-            rows.append(
-                BehindRow(
-                    name=profile.full_name,
-                    registration_number=profile.worker_registration_number,
-                    region=profile.region,
-                    cadre=str(labels.get(profile.cadre, profile.cadre)),
-                    done=done,
-                    required=requirement.hours,
-                    remaining=requirement.hours - done,
-                )
-            )
-    return sorted(rows, key=lambda r: (-r.remaining, r.name))
+    return [
+        BehindRow(
+            name=name,
+            registration_number=number,
+            region=region_name,
+            cadre=str(labels.get(cadre, cadre)),
+            done=done,
+            required=requirement.hours,
+            remaining=requirement.hours - done,
+        )
+        for done, name, number, region_name, cadre in found[:limit]
+    ]
 
 
 def learner_activities(*, learner) -> QuerySet[CpdActivity]:

@@ -1,25 +1,30 @@
 """The workforce statistics of a jurisdiction: the numbers behind every chart and export.
 
-Each function counts in the database (GROUP BY), from the jurisdiction's workers narrowed by
-the regulator's :class:`Filters`. Workers are counted once per group, however many
-enrolments or certificates they hold.
+Each function counts in the database (GROUP BY) from the figures counted ahead into the
+summary tables (:mod:`regulation.counting`), narrowed to the jurisdiction and the
+regulator's :class:`Filters`. Workers are counted once per group, however many enrolments
+or certificates they hold.
 """
 
 import datetime
 from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from certificates import selectors as certificate_selectors
 from competencies import selectors as competency_selectors
-from courses import selectors as course_selectors
 from lms.models import Cadre, Sector
 from regulation import figures_cache, selectors
-from regulation.models import RegulatoryBody
+from regulation.models import (
+    CertificateFigures,
+    CompetencyFigures,
+    InstitutionWorkerFigures,
+    RegulatoryBody,
+    WorkerFigures,
+)
 
 #: The dimensions workers can be grouped by, with their labels.
 DIMENSIONS = {
@@ -82,45 +87,52 @@ class HeatMap:
         return self.proficient.get((region, competency_id), 0) / total
 
 
-def _profile_q(prefix: str, body: RegulatoryBody, filters: Filters) -> Q:
-    """The jurisdiction and the profile filters, on the profile reached by ``prefix`` (e.g.
-    ``learner__learner_profile__``): one join, where a subquery of the workers would scan
-    the profiles a second time."""
-    condition = selectors.jurisdiction_of(body=body).profiles_q(prefix)
+def _profile_q(body: RegulatoryBody, filters: Filters) -> Q:
+    """The jurisdiction and the profile filters, on a summary table's profile columns."""
+    condition = selectors.jurisdiction_of(body=body).profiles_q()
     for name in ("region", "district", "cadre", "sector"):
         if value := getattr(filters, name):
-            condition &= Q(**{f"{prefix}{name}": value})
+            condition &= Q(**{name: value})
     if filters.paid:
-        condition &= Q(**{f"{prefix}is_paid": filters.paid == "paid"})
+        condition &= Q(is_paid=filters.paid == "paid")
     return condition
 
 
-LEARNER_PROFILE = "learner__learner_profile__"
+def _workers(*, body: RegulatoryBody, filters: Filters):
+    """One row a worker of the jurisdiction, narrowed by the profile filters, with their
+    first dates at any institution."""
+    return WorkerFigures.objects.filter(_profile_q(body, filters))
 
 
-def workers(*, body: RegulatoryBody, filters: Filters):
-    """The jurisdiction's learner profiles narrowed by the profile filters."""
-    return selectors.jurisdiction_profiles(body=body).filter(_profile_q("", body, filters))
+def _workers_at_institutions(*, body: RegulatoryBody, filters: Filters):
+    """One row for each worker and institution they enrolled at or were certified by (only
+    the chosen institution's, when the filters name one)."""
+    found = InstitutionWorkerFigures.objects.filter(_profile_q(body, filters))
+    if filters.institution_id:
+        found = found.filter(institution_id=filters.institution_id)
+    return found
 
 
-def _course_institutions(body: RegulatoryBody) -> dict[int, list[int]]:
-    """Institution id → ids of its courses, for the jurisdiction's institutions."""
-    return {
-        institution.pk: list(
-            course_selectors.institution_courses(institution=institution).values_list(
-                "pk", flat=True
-            )
-        )
-        for institution in selectors.jurisdiction_institutions(body=body)
-    }
+def _certificates(*, body: RegulatoryBody, filters: Filters):
+    found = CertificateFigures.objects.filter(_profile_q(body, filters))
+    if filters.institution_id:
+        found = found.filter(institution_id=filters.institution_id)
+    return found
 
 
-def _in_range(prefix: str, filters: Filters) -> Q:
-    condition = Q()
+def day_start(day: datetime.date) -> datetime.datetime:
+    """The first instant of ``day`` in the site's time zone (a bound an index can use)."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _first_in_range(field_name: str, filters: Filters) -> Q:
+    """The worker's first date of a kind is set and, with a date range, falls in it."""
+    condition = Q(**{f"{field_name}__isnull": False})
     if filters.date_from:
-        condition &= Q(**{f"{prefix}__date__gte": filters.date_from})
+        condition &= Q(**{f"{field_name}__gte": day_start(filters.date_from)})
     if filters.date_to:
-        condition &= Q(**{f"{prefix}__date__lte": filters.date_to})
+        end = filters.date_to + datetime.timedelta(days=1)
+        condition &= Q(**{f"{field_name}__lt": day_start(end)})
     return condition
 
 
@@ -136,45 +148,44 @@ def _labels(dimension: str, body: RegulatoryBody) -> dict:
     return {}
 
 
-def enrolments(*, body: RegulatoryBody, filters: Filters):
-    found = course_selectors.enrolments_of().filter(_profile_q(LEARNER_PROFILE, body, filters))
-    if filters.institution_id:
-        courses = _course_institutions(body).get(filters.institution_id, [])
-        found = found.filter(course_id__in=courses)
-    return found
-
-
-def certificates(*, body: RegulatoryBody, filters: Filters):
-    found = certificate_selectors.certificates_of().filter(
-        _profile_q(LEARNER_PROFILE, body, filters)
-    )
-    if filters.institution_id:
-        found = found.filter(institution_id=filters.institution_id)
-    return found
-
-
 def valid_on(today: datetime.date) -> Q:
+    """Certificates valid on ``today``: not revoked, and not past their end."""
     return ~Q(state="revoked") & (Q(valid_until__isnull=True) | Q(valid_until__gte=today))
 
 
+def _holds_valid(today: datetime.date) -> Q:
+    """Workers holding a certificate valid on ``today`` (on :class:`WorkerFigures`)."""
+    return Q(valid_open=True) | Q(valid_until__gte=today)
+
+
+def _milestone_counts(filters: Filters, today: datetime.date) -> dict:
+    return {
+        "enrolled": Count("pk", filter=_first_in_range("enrolled_at", filters)),
+        "trained": Count("pk", filter=_first_in_range("completed_at", filters)),
+        "certified": Count("pk", filter=_first_in_range("certified_at", filters)),
+        "valid": Count("pk", filter=_holds_valid(today)),
+    }
+
+
 def by_dimension(
-    *, body: RegulatoryBody, filters: Filters, dimension: str, today=None, fresh: bool = False
+    *, body: RegulatoryBody, filters: Filters, dimension: str, today=None
 ) -> list[GroupRow]:
-    """Workers, enrolled, trained (a course completed), certified (in the date range) and
-    holding a valid certificate today, per value of ``dimension`` (kept a few minutes:
-    :mod:`regulation.figures_cache`)."""
+    """Workers, enrolled, trained (a course completed), certified and holding a valid
+    certificate today, per value of ``dimension``, from the figures counted ahead
+    (:mod:`regulation.counting`). With a date range, a worker counts as enrolled, trained or
+    certified when their first enrolment, completion or certificate falls in it."""
     today = today or timezone.localdate()
     return figures_cache.remembered(
         "dimension",
         body,
         (filters, dimension, today),
         lambda: _by_dimension(body=body, filters=filters, dimension=dimension, today=today),
-        fresh=fresh,
     )
 
 
 def _by_dimension(*, body: RegulatoryBody, filters: Filters, dimension: str, today):
     labels = _labels(dimension, body)
+    counts = _milestone_counts(filters, today)
     rows: dict = {}
 
     def row(key) -> GroupRow:
@@ -187,56 +198,22 @@ def _by_dimension(*, body: RegulatoryBody, filters: Filters, dimension: str, tod
         return rows[key]
 
     if dimension == "institution":
-        mapping = _course_institutions(body)
-        enrolment_key = Case(
-            *[When(course_id__in=ids, then=Value(pk)) for pk, ids in mapping.items() if ids],
-            default=Value(None),
-            output_field=IntegerField(),
+        counted = _workers_at_institutions(body=body, filters=filters).values(
+            key=F("institution_id")
         )
-        certificate_key = "institution_id"
-    else:
-        worker_counts = (
-            workers(body=body, filters=filters).values(dimension).annotate(n=Count("pk")).order_by()
-        )
-        for found in worker_counts:
+    elif filters.institution_id:
+        everyone = _workers(body=body, filters=filters)
+        for found in everyone.values(dimension).annotate(n=Count("pk")).order_by():
             row(found[dimension]).workers = found["n"]
-        enrolment_key = F(f"learner__learner_profile__{dimension}")
-        certificate_key = f"learner__learner_profile__{dimension}"
-
-    enrolled = (
-        enrolments(body=body, filters=filters)
-        .annotate(key=enrolment_key)
-        .values("key")
-        .annotate(
-            enrolled=Count("learner_id", distinct=True, filter=_in_range("enrolled_at", filters)),
-            trained=Count(
-                "learner_id",
-                distinct=True,
-                filter=Q(completed_at__isnull=False) & _in_range("completed_at", filters),
-            ),
-        )
-        .order_by()
-    )
-    for found in enrolled:
-        if found["key"] is not None or dimension != "institution":
-            target = row(found["key"])
-            target.enrolled, target.trained = found["enrolled"], found["trained"]
-    held = (
-        certificates(body=body, filters=filters)
-        .annotate(key=F(certificate_key))
-        .values("key")
-        .annotate(
-            certified=Count(
-                "learner_id",
-                distinct=True,
-                filter=~Q(state="revoked") & _in_range("issued_at", filters),
-            ),
-            valid=Count("learner_id", distinct=True, filter=valid_on(today)),
-        )
-        .order_by()
-    )
-    for found in held:
+        counted = _workers_at_institutions(body=body, filters=filters).values(key=F(dimension))
+    else:
+        counts["workers"] = Count("pk")
+        counted = _workers(body=body, filters=filters).values(key=F(dimension))
+    for found in counted.annotate(**counts).order_by():
         target = row(found["key"])
+        if "workers" in found:
+            target.workers = found["workers"]
+        target.enrolled, target.trained = found["enrolled"], found["trained"]
         target.certified, target.valid = found["certified"], found["valid"]
     return sorted(rows.values(), key=lambda r: (r.label.lower(), str(r.key)))
 
@@ -277,9 +254,7 @@ def _months(start: datetime.date, end: datetime.date) -> list[datetime.date]:
     return months
 
 
-def by_month(
-    *, body: RegulatoryBody, filters: Filters, today=None, fresh: bool = False
-) -> list[MonthRow]:
+def by_month(*, body: RegulatoryBody, filters: Filters, today=None) -> list[MonthRow]:
     """Certificates issued, revoked and expired in each month of the date range."""
     today = today or timezone.localdate()
     return figures_cache.remembered(
@@ -287,7 +262,6 @@ def by_month(
         body,
         (filters, today),
         lambda: _by_month(body=body, filters=filters, today=today),
-        fresh=fresh,
     )
 
 
@@ -295,14 +269,15 @@ def _by_month(*, body: RegulatoryBody, filters: Filters, today) -> list[MonthRow
     start, end = default_range(today)
     start, end = filters.date_from or start, filters.date_to or end
     rows = {month: MonthRow(month=month) for month in _months(start, end)}
-    found = certificates(body=body, filters=filters)
+    found = _certificates(body=body, filters=filters)
     first = start.replace(day=1)
+    after = day_start(end + datetime.timedelta(days=1))
 
     def add(queryset, field_name: str, attribute: str) -> None:
         counted = (
             queryset.annotate(month=TruncMonth(field_name))
             .values("month")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))
             .order_by()
         )
         for item in counted:
@@ -311,17 +286,12 @@ def _by_month(*, body: RegulatoryBody, filters: Filters, today) -> list[MonthRow
             if month in rows:
                 setattr(rows[month], attribute, item["n"])
 
-    add(found.filter(issued_at__date__gte=first, issued_at__date__lte=end), "issued_at", "issued")
+    since = day_start(first)
+    add(found.filter(issued_at__gte=since, issued_at__lt=after), "issued_at", "issued")
+    add(found.filter(revoked_at__gte=since, revoked_at__lt=after), "revoked_at", "revoked")
     add(
-        found.filter(state="revoked", revoked_at__date__gte=first, revoked_at__date__lte=end),
-        "revoked_at",
-        "revoked",
-    )
-    add(
-        found.exclude(state="revoked").filter(
-            valid_until__gte=first, valid_until__lte=end, valid_until__lt=today
-        ),
-        "valid_until",
+        found.filter(expires_on__gte=first, expires_on__lte=end, expires_on__lt=today),
+        "expires_on",
         "expired",
     )
     return list(rows.values())
@@ -338,13 +308,23 @@ def expiring(*, body: RegulatoryBody, filters: Filters, today=None, limit: int |
     )
 
 
+def _expiring_soon(*, body: RegulatoryBody, filters: Filters, today):
+    return _certificates(body=body, filters=filters).filter(
+        expires_on__gte=today, expires_on__lte=today + datetime.timedelta(EXPIRING_DAYS)
+    )
+
+
 def _expiring(*, body: RegulatoryBody, filters: Filters, today, limit):
     found = (
-        certificates(body=body, filters=filters)
-        .exclude(state="revoked")
-        .filter(valid_until__gte=today, valid_until__lte=today + datetime.timedelta(EXPIRING_DAYS))
-        .order_by("valid_until", "pk")
-        .values("code", "holder_name", "course_title", "institution_name", "valid_until")
+        _expiring_soon(body=body, filters=filters, today=today)
+        .order_by("expires_on", "certificate_id")
+        .values(
+            code=F("certificate__code"),
+            holder_name=F("certificate__holder_name"),
+            course_title=F("certificate__course_title"),
+            institution_name=F("certificate__institution_name"),
+            valid_until=F("expires_on"),
+        )
     )
     return list(found[:limit] if limit else found)
 
@@ -355,47 +335,55 @@ def expiring_count(*, body: RegulatoryBody, filters: Filters, today=None) -> int
         "expiring-count",
         body,
         (filters, today),
-        lambda: _expiring_count(body=body, filters=filters, today=today),
+        lambda: _expiring_soon(body=body, filters=filters, today=today).count(),
     )
 
 
-def _expiring_count(*, body: RegulatoryBody, filters: Filters, today) -> int:
-    return (
-        certificates(body=body, filters=filters)
-        .exclude(state="revoked")
-        .filter(valid_until__gte=today, valid_until__lte=today + datetime.timedelta(EXPIRING_DAYS))
-        .count()
-    )
-
-
-def heat_map(*, body: RegulatoryBody, filters: Filters, framework, fresh: bool = False) -> HeatMap:
+def heat_map(*, body: RegulatoryBody, filters: Filters, framework) -> HeatMap:
     """For each region and competency of ``framework``: the workers proficient in it."""
     return figures_cache.remembered(
         "heat-map",
         body,
         (filters, framework.pk if framework else None),
         lambda: _heat_map(body=body, filters=filters, framework=framework),
-        fresh=fresh,
     )
 
 
 def _heat_map(*, body: RegulatoryBody, filters: Filters, framework) -> HeatMap:
-    chosen = workers(body=body, filters=filters)
     counts = dict(
-        chosen.values_list("region").annotate(n=Count("pk")).order_by().values_list("region", "n")
+        _workers(body=body, filters=filters)
+        .values("region")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("region", "n")
     )
     result = HeatMap(framework=framework, regions=sorted(counts), workers=counts)
     if framework is None:
         return result
     result.competencies = list(competency_selectors.framework_competencies(framework=framework))
     proficient = (
-        competency_selectors.proficient_attainments(framework=framework)
-        .filter(_profile_q(LEARNER_PROFILE, body, filters))
-        .values("competency_id", "learner__learner_profile__region")
-        .annotate(n=Count("learner_id", distinct=True))
+        CompetencyFigures.objects.filter(_profile_q(body, filters), framework=framework)
+        .values("region", "competency_id")
+        .annotate(n=Sum("workers"))
         .order_by()
     )
     for item in proficient:
-        key = (item["learner__learner_profile__region"], item["competency_id"])
-        result.proficient[key] = item["n"]
+        result.proficient[(item["region"], item["competency_id"])] = item["n"]
     return result
+
+
+def valid_by_region(*, body: RegulatoryBody, filters: Filters, today) -> dict[str, int]:
+    """Region → workers holding a certificate valid on ``today`` (at the chosen institution,
+    when the filters name one)."""
+    found = (
+        _workers_at_institutions(body=body, filters=filters)
+        if filters.institution_id
+        else _workers(body=body, filters=filters)
+    )
+    return dict(
+        found.filter(_holds_valid(today))
+        .values("region")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("region", "n")
+    )

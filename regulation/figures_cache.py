@@ -1,12 +1,10 @@
-"""Figures kept for a few minutes, so a workspace page over a large jurisdiction answers at
-once: counting 100,000 workers' certificates takes seconds, and the same numbers are asked
-for by every regulator of the body and by their systems.
+"""A page's figures kept for a few minutes, so the same page asked for again answers at once.
 
-Each result is kept under its body, its filters and the body's figures version for
-``REGULATION_FIGURES_SECONDS`` (default 600; 0 counts afresh at every request). The
-pages say how old the numbers may be; new population figures or a new target start a new
-version at once. :func:`regulation.tasks.warm_figures` (on the beat) counts the pages
-without filters ahead of the regulators, so those are always kept.
+The figures themselves are counted ahead into summary tables (:mod:`regulation.counting`);
+what is kept here is what a page read from them (and CPD's "who is behind", read live). Each
+result is kept under its body, its filters and the body's figures version for
+``REGULATION_FIGURES_SECONDS`` (default 600; 0 keeps nothing). A new count of the body's
+country, new population figures or a new target start a new version at once.
 """
 
 import hashlib
@@ -26,23 +24,24 @@ def _version_key(body) -> str:
 
 
 def forget(body) -> None:
-    """Start a new version of the body's figures (its population or target changed)."""
+    """Start a new version of the body's figures (they were counted again, or its
+    population or target changed)."""
     try:
         cache.incr(_version_key(body))
     except ValueError:
         cache.set(_version_key(body), 1, None)
 
 
-def remembered(kind: str, body, parts: tuple, compute, *, fresh: bool = False):
+def remembered(kind: str, body, parts: tuple, compute):
     """``compute()``, or what it gave for the same ``kind``, body and ``parts`` a few minutes
-    ago. ``fresh``: count afresh and keep that (the beat's warming)."""
+    ago."""
     keep = seconds()
     if not keep:
         return compute()
     version = cache.get(_version_key(body), 0)
     identity = repr((kind, body.pk, body.country, tuple(body.regions), version, parts))
     key = "regulation:figures:" + hashlib.sha256(identity.encode()).hexdigest()
-    found = None if fresh else cache.get(key)
+    found = cache.get(key)
     if found is None:
         found = compute()
         cache.set(key, found, keep)

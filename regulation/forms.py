@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from competencies import selectors as competency_selectors
 from lms.models import Cadre, Sector
-from regulation import figures_cache, selectors
+from regulation import counting, selectors
 from regulation.figures import DIMENSIONS, Filters
 from regulation.models import CpdActivity, CpdRequirement
 
@@ -41,12 +41,8 @@ class FiltersForm(forms.Form):
 
     def __init__(self, data=None, *, body):
         super().__init__(data)
-        regions = figures_cache.remembered(
-            "regions", body, (), lambda: selectors.jurisdiction_regions(body=body)
-        )
-        districts = figures_cache.remembered(
-            "districts", body, (), lambda: selectors.jurisdiction_districts(body=body)
-        )
+        regions = counting.regions_of(body=body)
+        districts = counting.districts_of(body=body)
         self.fields["region"].choices = [("", _("All regions"))] + [(r, r) for r in regions]
         self.fields["district"].choices = [("", _("All districts"))] + [(d, d) for d in districts]
         self.fields["institution"].choices = [("", _("All institutions"))] + [

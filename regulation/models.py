@@ -273,3 +273,160 @@ class RegulatorApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+# --- The workforce figures counted ahead (regulation.counting) -----------------------------
+
+
+class FiguresCount(models.Model):
+    """When a country's workforce figures were last counted into the summary tables."""
+
+    country = models.CharField(_("country"), max_length=2, unique=True)
+    counted_at = models.DateTimeField(_("counted at"), null=True, blank=True)
+    seconds = models.FloatField(_("seconds the count took"), default=0)
+    places = models.JSONField(
+        _("places"), default=list, help_text=_("The [region, district] pairs workers named.")
+    )
+
+    class Meta:
+        verbose_name = _("figures count")
+        verbose_name_plural = _("figures counts")
+
+    def __str__(self) -> str:
+        return f"{self.country}: {self.counted_at}"
+
+
+class WorkerDimensions(models.Model):
+    """A worker's profile, as it stood when the figures were counted: what the statistics
+    group and filter by."""
+
+    country = models.CharField(max_length=2)
+    region = models.CharField(max_length=120, blank=True)
+    district = models.CharField(max_length=120, blank=True)
+    cadre = models.CharField(max_length=20, blank=True)
+    sector = models.CharField(max_length=20, blank=True)
+    is_paid = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+
+class WorkerMilestones(WorkerDimensions):
+    """A worker's first dates of each kind, so a date range counts the workers who first
+    enrolled, completed a course or were certified in it; ``valid_until`` is the latest end
+    of a certificate not revoked (``valid_open``: one has no end)."""
+
+    # The summaries are derived and written whole by each count: no database constraint
+    # checks each of their rows (Django still deletes them with their worker).
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    enrolled_at = models.DateTimeField(null=True)
+    completed_at = models.DateTimeField(null=True)
+    certified_at = models.DateTimeField(null=True)
+    valid_until = models.DateField(null=True)
+    valid_open = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+
+class WorkerFigures(WorkerMilestones):
+    """Every worker of a country, once, with their first dates at any institution."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "learner"], name="worker_figures_one_row_a_worker"
+            )
+        ]
+        indexes = [models.Index(fields=["country", "region"], name="worker_figures_region")]
+
+    def __str__(self) -> str:
+        return f"{self.country} · {self.learner_id}"
+
+
+class InstitutionWorkerFigures(WorkerMilestones):
+    """A worker at one institution they enrolled at or were certified by, with their first
+    dates there."""
+
+    institution = models.ForeignKey(
+        "lms.Institution", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "learner", "institution"],
+                name="institution_worker_figures_one_row",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country} · {self.learner_id} · {self.institution_id}"
+
+
+class CertificateFigures(WorkerDimensions):
+    """One certificate with its holder's profile: what the months chart counts.
+
+    ``revoked_at`` is set only when it is revoked, ``expires_on`` only when it is not."""
+
+    certificate = models.OneToOneField(
+        "certificates.Certificate",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+    )
+    institution = models.ForeignKey(
+        "lms.Institution",
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    issued_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True)
+    expires_on = models.DateField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["country", "issued_at"], name="certificate_figures_issued"),
+            models.Index(fields=["country", "revoked_at"], name="certificate_figures_revoked"),
+            models.Index(fields=["country", "expires_on"], name="certificate_figures_expires"),
+            # The region is the filter regulators use most: its months read an index too.
+            models.Index(
+                fields=["country", "region", "issued_at"], name="certificate_figures_r_issued"
+            ),
+            models.Index(
+                fields=["country", "region", "expires_on"], name="certificate_figures_r_expires"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.certificate_id)
+
+
+class CompetencyFigures(WorkerDimensions):
+    """How many workers of one profile cell are proficient in a competency."""
+
+    framework = models.ForeignKey(
+        "competencies.Framework", on_delete=models.CASCADE, related_name="+"
+    )
+    competency = models.ForeignKey(
+        "competencies.CompetencyItem", on_delete=models.CASCADE, related_name="+"
+    )
+    workers = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["country", "framework"], name="competency_figures_framework")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.competency_id} · {self.region}: {self.workers}"

@@ -3,7 +3,6 @@
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count
 from django.utils import timezone
 
 from regulation import figures, figures_cache, selectors
@@ -24,9 +23,7 @@ class RegionPlan:
     gap: int | None  # workers still needed to reach the target (0 when reached)
 
 
-def plan(
-    *, body: RegulatoryBody, filters: figures.Filters, today=None, fresh: bool = False
-) -> list[RegionPlan]:
+def plan(*, body: RegulatoryBody, filters: figures.Filters, today=None) -> list[RegionPlan]:
     """One row per region with population figures, fewest workers per child first (kept a
     few minutes: :mod:`regulation.figures_cache`)."""
     today = today or timezone.localdate()
@@ -35,20 +32,11 @@ def plan(
         body,
         (filters, today, body.children_per_worker_target),
         lambda: _plan(body=body, filters=filters, today=today),
-        fresh=fresh,
     )
 
 
 def _plan(*, body: RegulatoryBody, filters: figures.Filters, today) -> list[RegionPlan]:
-    valid = (
-        figures.certificates(body=body, filters=filters)
-        .filter(figures.valid_on(today))
-        .values("learner__learner_profile__region")
-        .annotate(n=Count("learner_id", distinct=True))
-        .order_by()
-        .values_list("learner__learner_profile__region", "n")
-    )
-    held = dict(valid)
+    held = figures.valid_by_region(body=body, filters=filters, today=today)
     target = body.children_per_worker_target
     rows = []
     for figure in selectors.population_figures(body=body):

@@ -55,27 +55,6 @@ def jurisdiction_institutions(*, body: RegulatoryBody) -> QuerySet[Institution]:
     return lms_selectors.institutions_in(country=body.country).order_by("name")
 
 
-def jurisdiction_regions(*, body: RegulatoryBody) -> list[str]:
-    """The regions workers of the jurisdiction name, and those of the population figures."""
-    named = set(
-        jurisdiction_profiles(body=body)
-        .exclude(region="")
-        .values_list("region", flat=True)
-        .distinct()
-    )
-    named.update(population_figures(body=body).values_list("region", flat=True))
-    return sorted(named)
-
-
-def jurisdiction_districts(*, body: RegulatoryBody) -> list[str]:
-    return sorted(
-        jurisdiction_profiles(body=body)
-        .exclude(district="")
-        .values_list("district", flat=True)
-        .distinct()
-    )
-
-
 def population_figures(*, body: RegulatoryBody) -> QuerySet[PopulationFigure]:
     return PopulationFigure.objects.filter(body=body)
 

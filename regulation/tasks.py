@@ -13,21 +13,21 @@ def send_cpd_reminders() -> int:
 
 
 @shared_task
-def warm_figures() -> int:
-    """Beat, every few minutes: count each body's pages without filters ahead of its
-    regulators (see :mod:`regulation.figures_cache`)."""
-    from competencies import selectors as competency_selectors
-    from regulation import figures, planning, selectors
+def count_figures(country: str) -> float:
+    """Count one country's workforce figures afresh (see :mod:`regulation.counting`); the
+    seconds it took."""
+    from regulation import counting
 
-    bodies = list(selectors.bodies())
-    for body in bodies:
-        # The heat map's first page: the first framework of the body's jurisdiction.
-        framework = competency_selectors.published_frameworks(
-            jurisdiction=selectors.jurisdiction_of(body=body)
-        ).first()
-        everything = figures.Filters()
-        figures.by_dimension(body=body, filters=everything, dimension="region", fresh=True)
-        figures.by_month(body=body, filters=everything, fresh=True)
-        planning.plan(body=body, filters=everything, fresh=True)
-        figures.heat_map(body=body, filters=everything, framework=framework, fresh=True)
-    return len(bodies)
+    return counting.figures_count(country=country).seconds
+
+
+@shared_task
+def count_all_figures() -> int:
+    """Beat, every few minutes: count the figures of every country a body regulates, so
+    the workspace's pages show figures a few minutes old at most."""
+    from regulation import counting, selectors
+
+    countries = sorted({body.country for body in selectors.bodies()})
+    for country in countries:
+        counting.figures_count(country=country)
+    return len(countries)

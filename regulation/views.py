@@ -22,6 +22,7 @@ from lms.downloads import attachment_header
 from lms.spreadsheets import csv_write_rows, xlsx_bytes
 from regulation import (
     charts,
+    counting,
     figures,
     figures_cache,
     planning,
@@ -54,7 +55,6 @@ def _context(request, **extra) -> dict:
     return {
         "body": request.regulatory_body,
         "query": query.urlencode(),
-        "as_of": timezone.localtime(),
         "fresh_minutes": figures_cache.seconds() // 60,
         **extra,
     }
@@ -63,6 +63,7 @@ def _context(request, **extra) -> dict:
 @regulator_required
 def workspace(request):
     body = request.regulatory_body
+    counted_at = counting.figures_as_of(body=body)
     form = FiltersForm(request.GET or None, body=body)
     filters, group = form.filters(), form.grouping()
     table = tables.statistics_table(body=body, filters=filters, group=group)
@@ -93,6 +94,7 @@ def workspace(request):
         _context(
             request,
             tab="statistics",
+            counted_at=counted_at,
             form=form,
             table=table,
             months=months,
@@ -119,6 +121,7 @@ def _framework(request):
 @regulator_required
 def heat_map(request):
     body = request.regulatory_body
+    counted_at = counting.figures_as_of(body=body)
     form = FiltersForm(request.GET or None, body=body)
     frameworks, framework = _framework(request)
     heat = figures.heat_map(body=body, filters=form.filters(), framework=framework)
@@ -140,6 +143,7 @@ def heat_map(request):
         _context(
             request,
             tab="heat_map",
+            counted_at=counted_at,
             form=form,
             frameworks=frameworks,
             framework=framework,
@@ -152,6 +156,7 @@ def heat_map(request):
 @regulator_required
 def planning_view(request):
     body = request.regulatory_body
+    counted_at = counting.figures_as_of(body=body)
     form = FiltersForm(request.GET or None, body=body)
     rows = planning.plan(body=body, filters=form.filters())
     table = tables.planning_table(body=body, filters=form.filters())
@@ -167,6 +172,7 @@ def planning_view(request):
         _context(
             request,
             tab="planning",
+            counted_at=counted_at,
             form=form,
             rows=rows,
             table=table,
@@ -226,6 +232,7 @@ def export(request, view: str, fmt: str):
     if view not in EXPORTS or fmt not in {"csv", "xlsx"}:
         raise Http404
     body = request.regulatory_body
+    counting.figures_as_of(body=body)
     form = FiltersForm(request.GET or None, body=body)
     filters = form.filters()
     if view == "statistics":

@@ -21,3 +21,15 @@ def require_redis() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return REDIS_URL
+
+
+def require_postgresql(why: str = "concurrency is tested on it") -> None:
+    """Skip a test that needs PostgreSQL (real commits, row locks, parallel connections) on
+    another database; with CI=true, fail it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        message = f"PostgreSQL only: {why} (set DATABASE_URL=postgres://…)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)

@@ -247,15 +247,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 CELERY_TIMEZONE = TIME_ZONE
-# How long a regulator's workspace figures are kept (regulation.figures_cache); 0: none.
+# How old a regulator's workspace figures may be before a page asks for a new count
+# (regulation.counting), and how long a page's numbers are kept (regulation.figures_cache);
+# 0: counted within each request.
 REGULATION_FIGURES_SECONDS = env_int("REGULATION_FIGURES_SECONDS", default=600)
 # Seconds a phone's service worker waits for the network before it keeps an action on the
 # phone as if offline (a "connected" network that answers nothing: docs/decisions/0018).
 OFFLINE_NETWORK_TIMEOUT = float(env("OFFLINE_NETWORK_TIMEOUT", default="8"))
 CELERY_BEAT_SCHEDULE: dict = {
-    "regulation-warm-figures": {
-        "task": "regulation.tasks.warm_figures",
-        "schedule": 300.0,  # the figures are kept 600 s: the pages without filters stay kept
+    "regulation-count-figures": {
+        "task": "regulation.tasks.count_all_figures",
+        "schedule": 300.0,  # within REGULATION_FIGURES_SECONDS (600 s), so pages never wait
     },
     "regulation-cpd-reminders": {
         "task": "regulation.tasks.send_cpd_reminders",

@@ -36,8 +36,9 @@ from certificates.tasks import sweep_pending_certificates
 from courses import services as course_services
 from courses.models import ModuleCompletion, ModulePage, ProgressEvent
 from tests.certificates import test_worker
-from tests.certificates.test_worker import rendered, require_postgresql, tasks_sent_to, wait_for
+from tests.certificates.test_worker import rendered, tasks_sent_to, wait_for
 from tests.learning import right_answers
+from tests.services import require_postgresql
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 # The real-worker harness and the holder of the certificate, shared with test_worker.py.

@@ -33,7 +33,7 @@ from lms.celery import app as celery_app
 from lms.services import learner_profile_save
 from tests.factories import UserFactory, learner_profile_data
 from tests.learning import finish_course, pdf_text
-from tests.services import IN_CI, require_redis
+from tests.services import require_postgresql, require_redis
 
 pytestmark = [
     pytest.mark.worker,
@@ -55,15 +55,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {{
     **{transport_options!r},
 }}
 '''
-
-
-def require_postgresql(why: str = "a real worker needs it") -> None:
-    """The worker is another process: it can only see a database that really commits."""
-    if connection.vendor != "postgresql":
-        message = f"PostgreSQL only: {why} (set DATABASE_URL=postgres://…)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def worker_database_url() -> str:

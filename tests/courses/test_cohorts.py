@@ -21,7 +21,7 @@ from courses.models import Cohort, Enrolment, ModulePage, ProgressEvent
 from lms.models import LearnerProfile
 from tests.conftest import enable_totp
 from tests.factories import UserFactory
-from tests.services import IN_CI
+from tests.services import require_postgresql
 from tests.spreadsheets import as_text
 
 pytestmark = pytest.mark.django_db
@@ -694,11 +694,3 @@ def test_two_managers_enrolling_a_cohort_at_once_enrol_each_learner_once(people_
     for learner in learners:
         assert Enrolment.objects.filter(learner=learner, course=cohort.course).count() == 1
     assert ProgressEvent.objects.filter(verb="enrolled").count() == 3
-
-
-def require_postgresql():
-    if connection.vendor != "postgresql":
-        message = "concurrency is tested on PostgreSQL (set DATABASE_URL=postgres://…)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)

@@ -4,11 +4,11 @@ import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from courses import services
 from courses.models import Enrolment, ModuleCompletion, ModulePage, ProgressEvent
-from tests.services import IN_CI
+from tests.services import require_postgresql
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 THREADS = 12
@@ -16,11 +16,7 @@ THREADS = 12
 
 @pytest.fixture(autouse=True)
 def needs_postgresql():
-    if connection.vendor != "postgresql":
-        message = "concurrency is tested on PostgreSQL (set DATABASE_URL=postgres://…)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgresql()
 
 
 def run_in_parallel(target, count=THREADS):

@@ -6,13 +6,12 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from courses.models import XapiDocument
 from tests.courses.test_concurrency import run_in_parallel
 from tests.courses.test_xapi import ACTIVITY, headers
-from tests.services import IN_CI
+from tests.services import require_postgresql
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 THREADS = 8
@@ -21,11 +20,7 @@ AGENT = {"objectType": "Agent", "mbox": "mailto:learner@example.org"}
 
 @pytest.fixture(autouse=True)
 def needs_postgresql():
-    if connection.vendor != "postgresql":
-        message = "concurrency is tested on PostgreSQL (set DATABASE_URL=postgres://…)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgresql()
 
 
 def _put(key, url, body, **extra):

@@ -3,7 +3,6 @@
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from courses import services as course_services
 from courses import xapi
@@ -12,7 +11,7 @@ from courses.tasks import replay_xapi_statements
 from lms import services as lms_services
 from tests.courses.test_concurrency import run_in_parallel
 from tests.courses.test_xapi import ACTIVITY, ADL, HOME, PROFILE
-from tests.services import IN_CI
+from tests.services import require_postgresql
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 THREADS = 8
@@ -20,11 +19,7 @@ THREADS = 8
 
 @pytest.fixture(autouse=True)
 def needs_postgresql():
-    if connection.vendor != "postgresql":
-        message = "concurrency is tested on PostgreSQL (set DATABASE_URL=postgres://…)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgresql()
 
 
 def test_parallel_replays_apply_each_statement_once(course, institution_a, people_a, monkeypatch):

@@ -306,3 +306,35 @@ def test_only_regulators_open_the_requirements_page(client, people_a, role):
     client.force_login(getattr(people_a, role))
     assert client.get(reverse("regulation:cpd_requirements")).status_code == 403
     assert client.post(reverse("regulation:cpd_requirements"), {}).status_code == 403
+
+
+def test_who_is_behind_lists_those_with_no_hours_first_then_the_fewest_hours(
+    bodies, people_a, institution_a, requirement, cpd_course
+):
+    """Workers without an hour come first by name; then the others by hours done; anyone at
+    the requirement is not listed; a limit keeps the first of that order."""
+    for name in ("zed", "amy"):
+        make_worker(name, cadre="para_professional")
+    six = make_worker("six", cadre="para_professional")
+    enrol(six, cpd_course, completed_at=timezone.now())  # 6 of 20 hours
+    eleven = make_worker("eleven", cadre="para_professional")
+    enrol(eleven, cpd_course, completed_at=timezone.now())
+    services.activity_approve(
+        activity_id=activity(eleven, institution_a, "5").pk, user=people_a.supervisor
+    )  # 11 of 20 hours
+    done = make_worker("done", cadre="para_professional")
+    enrol(done, cpd_course, completed_at=timezone.now())
+    services.activity_approve(
+        activity_id=activity(done, institution_a, "14").pk, user=people_a.supervisor
+    )  # 20 of 20 hours
+    rows = cpd.behind(requirement=requirement, limit=None)
+    assert [(r.name, r.done) for r in rows] == [
+        ("Amy", 0),
+        ("Trainee a", 0),
+        ("Zed", 0),
+        ("Six", 6),
+        ("Eleven", 11),
+    ]
+    assert [r.remaining for r in rows][-2:] == [14, 9]
+    assert [r.name for r in cpd.behind(requirement=requirement, limit=2)] == ["Amy", "Trainee a"]
+    assert [r.name for r in cpd.behind(requirement=requirement, limit=4)][-1] == "Six"

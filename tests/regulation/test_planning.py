@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from regulation import figures, planning, services
+from regulation import counting, figures, planning, services
 from regulation.models import PopulationFigure
 from tests.regulation.conftest import certify, days, make_worker
 
@@ -83,6 +83,7 @@ def test_workers_per_100000_children_against_the_target_with_the_gap(
     for n in range(3):
         certify(make_worker(f"k{n}", region="Kisumu"), course, institution_a, valid_until=days(9))
     certify(make_worker("expired", region="Kisumu"), course, institution_a, valid_until=days(-1))
+    counting.figures_count(country="KE")
     rows = planning.plan(body=bodies.kenya, filters=figures.Filters())
     assert [r.region for r in rows] == ["Nairobi", "Kisumu"]  # fewest workers per child first
     kisumu = rows[1]
