@@ -416,11 +416,6 @@ def measure(seeded: dict) -> list[tuple]:
         counting.figures_count(country="KE")
         print(f"Count of the figures ahead (the beat's task), run {run + 1}: "
               f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
-    from django.db import connection
-
-    with connection.cursor() as cursor:  # what autovacuum does after a count
-        for table in ("workerfigures", "certificatefigures", "competencyfigures"):
-            cursor.execute(f"VACUUM ANALYZE regulation_{table}")
     regulator, framework = seeded["regulator"], seeded["framework"]
     TOTP.activate(regulator, generate_totp_secret())
     client = Client()

@@ -86,7 +86,21 @@ def figures_count(*, country: str) -> FiguresCount:
         count.save(update_fields=["places", "counted_at", "seconds"])
         bodies = list(RegulatoryBody.objects.filter(country=country))
         transaction.on_commit(lambda: [figures_cache.forget(body) for body in bodies])
+    _replaced_rows_reclaim()
     return count
+
+
+def _replaced_rows_reclaim() -> None:
+    """On PostgreSQL, reclaim the rows a count replaced and mark the new ones as seen by
+    every transaction (``VACUUM (ANALYZE)``) at once, rather than when autovacuum comes by:
+    until then each page also reads the replaced rows and pays for the first look at the new
+    ones, about twice the time. ``VACUUM`` cannot run inside a transaction, so a count made
+    inside one (a test's) leaves them to autovacuum; SQLite keeps no replaced rows."""
+    if connection.vendor != "postgresql" or not transaction.get_autocommit():
+        return
+    with connection.cursor() as cursor:
+        for model in SUMMARIES:
+            cursor.execute(f"VACUUM (ANALYZE) {_table(model)}")
 
 
 def regions_of(*, body: RegulatoryBody) -> list[str]:

@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 
 from lms.settings.base import *  # noqa: E402,F403
-from lms.settings.env import env, env_bool, env_list  # noqa: E402
+from lms.settings.env import env, env_bool, env_int, env_list  # noqa: E402
 
 DEBUG = env_bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me")
@@ -17,3 +17,6 @@ STORAGES["staticfiles"] = {  # noqa: F405
 }
 # A signing key of its own for this machine, made on first use under var/ (never committed).
 CERTIFICATE_SIGNING_KEY_AUTOGENERATE = env_bool("CERTIFICATE_SIGNING_KEY_AUTOGENERATE", True)
+# No beat runs here to count the regulator's figures ahead: each page counts them (a demo's
+# few hundred workers take milliseconds). See docs/decisions/0020.
+REGULATION_FIGURES_SECONDS = env_int("REGULATION_FIGURES_SECONDS", default=0)
