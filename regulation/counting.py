@@ -9,7 +9,7 @@ each. The beat counts every body's country every few minutes
 (:func:`regulation.tasks.count_all_figures`), and :func:`figures_as_of` asks for a count
 when a page finds the figures older than ``REGULATION_FIGURES_SECONDS``; every page says
 when its figures were counted. With ``REGULATION_FIGURES_SECONDS = 0`` the figures are
-counted within each request (the tests and a small site).
+counted within each request (the tests, and the embedded default, which runs no beat).
 
 The two largest tables are filled by ``INSERT … SELECT`` written for both databases the
 project runs on (SQLite and PostgreSQL), through Django's public ``connection.cursor()``;
@@ -79,7 +79,6 @@ def figures_count(*, country: str) -> FiguresCount:
         _workers_insert_by_institution(country)
         _certificates_insert(country)
         _competencies_insert(country)
-        _statistics_update()
         count.places = _places(country)
         count.counted_at = timezone.now()
         count.seconds = time.perf_counter() - started
@@ -91,11 +90,12 @@ def figures_count(*, country: str) -> FiguresCount:
 
 
 def _replaced_rows_reclaim() -> None:
-    """On PostgreSQL, reclaim the rows a count replaced and mark the new ones as seen by
-    every transaction (``VACUUM (ANALYZE)``) at once, rather than when autovacuum comes by:
-    until then each page also reads the replaced rows and pays for the first look at the new
-    ones, about twice the time. ``VACUUM`` cannot run inside a transaction, so a count made
-    inside one (a test's) leaves them to autovacuum; SQLite keeps no replaced rows."""
+    """On PostgreSQL, reclaim the rows a count replaced, mark the new ones as seen by every
+    transaction and give the planner their statistics (``VACUUM (ANALYZE)``) at once, rather
+    than when autovacuum comes by: until then each page also reads the replaced rows and
+    pays for the first look at the new ones, about twice the time. ``VACUUM`` cannot run
+    inside a transaction, so a count made inside one (a test's) leaves them to autovacuum;
+    SQLite keeps no replaced rows."""
     if connection.vendor != "postgresql" or not transaction.get_autocommit():
         return
     with connection.cursor() as cursor:
@@ -125,14 +125,6 @@ def _places_of(body: RegulatoryBody) -> list:
 def _places(country: str) -> list[list[str]]:
     profiles = lms_selectors.learner_profiles_in(jurisdiction=Jurisdiction(country=country))
     return sorted([r, d] for r, d in profiles.values_list("region", "district").distinct())
-
-
-def _statistics_update() -> None:
-    """Let the database's planner see the new rows at once (``ANALYZE``, in both databases),
-    rather than plan the next pages' reads on the figures of the count before."""
-    with connection.cursor() as cursor:
-        for model in SUMMARIES:
-            cursor.execute(f"ANALYZE {_table(model)}")
 
 
 def _table(model) -> str:
