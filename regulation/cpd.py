@@ -183,11 +183,16 @@ def _behind(*, requirement: CpdRequirement, region: str, limit: int | None) -> l
             ).items()
             if course + activity < requirement.hours
         }
-        some_done = profiles.filter(user_id__in=list(done_by_learner)).values_list(
-            "user_id", *columns
-        )
+        some_done = profiles.filter(
+            Q(user_id__in=completed.values("learner_id"))
+            | Q(user_id__in=activities.values("learner_id"))
+        ).values_list("user_id", *columns)
         found += sorted(
-            ((done_by_learner[user_id], *row) for user_id, *row in some_done),
+            (
+                (done_by_learner[user_id], *row)
+                for user_id, *row in some_done
+                if user_id in done_by_learner
+            ),
             key=operator.itemgetter(0, 1),
         )
     labels = dict(Cadre.choices)

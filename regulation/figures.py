@@ -113,6 +113,14 @@ def _workers_at_institutions(*, body: RegulatoryBody, filters: Filters):
     return found
 
 
+def _workers_counted(*, body: RegulatoryBody, filters: Filters):
+    """The rows a worker's milestones are counted from: at the chosen institution when the
+    filters name one, else across every institution."""
+    if filters.institution_id:
+        return _workers_at_institutions(body=body, filters=filters)
+    return _workers(body=body, filters=filters)
+
+
 def _certificates(*, body: RegulatoryBody, filters: Filters):
     found = CertificateFigures.objects.filter(_profile_q(body, filters))
     if filters.institution_id:
@@ -206,7 +214,7 @@ def _by_dimension(*, body: RegulatoryBody, filters: Filters, dimension: str, tod
         for found in everyone.values(dimension).annotate(n=Count("pk")).order_by():
             row(found[dimension]).workers = found["n"]
         counted = _workers_at_institutions(body=body, filters=filters).values(key=F(dimension))
-    else:
+    else:  # the workers and their milestones in one pass over the same rows
         counts["workers"] = Count("pk")
         counted = _workers(body=body, filters=filters).values(key=F(dimension))
     for found in counted.annotate(**counts).order_by():
@@ -375,13 +383,9 @@ def _heat_map(*, body: RegulatoryBody, filters: Filters, framework) -> HeatMap:
 def valid_by_region(*, body: RegulatoryBody, filters: Filters, today) -> dict[str, int]:
     """Region → workers holding a certificate valid on ``today`` (at the chosen institution,
     when the filters name one)."""
-    found = (
-        _workers_at_institutions(body=body, filters=filters)
-        if filters.institution_id
-        else _workers(body=body, filters=filters)
-    )
     return dict(
-        found.filter(_holds_valid(today))
+        _workers_counted(body=body, filters=filters)
+        .filter(_holds_valid(today))
         .values("region")
         .annotate(n=Count("pk"))
         .order_by()

@@ -55,7 +55,7 @@ def _context(request, **extra) -> dict:
     return {
         "body": request.regulatory_body,
         "query": query.urlencode(),
-        "fresh_minutes": figures_cache.seconds() // 60,
+        "counted_each_request": not figures_cache.seconds(),
         **extra,
     }
 

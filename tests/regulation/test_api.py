@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from regulation import figures, services, tables
+from regulation.models import FiguresCount
 from tests.regulation.conftest import certify, days, enrol, make_worker
 
 
@@ -49,6 +50,9 @@ def test_statistics_json_equals_the_pages_table(client, bodies, workers, kenya_k
     ] + [[body["total"]["label"], *list(body["total"].values())[2:]]] == table[1:]
     assert body["expiring_in_90_days"] == 1
     assert sum(m["issued"] for m in body["months"]) == 1
+    counted = FiguresCount.objects.get(country="KE").counted_at  # JSON keeps milliseconds
+    as_of = datetime.datetime.fromisoformat(body["as_of"])
+    assert abs(as_of - counted) < datetime.timedelta(milliseconds=1)
     by_cadre = get(
         client, "/api/v1/regulation/statistics", kenya_key, group="cadre", region="Kisumu"
     )
