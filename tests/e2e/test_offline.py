@@ -542,8 +542,10 @@ def test_logging_out_removes_the_kept_course_and_keeps_unsent_actions_for_their_
     phone.wait_for_function("caches.match('/learn/offline/').then(found => !!found)")
 
     # Offline, the course's pages are no longer on the phone. (Routes off first: with one
-    # set, Playwright fails an offline navigation before the worker sees it.)
+    # set, Playwright fails an offline navigation before the worker sees it; and the page
+    # after logging out must be the worker's before the network goes.)
     context.unroute(SYNC_URL)
+    wait_for_service_worker(phone)
     context.set_offline(True)
     phone.goto(f"{live_server.url}{first.url}")
     expect(phone.get_by_role("heading", level=1)).to_have_text("You are offline")
