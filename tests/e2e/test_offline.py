@@ -546,6 +546,13 @@ def test_logging_out_removes_the_kept_course_and_keeps_unsent_actions_for_their_
     # after logging out must be the worker's before the network goes.)
     context.unroute(SYNC_URL)
     wait_for_service_worker(phone)
+    # No new worker still installing (an install refills the shell, offline page included),
+    # and the offline page kept.
+    phone.wait_for_function(
+        "navigator.serviceWorker.getRegistration()"
+        ".then(r => !!r && !!r.active && !r.installing && !r.waiting)"
+        ".then(settled => settled && caches.match('/learn/offline/').then(found => !!found))"
+    )
     context.set_offline(True)
     phone.goto(f"{live_server.url}{first.url}")
     expect(phone.get_by_role("heading", level=1)).to_have_text("You are offline")
